@@ -1,0 +1,173 @@
+//! What the engine tells the world. The UI renderers and the reliability log are both
+//! told these events; neither drives the run. Every string in an event is already
+//! safe to show: secrets masked.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::plan::Section;
+
+/// One thing that happened in a run, with when and where.
+#[derive(Clone, Debug, Serialize)]
+pub struct Event {
+    pub ts: DateTime<Utc>,
+    pub runbook: String,
+    pub run_id: String,
+    #[serde(flatten)]
+    pub kind: EventKind,
+}
+
+/// Why the engine was started.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    Promote,
+    Resume,
+    Rollback,
+    Emergency,
+    Preflight,
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Promote => "promote",
+            Mode::Resume => "resume",
+            Mode::Rollback => "rollback",
+            Mode::Emergency => "emergency",
+            Mode::Preflight => "preflight",
+        }
+    }
+}
+
+/// How a step ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepStatus {
+    Ok,
+    Failed,
+    /// Failed, but `continue_on_error` let the run go on.
+    Warned,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum EventKind {
+    RunStarted {
+        mode: Mode,
+        /// Steps this invocation may run, in order.
+        steps: usize,
+        /// Set when continuing a paused, failed or interrupted run.
+        from_step: Option<String>,
+    },
+    PreflightStarted {
+        checks: usize,
+    },
+    PreflightFinished {
+        ok: bool,
+        failed: Vec<String>,
+        duration_ms: u64,
+    },
+    StepStarted {
+        section: Section,
+        step: String,
+        kind: String,
+        /// 1-based position within its section.
+        index: usize,
+        total: usize,
+        /// The command line, URL or wait, as `show` prints it.
+        detail: String,
+    },
+    StepOutput {
+        section: Section,
+        step: String,
+        line: String,
+    },
+    /// A long wait moving on: soak elapsed/total.
+    StepProgress {
+        section: Section,
+        step: String,
+        elapsed_ms: u64,
+        total_ms: u64,
+        message: String,
+    },
+    StepRetry {
+        section: Section,
+        step: String,
+        /// The try that just failed, 1-based.
+        attempt: u32,
+        error: String,
+        delay_ms: u64,
+    },
+    StepFinished {
+        section: Section,
+        step: String,
+        status: StepStatus,
+        duration_ms: u64,
+        attempts: u32,
+        error: Option<String>,
+        /// The last lines of the child's output, on failure.
+        tail: Vec<String>,
+    },
+    Paused {
+        step: String,
+        reason: Option<String>,
+    },
+    RunComplete {
+        duration_ms: u64,
+    },
+    RunFailed {
+        step: String,
+        error: String,
+    },
+    Interrupted {
+        step: Option<String>,
+    },
+    RollbackStarted {
+        emergency: bool,
+        reason: String,
+    },
+    RollbackFinished {
+        emergency: bool,
+        ok: bool,
+        error: Option<String>,
+    },
+    /// A `log` step's message.
+    Note {
+        step: String,
+        message: String,
+    },
+    /// Something a person should see that does not stop the run.
+    Warning {
+        message: String,
+    },
+}
+
+/// Anything that wants to hear about events: a renderer, the log recorder.
+pub trait Reporter: Send + Sync {
+    fn report(&self, event: &Event);
+}
+
+/// Tells every reporter, in order.
+#[derive(Default)]
+pub struct Fanout {
+    reporters: Vec<Box<dyn Reporter>>,
+}
+
+impl Fanout {
+    pub fn new() -> Self {
+        Fanout::default()
+    }
+
+    pub fn add(&mut self, reporter: Box<dyn Reporter>) {
+        self.reporters.push(reporter);
+    }
+}
+
+impl Reporter for Fanout {
+    fn report(&self, event: &Event) {
+        for r in &self.reporters {
+            r.report(event);
+        }
+    }
+}

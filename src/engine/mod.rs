@@ -1,0 +1,8 @@
+//! Runs a plan: the sequence, retries, timeouts, auto-rollback, pause, resume; and the
+//! machinery under it — processes, signals, the lock, the state file.
+
+pub mod event;
+pub mod lock;
+pub mod process;
+pub mod signal;
+pub mod state;

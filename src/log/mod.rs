@@ -1,0 +1,1 @@
+//! The reliability log (SPEC §6).

@@ -1,0 +1,91 @@
+//! A command line of a `run` or `smoke` step, resolved and ready to spawn.
+
+use std::path::PathBuf;
+
+use regex::Regex;
+
+use super::Text;
+
+/// How the command is given: an argv vector (the default; substitution happens inside
+/// each argument) or, only with `shell = true`, a script for `sh -c`.
+#[derive(Clone, Debug)]
+pub enum CommandLine {
+    Argv(Vec<Text>),
+    Shell(Text),
+}
+
+/// Everything needed to start a child process and judge its result.
+#[derive(Clone, Debug)]
+pub struct CommandSpec {
+    pub line: CommandLine,
+    pub env: Vec<(String, Text)>,
+    pub cwd: PathBuf,
+    /// Exit codes that count as success.
+    pub expect_exit: Vec<i32>,
+    /// A regex the combined stdout+stderr must match.
+    pub expect_output: Option<Regex>,
+}
+
+impl CommandSpec {
+    /// The real argv to execute.
+    pub fn argv(&self) -> Vec<String> {
+        match &self.line {
+            CommandLine::Argv(args) => args.iter().map(|a| a.value().to_string()).collect(),
+            CommandLine::Shell(script) => {
+                vec!["sh".into(), "-c".into(), script.value().to_string()]
+            }
+        }
+    }
+
+    /// The command as a person reads it: shell-quoted, secrets masked.
+    pub fn display(&self) -> String {
+        match &self.line {
+            CommandLine::Argv(args) => {
+                shell_words::join(args.iter().map(|a| a.shown().to_string()))
+            }
+            CommandLine::Shell(script) => {
+                shell_words::join(["sh", "-c", script.shown()])
+            }
+        }
+    }
+
+    /// The environment for the child, real values.
+    pub fn env_values(&self) -> Vec<(String, String)> {
+        self.env
+            .iter()
+            .map(|(k, v)| (k.clone(), v.value().to_string()))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(line: CommandLine) -> CommandSpec {
+        CommandSpec {
+            line,
+            env: vec![],
+            cwd: PathBuf::from("."),
+            expect_exit: vec![0],
+            expect_output: None,
+        }
+    }
+
+    #[test]
+    fn display_quotes_arguments_and_masks_secrets() {
+        let s = spec(CommandLine::Argv(vec![
+            Text::plain("curl"),
+            Text::plain("-H"),
+            Text::with_shown("Authorization: t0k3n", "Authorization: ***"),
+        ]));
+        assert_eq!(s.display(), "curl -H 'Authorization: ***'");
+        assert_eq!(s.argv()[2], "Authorization: t0k3n");
+    }
+
+    #[test]
+    fn shell_commands_go_through_sh_c_as_one_argument() {
+        let s = spec(CommandLine::Shell(Text::plain("echo a; echo b")));
+        assert_eq!(s.argv(), vec!["sh", "-c", "echo a; echo b"]);
+    }
+}

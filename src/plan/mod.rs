@@ -1,0 +1,50 @@
+//! A validated, resolved runbook: what `show` prints and the engine runs. Built only by
+//! `runbook::load`; nothing downstream ever sees raw TOML.
+
+mod command;
+mod redactor;
+mod step;
+mod text;
+
+use std::path::PathBuf;
+
+pub use command::{CommandLine, CommandSpec};
+pub use redactor::{MASK, Redactor};
+pub use step::{Section, Step, StepKind};
+pub use text::Text;
+
+/// A runbook ready to run.
+#[derive(Clone, Debug)]
+pub struct Plan {
+    /// The file stem of `runbooks/NAME.toml`.
+    pub name: String,
+    pub path: PathBuf,
+    /// The project root; commands run here unless `cwd` says otherwise.
+    pub root: PathBuf,
+    pub description: Option<String>,
+    pub adapter: Option<String>,
+    pub target: Option<Text>,
+    pub auto_rollback: bool,
+    pub preflight: Vec<Step>,
+    pub steps: Vec<Step>,
+    pub rollback: Vec<Step>,
+    pub emergency: Vec<Step>,
+    /// Every secret value the plan resolved, for masking output it did not write.
+    pub redactor: Redactor,
+}
+
+impl Plan {
+    pub fn section(&self, section: Section) -> &[Step] {
+        match section {
+            Section::Preflight => &self.preflight,
+            Section::Steps => &self.steps,
+            Section::Rollback => &self.rollback,
+            Section::Emergency => &self.emergency,
+        }
+    }
+
+    /// Index of a main step by name.
+    pub fn step_index(&self, name: &str) -> Option<usize> {
+        self.steps.iter().position(|s| s.name == name)
+    }
+}

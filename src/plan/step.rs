@@ -1,0 +1,97 @@
+//! One step of a plan: the fields every step has, and what its kind does.
+
+use std::fmt;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::{CommandSpec, Text};
+
+/// Which array of the runbook a step came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Section {
+    Preflight,
+    Steps,
+    Rollback,
+    Emergency,
+}
+
+impl Section {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Section::Preflight => "preflight",
+            Section::Steps => "steps",
+            Section::Rollback => "rollback",
+            Section::Emergency => "emergency",
+        }
+    }
+}
+
+impl fmt::Display for Section {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A validated step, with every template resolved.
+#[derive(Clone, Debug)]
+pub struct Step {
+    /// Unique within the runbook: explicit, or derived from kind, target or command.
+    pub name: String,
+    pub section: Section,
+    pub kind: StepKind,
+    /// The adapter and target in force for this step (the runbook's unless overridden).
+    pub adapter: Option<String>,
+    pub target: Option<Text>,
+    /// The whole step, retries included.
+    pub timeout: Duration,
+    pub retries: u32,
+    pub retry_delay: Duration,
+    pub confirm: bool,
+    pub continue_on_error: bool,
+    /// `file:line:col` of the step's table, for messages.
+    pub location: String,
+}
+
+/// What a step does.
+#[derive(Clone, Debug)]
+pub enum StepKind {
+    /// Runs a command.
+    Run(CommandSpec),
+    /// Runs a command whose output tail goes into the log on failure.
+    Smoke(CommandSpec),
+    /// Waits for `duration`.
+    Soak { duration: Duration },
+    /// A manual gate: the run stops here until the next `rollout promote`.
+    Pause { reason: Option<Text> },
+    /// Appends a line of the runbook's own to the reliability log.
+    Log { message: Text },
+}
+
+impl StepKind {
+    /// The `kind = "…"` this came from.
+    pub fn name(&self) -> &'static str {
+        match self {
+            StepKind::Run(_) => "run",
+            StepKind::Smoke(_) => "smoke",
+            StepKind::Soak { .. } => "soak",
+            StepKind::Pause { .. } => "pause",
+            StepKind::Log { .. } => "log",
+        }
+    }
+
+    /// Whether completing this step counts as a change that auto-rollback must undo
+    /// (SPEC §4: deploy, promote, rollback, restart, scale, run, smoke).
+    pub fn changes_things(&self) -> bool {
+        matches!(self, StepKind::Run(_) | StepKind::Smoke(_))
+    }
+
+    /// The default timeout of SPEC §2: 10 m for commands, the wait itself for waits.
+    pub fn default_timeout(&self) -> Duration {
+        match self {
+            StepKind::Soak { duration } => *duration + Duration::from_secs(60),
+            _ => Duration::from_secs(600),
+        }
+    }
+}

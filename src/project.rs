@@ -1,0 +1,1 @@
+//! Finding the project root and reading rollout.toml.

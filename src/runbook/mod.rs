@@ -1,0 +1,1 @@
+//! Runbook files: loading, validation with file:line:col diagnostics, templating.

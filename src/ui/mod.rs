@@ -1,0 +1,1 @@
+//! Three renderers of one event stream: terminal, plain, json.
