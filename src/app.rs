@@ -1,21 +1,142 @@
-//! From argv to exit code: parse, build the context, run the command, print the error.
+//! From argv to exit code: parse, build the invocation's context, run the command on a
+//! tokio runtime, print an error once.
 
 use std::ffi::OsString;
-use std::process::ExitCode;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode as ProcessExitCode;
 
 use clap::Parser;
 
-use crate::cli::Cli;
+use crate::cli::{Cli, Command, GlobalArgs};
+use crate::commands;
+use crate::engine::lock::Holder;
+use crate::error::{Error, ExitCode};
+use crate::project::Project;
+use crate::ui::{Output, Verbosity};
 
 /// Runs `rollout` with these arguments and returns the process exit code.
-pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
+pub fn run(args: impl IntoIterator<Item = OsString>) -> ProcessExitCode {
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(err) => {
             let _ = err.print();
-            return ExitCode::from(if err.use_stderr() { 2 } else { 0 });
+            return ProcessExitCode::from(if err.use_stderr() { ExitCode::Usage.code() } else { 0 });
         }
     };
-    let _ = cli;
-    ExitCode::SUCCESS
+    let context = Context::new(cli.global.clone());
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            report(&Error::failed(format!("cannot start the async runtime: {err}")));
+            return ProcessExitCode::from(ExitCode::Failed.code());
+        }
+    };
+    let result = runtime.block_on(dispatch(&context, cli.command));
+    // Children are already reaped; do not wait for stray blocking tasks (a prompt).
+    runtime.shutdown_timeout(std::time::Duration::from_millis(100));
+    match result {
+        Ok(code) => ProcessExitCode::from(code.code()),
+        Err(err) => {
+            report(&err);
+            ProcessExitCode::from(err.code.code())
+        }
+    }
+}
+
+async fn dispatch(cx: &Context, command: Command) -> Result<ExitCode, Error> {
+    match command {
+        Command::List => commands::list::run(cx),
+        Command::Show { runbook } => commands::show::run(cx, &runbook),
+        Command::Validate { runbooks } => commands::validate::run(cx, &runbooks),
+        Command::Preflight { runbook, jobs, format, report } => {
+            commands::preflight::run(cx, &runbook, jobs.into(), format, report.as_deref()).await
+        }
+        Command::Promote { runbook, full } => commands::promote::run(cx, &runbook, full).await,
+        Command::Resume { runbook, from } => commands::resume::run(cx, &runbook, from.as_deref()).await,
+        Command::Rollback { runbook, emergency, reason } => {
+            commands::rollback::run(cx, runbook.as_deref(), emergency, reason.as_deref()).await
+        }
+        Command::Status { runbook } => commands::status::run(cx, runbook.as_deref()),
+        Command::Log(args) => commands::log::run(cx, &args),
+        Command::Completions { shell } => commands::completions::run(shell),
+    }
+}
+
+/// Prints an error the way SPEC §5 and STYLE ask: `error:` (red on a terminal), the
+/// headline, the detail indented, and the next step.
+fn report(err: &Error) {
+    let colored = std::io::stderr().is_terminal() && console::colors_enabled_stderr();
+    let label = if colored {
+        console::style("error:").red().bold().to_string()
+    } else {
+        "error:".to_string()
+    };
+    eprintln!("{label} {}", err.headline);
+    if let Some(detail) = &err.detail {
+        for line in detail.lines() {
+            eprintln!("  {line}");
+        }
+    }
+    if let Some(hint) = &err.hint {
+        eprintln!("hint: {hint}");
+    }
+}
+
+/// What every command may need: the global flags, who is running it, and (on demand)
+/// the project and the output setup.
+pub struct Context {
+    pub global: GlobalArgs,
+    pub user: String,
+    pub host: String,
+}
+
+impl Context {
+    pub fn new(global: GlobalArgs) -> Context {
+        let me = Holder::me("rollout");
+        Context {
+            global,
+            user: me.user,
+            host: me.host,
+        }
+    }
+
+    /// The project this invocation works on (SPEC §1).
+    pub fn project(&self) -> Result<Project, Error> {
+        Project::discover(self.global.dir.as_deref())
+    }
+
+    pub fn log_path(&self, project: &Project) -> PathBuf {
+        project.log_path(self.global.log.as_deref())
+    }
+
+    pub fn verbosity(&self) -> Verbosity {
+        if self.global.quiet {
+            Verbosity::Quiet
+        } else if self.global.verbose {
+            Verbosity::Verbose
+        } else {
+            Verbosity::Normal
+        }
+    }
+
+    pub fn output(&self, project: &Project) -> Output {
+        Output::detect(
+            self.global.json,
+            self.verbosity(),
+            self.global.color,
+            self.log_path(project),
+        )
+    }
+
+    /// The command line as the lock shows it to whoever is kept waiting.
+    pub fn command_line(&self, words: &[&str]) -> String {
+        let mut line = vec!["rollout"];
+        line.extend_from_slice(words);
+        line.join(" ")
+    }
 }

@@ -1,1 +1,13 @@
-//! One file per subcommand.
+//! One file per subcommand. Each takes the invocation's [`Context`](crate::app::Context)
+//! and its own arguments, and returns the exit code or an error for people.
+
+pub mod completions;
+pub mod list;
+pub mod log;
+pub mod preflight;
+pub mod promote;
+pub mod resume;
+pub mod rollback;
+pub mod show;
+pub mod status;
+pub mod validate;

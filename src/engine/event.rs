@@ -102,6 +102,7 @@ pub enum EventKind {
     StepFinished {
         section: Section,
         step: String,
+        kind: String,
         status: StepStatus,
         duration_ms: u64,
         attempts: u32,

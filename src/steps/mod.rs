@@ -1,1 +1,95 @@
-//! One file per step kind.
+//! One file per step kind. A step is handed a [`StepEnv`] (its plan, its deadline, the
+//! interrupt, a way to report output) and returns what happened; retries, timeouts of
+//! the whole step, state and the log are the engine's business.
+
+mod log;
+mod pause;
+mod run;
+mod smoke;
+mod soak;
+
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use crate::engine::event::EventKind;
+use crate::engine::signal::Interrupt;
+use crate::plan::{Plan, Step, StepKind};
+
+/// What a step may use while it runs.
+pub struct StepEnv<'a> {
+    pub plan: &'a Plan,
+    pub step: &'a Step,
+    pub interrupt: &'a Interrupt,
+    /// When this try must be over (the step's timeout, counted from its first try).
+    pub deadline: Instant,
+    /// Reports output lines and progress; the engine wraps them into events.
+    pub emit: &'a (dyn Fn(EventKind) + Send + Sync),
+}
+
+impl StepEnv<'_> {
+    pub fn remaining(&self) -> Duration {
+        self.deadline.saturating_duration_since(Instant::now())
+    }
+}
+
+/// What a step that succeeded asks of the run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    /// Go on with the next step.
+    Continue,
+    /// Stop the run here at a manual gate.
+    Pause { reason: Option<String> },
+}
+
+/// How a try of a step failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StepError {
+    /// The step ran and failed; `tail` is the end of its output, if it had any.
+    Failed { message: String, tail: Vec<String> },
+    /// The step's timeout ran out (no further tries).
+    TimedOut { after: Duration, tail: Vec<String> },
+    /// Ctrl-C or SIGTERM.
+    Interrupted,
+}
+
+impl StepError {
+    pub fn message(&self) -> String {
+        match self {
+            StepError::Failed { message, .. } => message.clone(),
+            StepError::TimedOut { after, .. } => {
+                format!("timed out after {}", humantime::format_duration(*after))
+            }
+            StepError::Interrupted => "interrupted".to_string(),
+        }
+    }
+
+    pub fn tail(&self) -> &[String] {
+        match self {
+            StepError::Failed { tail, .. } | StepError::TimedOut { tail, .. } => tail,
+            StepError::Interrupted => &[],
+        }
+    }
+}
+
+/// Runs one try of a step.
+pub async fn execute(env: &StepEnv<'_>) -> Result<Effect, StepError> {
+    match &env.step.kind {
+        StepKind::Run(spec) => run::execute(env, spec).await,
+        StepKind::Smoke(spec) => smoke::execute(env, spec).await,
+        StepKind::Soak { duration } => soak::execute(env, *duration).await,
+        StepKind::Pause { reason } => Ok(pause::execute(reason.as_ref())),
+        StepKind::Log { message } => Ok(log::execute(env, message)),
+    }
+}
+
+/// One line saying what a step will do, as `show`, dry runs and progress print it.
+/// Secrets are masked.
+pub fn describe(step: &Step) -> String {
+    match &step.kind {
+        StepKind::Run(spec) | StepKind::Smoke(spec) => run::describe(spec),
+        StepKind::Soak { duration } => soak::describe(*duration),
+        StepKind::Pause { reason } => pause::describe(reason.as_ref()),
+        StepKind::Log { message } => log::describe(message),
+    }
+}

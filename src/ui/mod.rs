@@ -1,1 +1,72 @@
-//! Three renderers of one event stream: terminal, plain, json.
+//! Three renderers of one event stream: `terminal` (live spinners and bars on stderr),
+//! `plain` (timestamped lines, for CI and pipes) and `json` (one event per line on
+//! stdout). They are told events; they drive nothing.
+
+mod format;
+mod message;
+mod json;
+mod plain;
+mod terminal;
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+pub use format::{clean_line, human_duration};
+pub use json::JsonRenderer;
+pub use plain::PlainRenderer;
+pub use terminal::TerminalRenderer;
+
+use crate::cli::ColorChoice;
+use crate::engine::event::Reporter;
+
+/// How much to say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verbosity {
+    Quiet,
+    Normal,
+    Verbose,
+}
+
+/// How output is shaped for this invocation.
+#[derive(Debug, Clone)]
+pub struct Output {
+    pub json: bool,
+    pub verbosity: Verbosity,
+    /// stderr is a terminal that can draw (not `TERM=dumb`).
+    pub terminal: bool,
+    pub log_path: PathBuf,
+}
+
+impl Output {
+    /// Decides terminal vs plain and sets up colour once, for the whole process.
+    pub fn detect(json: bool, verbosity: Verbosity, color: ColorChoice, log_path: PathBuf) -> Output {
+        let dumb = std::env::var("TERM").map(|t| t == "dumb").unwrap_or(false);
+        let terminal = std::io::stderr().is_terminal() && !dumb;
+        let colors = match color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            // console already honours NO_COLOR, CLICOLOR and CLICOLOR_FORCE here.
+            ColorChoice::Auto => console::colors_enabled_stderr() && terminal,
+        };
+        console::set_colors_enabled(colors && !json);
+        console::set_colors_enabled_stderr(colors);
+        Output {
+            json,
+            verbosity,
+            terminal,
+            log_path,
+        }
+    }
+
+    /// The renderer for runs.
+    pub fn reporter(&self) -> Arc<dyn Reporter> {
+        if self.json {
+            Arc::new(JsonRenderer::stdout())
+        } else if self.terminal {
+            Arc::new(TerminalRenderer::new(self.verbosity, self.log_path.clone()))
+        } else {
+            Arc::new(PlainRenderer::stderr(self.verbosity, self.log_path.clone()))
+        }
+    }
+}

@@ -1,0 +1,110 @@
+//! One step, start to finish: its tries, the delay between them, the step's timeout over
+//! all of them, and the events that say so.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use tokio::time::Instant;
+
+use super::event::{EventKind, StepStatus};
+use super::session::Session;
+use crate::plan::Step;
+use crate::steps::{self, Effect, StepEnv, StepError};
+
+/// How one step ended, after all its tries.
+#[derive(Debug, Clone)]
+pub struct StepOutcome {
+    pub started_at: DateTime<Utc>,
+    pub duration: Duration,
+    pub attempts: u32,
+    pub result: Result<Effect, StepError>,
+}
+
+impl StepOutcome {
+    pub fn is_interrupted(&self) -> bool {
+        matches!(self.result, Err(StepError::Interrupted))
+    }
+
+    /// Ok, failed, or failed but allowed to (`continue_on_error`).
+    pub fn status(&self, step: &Step) -> StepStatus {
+        match &self.result {
+            Ok(_) => StepStatus::Ok,
+            Err(StepError::Interrupted) => StepStatus::Failed,
+            Err(_) if step.continue_on_error => StepStatus::Warned,
+            Err(_) => StepStatus::Failed,
+        }
+    }
+}
+
+/// Runs `step` (the `index`-th of `total` in its section) with retries, reporting
+/// start, output, retries and the end.
+pub async fn run_step(session: &Session, step: &Step, index: usize, total: usize) -> StepOutcome {
+    session.emit(EventKind::StepStarted {
+        section: step.section,
+        step: step.name.clone(),
+        kind: step.kind.name().to_string(),
+        index,
+        total,
+        detail: steps::describe(step),
+    });
+    let started_at = Utc::now();
+    let start = Instant::now();
+    let deadline = start + step.timeout;
+    let emit = |kind: EventKind| session.emit(kind);
+    let mut attempts = 0;
+    let result = loop {
+        attempts += 1;
+        let env = StepEnv {
+            plan: &session.plan,
+            step,
+            interrupt: &session.interrupt,
+            deadline,
+            emit: &emit,
+        };
+        let result = steps::execute(&env).await;
+        let retryable = matches!(result, Err(StepError::Failed { .. }));
+        if !retryable || attempts > step.retries {
+            break result;
+        }
+        // A retry that cannot even start before the deadline is not worth announcing.
+        if Instant::now() + step.retry_delay >= deadline {
+            break result;
+        }
+        if let Err(err) = &result {
+            session.emit(EventKind::StepRetry {
+                section: step.section,
+                step: step.name.clone(),
+                attempt: attempts,
+                error: err.message(),
+                delay_ms: step.retry_delay.as_millis() as u64,
+            });
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(step.retry_delay) => {}
+            _ = session.interrupt.wait() => break Err(StepError::Interrupted),
+        }
+    };
+    let outcome = StepOutcome {
+        started_at,
+        duration: start.elapsed(),
+        attempts,
+        result,
+    };
+    if !outcome.is_interrupted() {
+        let (error, tail) = match &outcome.result {
+            Ok(_) => (None, Vec::new()),
+            Err(err) => (Some(err.message()), err.tail().to_vec()),
+        };
+        session.emit(EventKind::StepFinished {
+            section: step.section,
+            step: step.name.clone(),
+            kind: step.kind.name().to_string(),
+            status: outcome.status(step),
+            duration_ms: outcome.duration.as_millis() as u64,
+            attempts,
+            error,
+            tail,
+        });
+    }
+    outcome
+}

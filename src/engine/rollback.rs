@@ -1,0 +1,169 @@
+//! `[[rollback]]`, run by `rollout rollback` and by auto-rollback; and `[[emergency]]`,
+//! the escalation tried in order when a rollback under `--emergency` fails.
+
+use chrono::Utc;
+
+use super::attempt::run_step;
+use super::confirm;
+use super::event::{EventKind, Mode, StepStatus};
+use super::preflight::run_preflight;
+use super::run::{Engine, Outcome};
+use super::state::{RollbackRecord, RunState, RunStatus, StepRecord};
+use crate::error::Error;
+use crate::plan::Section;
+
+impl Engine {
+    /// `rollout rollback [--emergency]`. A plain rollback runs preflight and asks its
+    /// confirmations; an emergency one skips both and never prompts.
+    pub async fn rollback(
+        self,
+        previous: Option<RunState>,
+        reason: &str,
+        emergency: bool,
+    ) -> Result<Outcome, Error> {
+        let plan = self.session.plan.clone();
+        if plan.rollback.is_empty() {
+            return Err(Error::usage(format!("`{}` has no [[rollback]] steps", plan.name))
+                .with_hint(format!("add a [[rollback]] section to {}", plan.path.display())));
+        }
+        if !emergency {
+            confirm::check_up_front(&plan.rollback, self.options.yes, self.options.interactive)?;
+        }
+        let mode = if emergency { Mode::Emergency } else { Mode::Rollback };
+        let mut state = previous.unwrap_or_else(|| {
+            RunState::new(&plan.name, &self.session.run_id, mode, &self.options.user, &self.options.host)
+        });
+        if !emergency {
+            let report = run_preflight(&self.session, self.options.jobs).await;
+            if report.interrupted {
+                self.session.emit(EventKind::Interrupted { step: None });
+                return Ok(Outcome::Interrupted);
+            }
+            if !report.ok() {
+                self.session.emit(EventKind::RunFailed {
+                    step: "preflight".to_string(),
+                    error: format!(
+                        "preflight failed: {}; nothing was rolled back",
+                        report.failed().join(", ")
+                    ),
+                });
+                return Ok(Outcome::Failed);
+            }
+        }
+        state.mode = mode;
+        state.pid = std::process::id();
+        self.roll_back(&mut state, reason, emergency, false).await
+    }
+
+    /// Runs `[[rollback]]` (and, under `emergency`, `[[emergency]]` when it fails),
+    /// recording each step in `state`. `auto` marks a rollback started by a failed run:
+    /// it never stops to ask.
+    pub(super) async fn roll_back(
+        &self,
+        state: &mut RunState,
+        reason: &str,
+        emergency: bool,
+        auto: bool,
+    ) -> Result<Outcome, Error> {
+        let plan = self.session.plan.clone();
+        self.session.emit(EventKind::RollbackStarted {
+            emergency,
+            reason: reason.to_string(),
+        });
+        state.status = RunStatus::Running;
+        state.rollback = Some(RollbackRecord {
+            emergency,
+            reason: reason.to_string(),
+            started_at: Utc::now(),
+            ok: None,
+            error: None,
+        });
+        self.save(state)?;
+
+        let may_ask = !emergency && !auto && !self.options.yes;
+        let mut failure: Option<String> = None;
+        let total = plan.rollback.len();
+        for (index, step) in plan.rollback.iter().enumerate() {
+            if self.session.interrupt.is_set() {
+                return self.interrupted(state.clone(), Some(&step.name));
+            }
+            if step.confirm && may_ask && !confirm::ask(&plan, step) {
+                failure = Some(format!("`{}` was declined at the confirmation prompt", step.name));
+                break;
+            }
+            let outcome = run_step(&self.session, step, index + 1, total).await;
+            if outcome.is_interrupted() {
+                return self.interrupted(state.clone(), Some(&step.name));
+            }
+            let status = outcome.status(step);
+            let error = outcome.result.as_ref().err().map(|e| e.message());
+            record(state, step.name.clone(), Section::Rollback, status, &outcome, error.clone());
+            self.save(state)?;
+            if status == StepStatus::Failed {
+                failure = Some(format!("`{}` failed: {}", step.name, error.unwrap_or_default()));
+                break;
+            }
+        }
+
+        if failure.is_some() && emergency && !plan.emergency.is_empty() {
+            self.escalate(state).await?;
+            if self.session.interrupt.is_set() {
+                return self.interrupted(state.clone(), None);
+            }
+        }
+
+        let ok = failure.is_none();
+        state.status = if ok { RunStatus::RolledBack } else { RunStatus::RollbackFailed };
+        if let Some(rollback) = state.rollback.as_mut() {
+            rollback.ok = Some(ok);
+            rollback.error = failure.clone();
+        }
+        self.save(state)?;
+        self.session.emit(EventKind::RollbackFinished {
+            emergency,
+            ok,
+            error: failure,
+        });
+        Ok(if ok { Outcome::RolledBack } else { Outcome::RollbackFailed })
+    }
+
+    /// Every `[[emergency]]` step, in order, each whatever the one before did: when the
+    /// rollback has failed, each may still help (restart, then scale to zero).
+    async fn escalate(&self, state: &mut RunState) -> Result<(), Error> {
+        let plan = self.session.plan.clone();
+        let total = plan.emergency.len();
+        for (index, step) in plan.emergency.iter().enumerate() {
+            if self.session.interrupt.is_set() {
+                return Ok(());
+            }
+            let outcome = run_step(&self.session, step, index + 1, total).await;
+            if outcome.is_interrupted() {
+                return Ok(());
+            }
+            let status = outcome.status(step);
+            let error = outcome.result.as_ref().err().map(|e| e.message());
+            record(state, step.name.clone(), Section::Emergency, status, &outcome, error);
+            self.save(state)?;
+        }
+        Ok(())
+    }
+}
+
+fn record(
+    state: &mut RunState,
+    name: String,
+    section: Section,
+    status: StepStatus,
+    outcome: &super::attempt::StepOutcome,
+    error: Option<String>,
+) {
+    state.record(StepRecord {
+        name,
+        section,
+        status,
+        started_at: outcome.started_at,
+        duration_ms: outcome.duration.as_millis() as u64,
+        attempts: outcome.attempts,
+        error,
+    });
+}

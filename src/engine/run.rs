@@ -1,0 +1,422 @@
+//! The main sequence of a run: `promote` (a new run, or the continuation of a paused
+//! one) and `resume` (a failed or interrupted one). Steps run in order with their
+//! retries; state is saved after each; a failure after a change rolls back by itself.
+
+use std::sync::Arc;
+
+use chrono::Utc;
+
+use super::attempt::run_step;
+use super::confirm;
+use super::event::{EventKind, Mode, StepStatus};
+use super::lock::RunLock;
+use super::preflight::run_preflight;
+use super::session::Session;
+use super::state::{RunState, RunStatus, StateStore, StepRecord};
+use crate::error::{Error, ExitCode};
+use crate::plan::{Plan, Section, StepKind};
+use crate::steps::StepError;
+
+/// How an invocation of the engine ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Every step ran.
+    Completed,
+    /// Stopped at a `pause`.
+    Paused,
+    /// A step failed; nothing needed rolling back (or auto-rollback is off).
+    Failed,
+    /// A step failed and `[[rollback]]` ran successfully.
+    FailedRolledBack,
+    /// `rollout rollback` finished.
+    RolledBack,
+    /// A rollback step failed: a person must act now.
+    RollbackFailed,
+    /// Ctrl-C or SIGTERM.
+    Interrupted,
+}
+
+impl Outcome {
+    pub fn exit_code(self) -> ExitCode {
+        match self {
+            Outcome::Completed | Outcome::Paused | Outcome::RolledBack => ExitCode::Ok,
+            Outcome::Failed | Outcome::FailedRolledBack => ExitCode::Failed,
+            Outcome::RollbackFailed => ExitCode::RollbackFailed,
+            Outcome::Interrupted => ExitCode::Interrupted,
+        }
+    }
+}
+
+/// What the person asked for, beyond the plan.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Go through pauses.
+    pub full: bool,
+    /// Confirmations answered in advance.
+    pub yes: bool,
+    /// A terminal is there to ask on.
+    pub interactive: bool,
+    /// Concurrent preflight checks.
+    pub jobs: usize,
+    pub user: String,
+    pub host: String,
+}
+
+/// Runs one plan. Holds the runbook's lock for as long as it lives.
+pub struct Engine {
+    pub(super) session: Session,
+    pub(super) store: StateStore,
+    pub(super) options: Options,
+    pub(super) _lock: RunLock,
+}
+
+/// Where `promote` starts, given the runbook's latest run: 0 for a new run, or the step
+/// after the pause a paused run waits behind. Other unfinished runs are refused.
+pub fn promote_start(plan: &Plan, previous: Option<&RunState>) -> Result<usize, Error> {
+    let Some(state) = previous else {
+        return Ok(0);
+    };
+    match state.status {
+        status if status.is_over() => Ok(0),
+        RunStatus::Paused => {
+            let at = state.at_step.as_deref().unwrap_or_default();
+            plan.step_index(at).map(|i| i + 1).ok_or_else(|| {
+                Error::usage(format!(
+                    "run {} of `{}` is paused at `{at}`, which is no longer in the runbook",
+                    state.run_id, plan.name
+                ))
+                .with_hint(format!(
+                    "choose where to go on with `rollout resume {0} --from STEP`, or end it with `rollout rollback {0}`",
+                    plan.name
+                ))
+            })
+        }
+        RunStatus::RollbackFailed => Err(Error::usage(format!(
+            "the rollback of run {} of `{}` failed; a new run will not start on top of it",
+            state.run_id, plan.name
+        ))
+        .with_hint(format!(
+            "make the target safe: `rollout rollback {0}` (or `--emergency`); then `rollout promote {0}` starts a new run",
+            plan.name
+        ))),
+        status => Err(Error::usage(format!(
+            "run {} of `{}` is {} at `{}`; promote does not start it over",
+            state.run_id,
+            plan.name,
+            shown_status(status),
+            state.at_step.as_deref().unwrap_or("its start")
+        ))
+        .with_hint(format!(
+            "continue it with `rollout resume {0}`, or end it with `rollout rollback {0}`",
+            plan.name
+        ))),
+    }
+}
+
+/// Where `resume` starts: `--from STEP`, or the step the run failed or was interrupted at.
+pub fn resume_start(plan: &Plan, previous: Option<&RunState>, from: Option<&str>) -> Result<usize, Error> {
+    let Some(state) = previous else {
+        return Err(Error::usage(format!("`{}` has no run to resume", plan.name))
+            .with_hint(format!("start one with `rollout promote {}`", plan.name)));
+    };
+    match state.status {
+        RunStatus::Failed | RunStatus::Interrupted | RunStatus::Running => {}
+        RunStatus::Paused => {
+            return Err(Error::usage(format!(
+                "run {} of `{}` is paused at `{}`, not failed",
+                state.run_id,
+                plan.name,
+                state.at_step.as_deref().unwrap_or("a gate")
+            ))
+            .with_hint(format!("continue it past the pause with `rollout promote {}`", plan.name)));
+        }
+        status => {
+            return Err(Error::usage(format!(
+                "run {} of `{}` is over ({}); there is nothing to resume",
+                state.run_id,
+                plan.name,
+                shown_status(status)
+            ))
+            .with_hint(format!("start a new run with `rollout promote {}`", plan.name)));
+        }
+    }
+    if let Some(from) = from {
+        return plan.step_index(from).ok_or_else(|| {
+            let names: Vec<&str> = plan.steps.iter().map(|s| s.name.as_str()).collect();
+            let mut err = Error::usage(format!("`{}` has no step `{from}`", plan.name));
+            if let Some(near) = closest(from, &names) {
+                err = err.with_hint(format!("did you mean `{near}`? (`rollout show {}` lists the steps)", plan.name));
+            } else {
+                err = err.with_hint(format!("`rollout show {}` lists the steps", plan.name));
+            }
+            err
+        });
+    }
+    let first_not_done = plan
+        .steps
+        .iter()
+        .position(|s| !state.is_done(&s.name))
+        .unwrap_or(plan.steps.len());
+    Ok(state
+        .at_step
+        .as_deref()
+        .and_then(|at| plan.step_index(at))
+        .unwrap_or(first_not_done))
+}
+
+/// The main steps one invocation may run from `start`: up to and including the next
+/// pause, or to the end with `full`.
+pub fn steps_to_run(plan: &Plan, start: usize, full: bool) -> &[crate::plan::Step] {
+    let rest = plan.steps.get(start..).unwrap_or(&[]);
+    if full {
+        return rest;
+    }
+    match rest.iter().position(|s| matches!(s.kind, StepKind::Pause { .. })) {
+        Some(pause) => &rest[..=pause],
+        None => rest,
+    }
+}
+
+pub fn shown_status(status: RunStatus) -> &'static str {
+    match status {
+        RunStatus::RolledBack => "rolled back",
+        RunStatus::RollbackFailed => "rollback failed",
+        other => other.as_str(),
+    }
+}
+
+fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    candidates
+        .iter()
+        .map(|c| (strsim::jaro_winkler(word, c), *c))
+        .filter(|(score, _)| *score > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| c)
+}
+
+impl Engine {
+    pub fn new(session: Session, store: StateStore, options: Options, lock: RunLock) -> Engine {
+        Engine {
+            session,
+            store,
+            options,
+            _lock: lock,
+        }
+    }
+
+    pub fn plan(&self) -> &Arc<Plan> {
+        &self.session.plan
+    }
+
+    /// `rollout promote`: a new run from the first step, or a paused run continued.
+    pub async fn promote(self, previous: Option<RunState>) -> Result<Outcome, Error> {
+        let plan = self.session.plan.clone();
+        let start = promote_start(&plan, previous.as_ref())?;
+        confirm::check_up_front(
+            steps_to_run(&plan, start, self.options.full),
+            self.options.yes,
+            self.options.interactive,
+        )?;
+        let continuing = previous.filter(|s| s.status == RunStatus::Paused);
+        let from_step = continuing.as_ref().and_then(|s| s.at_step.clone());
+        self.session.emit(EventKind::RunStarted {
+            mode: Mode::Promote,
+            steps: steps_to_run(&plan, start, self.options.full).len(),
+            from_step,
+        });
+        let report = run_preflight(&self.session, self.options.jobs).await;
+        if report.interrupted {
+            self.session.emit(EventKind::Interrupted { step: None });
+            return Ok(Outcome::Interrupted);
+        }
+        if !report.ok() {
+            self.session.emit(EventKind::RunFailed {
+                step: "preflight".to_string(),
+                error: format!("preflight failed: {}", report.failed().join(", ")),
+            });
+            return Ok(Outcome::Failed);
+        }
+        let mut state = match continuing {
+            Some(mut state) => {
+                if let Some(pause) = state.at_step.clone() {
+                    state.record(StepRecord {
+                        name: pause,
+                        section: Section::Steps,
+                        status: StepStatus::Ok,
+                        started_at: Utc::now(),
+                        duration_ms: 0,
+                        attempts: 1,
+                        error: None,
+                    });
+                }
+                state.status = RunStatus::Running;
+                state.mode = Mode::Promote;
+                state.pid = std::process::id();
+                state
+            }
+            None => RunState::new(
+                &plan.name,
+                &self.session.run_id,
+                Mode::Promote,
+                &self.options.user,
+                &self.options.host,
+            ),
+        };
+        self.save(&mut state)?;
+        self.run_steps(state, start).await
+    }
+
+    /// `rollout resume`: a failed or interrupted run, from its failed step (or `from`).
+    pub async fn resume(self, previous: Option<RunState>, from: Option<&str>) -> Result<Outcome, Error> {
+        let plan = self.session.plan.clone();
+        let start = resume_start(&plan, previous.as_ref(), from)?;
+        let Some(mut state) = previous else {
+            return Err(Error::usage(format!("`{}` has no run to resume", plan.name)));
+        };
+        confirm::check_up_front(steps_to_run(&plan, start, false), self.options.yes, self.options.interactive)?;
+        self.session.emit(EventKind::RunStarted {
+            mode: Mode::Resume,
+            steps: steps_to_run(&plan, start, false).len(),
+            from_step: plan.steps.get(start).map(|s| s.name.clone()),
+        });
+        let report = run_preflight(&self.session, self.options.jobs).await;
+        if report.interrupted {
+            self.session.emit(EventKind::Interrupted { step: None });
+            return Ok(Outcome::Interrupted);
+        }
+        if !report.ok() {
+            self.session.emit(EventKind::RunFailed {
+                step: "preflight".to_string(),
+                error: format!("preflight failed: {}", report.failed().join(", ")),
+            });
+            return Ok(Outcome::Failed);
+        }
+        state.status = RunStatus::Running;
+        state.mode = Mode::Resume;
+        state.pid = std::process::id();
+        state.error = None;
+        self.save(&mut state)?;
+        self.run_steps(state, start).await
+    }
+
+    /// Runs main steps from `start` until the end, a pause, a failure or an interrupt.
+    async fn run_steps(&self, mut state: RunState, start: usize) -> Result<Outcome, Error> {
+        let plan = self.session.plan.clone();
+        let total = plan.steps.len();
+        let run_start = std::time::Instant::now();
+        for (index, step) in plan.steps.iter().enumerate().skip(start) {
+            if self.session.interrupt.is_set() {
+                return self.interrupted(state, Some(&step.name));
+            }
+            if matches!(step.kind, StepKind::Pause { .. }) && !self.options.full {
+                let reason = match &step.kind {
+                    StepKind::Pause { reason } => reason.as_ref().map(|r| r.shown().to_string()),
+                    _ => None,
+                };
+                state.status = RunStatus::Paused;
+                state.at_step = Some(step.name.clone());
+                self.save(&mut state)?;
+                self.session.emit(EventKind::Paused {
+                    step: step.name.clone(),
+                    reason,
+                });
+                return Ok(Outcome::Paused);
+            }
+            state.at_step = Some(step.name.clone());
+            if step.confirm && !self.options.yes && !confirm::ask(&plan, step) {
+                let error = "declined at the confirmation prompt".to_string();
+                self.session.emit(EventKind::StepFinished {
+                    section: Section::Steps,
+                    step: step.name.clone(),
+                    kind: step.kind.name().to_string(),
+                    status: StepStatus::Failed,
+                    duration_ms: 0,
+                    attempts: 0,
+                    error: Some(error.clone()),
+                    tail: Vec::new(),
+                });
+                // Declining changes nothing, so it does not roll back what came before.
+                return self.failed(state, &step.name, error, false).await;
+            }
+            let outcome = run_step(&self.session, step, index + 1, total).await;
+            if outcome.is_interrupted() {
+                return self.interrupted(state, Some(&step.name));
+            }
+            let status = outcome.status(step);
+            let error = outcome.result.as_ref().err().map(StepError::message);
+            state.record(StepRecord {
+                name: step.name.clone(),
+                section: Section::Steps,
+                status,
+                started_at: outcome.started_at,
+                duration_ms: outcome.duration.as_millis() as u64,
+                attempts: outcome.attempts,
+                error: error.clone(),
+            });
+            if status == StepStatus::Ok && step.kind.changes_things() {
+                state.changed = true;
+            }
+            if status == StepStatus::Failed {
+                let error = error.unwrap_or_default();
+                return self.failed(state, &step.name, error, true).await;
+            }
+            self.save(&mut state)?;
+        }
+        state.status = RunStatus::Completed;
+        state.at_step = None;
+        self.save(&mut state)?;
+        self.session.emit(EventKind::RunComplete {
+            duration_ms: run_start.elapsed().as_millis() as u64,
+        });
+        Ok(Outcome::Completed)
+    }
+
+    /// A step failed: record it, and roll back if something had changed.
+    async fn failed(&self, mut state: RunState, step: &str, error: String, may_roll_back: bool) -> Result<Outcome, Error> {
+        state.status = RunStatus::Failed;
+        state.at_step = Some(step.to_string());
+        state.error = Some(error.clone());
+        self.save(&mut state)?;
+        self.session.emit(EventKind::RunFailed {
+            step: step.to_string(),
+            error: error.clone(),
+        });
+        let plan = self.session.plan.clone();
+        if !(may_roll_back && state.changed && plan.auto_rollback) {
+            return Ok(Outcome::Failed);
+        }
+        if plan.rollback.is_empty() {
+            self.session.emit(EventKind::Warning {
+                message: format!(
+                    "`{}` changed things but has no [[rollback]] steps: nothing was rolled back",
+                    plan.name
+                ),
+            });
+            return Ok(Outcome::Failed);
+        }
+        let reason = format!("step `{step}` failed: {error}");
+        let outcome = self.roll_back(&mut state, &reason, false, true).await?;
+        Ok(match outcome {
+            Outcome::RolledBack => Outcome::FailedRolledBack,
+            other => other,
+        })
+    }
+
+    /// Ctrl-C or SIGTERM: record where, say so, and let the lock go with `self`.
+    pub(super) fn interrupted(&self, mut state: RunState, step: Option<&str>) -> Result<Outcome, Error> {
+        state.status = RunStatus::Interrupted;
+        if let Some(step) = step {
+            state.at_step = Some(step.to_string());
+        }
+        self.save(&mut state)?;
+        self.session.emit(EventKind::Interrupted {
+            step: step.map(str::to_string),
+        });
+        Ok(Outcome::Interrupted)
+    }
+
+    pub(super) fn save(&self, state: &mut RunState) -> Result<(), Error> {
+        state.updated_at = Utc::now();
+        self.store.save(state)
+    }
+}

@@ -1,0 +1,154 @@
+//! Off a terminal: one timestamped line per event, no bars, no escape sequences; a
+//! progress line at least every 30 s of a long wait.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use super::Verbosity;
+use super::format::{clean_line, human_duration};
+use super::message::{Mark, message, position};
+use crate::engine::event::{Event, EventKind, Reporter};
+
+/// Long waits say how they are going at least this often.
+const PROGRESS_EVERY: Duration = Duration::from_secs(30);
+
+pub struct PlainRenderer {
+    verbosity: Verbosity,
+    log_path: PathBuf,
+    inner: Mutex<Inner>,
+}
+
+struct Inner {
+    out: Box<dyn Write + Send>,
+    /// When each waiting step last printed a progress line (elapsed ms).
+    last_progress: HashMap<String, u64>,
+}
+
+impl PlainRenderer {
+    pub fn stderr(verbosity: Verbosity, log_path: PathBuf) -> PlainRenderer {
+        PlainRenderer::new(Box::new(std::io::stderr()), verbosity, log_path)
+    }
+
+    pub fn new(out: Box<dyn Write + Send>, verbosity: Verbosity, log_path: PathBuf) -> PlainRenderer {
+        PlainRenderer {
+            verbosity,
+            log_path,
+            inner: Mutex::new(Inner {
+                out,
+                last_progress: HashMap::new(),
+            }),
+        }
+    }
+
+    fn lines(&self, event: &Event, inner: &mut Inner) -> Vec<String> {
+        let quiet = self.verbosity == Verbosity::Quiet;
+        match &event.kind {
+            EventKind::StepStarted { section, step, index, total, detail, .. } if !quiet => {
+                vec![format!("start {} {step}: {}", position(*section, *index, *total), clean_line(detail))]
+            }
+            EventKind::StepOutput { line, .. } if self.verbosity == Verbosity::Verbose => {
+                vec![format!("  | {}", clean_line(line))]
+            }
+            EventKind::StepProgress { step, elapsed_ms, total_ms, message, .. } if !quiet => {
+                let last = inner.last_progress.get(step).copied().unwrap_or(0);
+                if elapsed_ms.saturating_sub(last) < PROGRESS_EVERY.as_millis() as u64 {
+                    return Vec::new();
+                }
+                inner.last_progress.insert(step.clone(), *elapsed_ms);
+                vec![format!(
+                    "wait  {step}: {} of {}, {}",
+                    human_duration(Duration::from_millis(*elapsed_ms)),
+                    human_duration(Duration::from_millis(*total_ms)),
+                    message
+                )]
+            }
+            _ => {
+                let Some(message) = message(event, self.verbosity) else {
+                    return Vec::new();
+                };
+                let mut lines = vec![format!("{} {}", label(message.mark), message.text)];
+                lines.extend(message.detail.iter().map(|d| format!("      {d}")));
+                if matches!(event.kind, EventKind::RunComplete { .. } | EventKind::RollbackFinished { .. }) {
+                    lines.push(format!("      log: {}", self.log_path.display()));
+                }
+                lines
+            }
+        }
+    }
+}
+
+/// A fixed-width word instead of a symbol, so the lines grep well.
+fn label(mark: Mark) -> &'static str {
+    match mark {
+        Mark::Info => "info ",
+        Mark::Start => "start",
+        Mark::Ok => "ok   ",
+        Mark::Warn => "warn ",
+        Mark::Fail => "FAIL ",
+        Mark::Pause => "pause",
+    }
+}
+
+impl Reporter for PlainRenderer {
+    fn report(&self, event: &Event) {
+        let Ok(mut inner) = self.inner.lock() else {
+            return;
+        };
+        let stamp = event.ts.format("%Y-%m-%dT%H:%M:%SZ");
+        for line in self.lines(event, &mut inner) {
+            let _ = writeln!(inner.out, "{stamp} {line}");
+        }
+        let _ = inner.out.flush();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::Section;
+    use chrono::Utc;
+    use std::sync::Arc;
+
+    #[derive(Clone, Default)]
+    struct Buffer(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Buffer {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn progress(elapsed_ms: u64) -> Event {
+        Event {
+            ts: Utc::now(),
+            runbook: "canary".into(),
+            run_id: "r-1".into(),
+            kind: EventKind::StepProgress {
+                section: Section::Steps,
+                step: "soak".into(),
+                elapsed_ms,
+                total_ms: 120_000,
+                message: "soaking".into(),
+            },
+        }
+    }
+
+    #[test]
+    fn long_waits_print_a_line_every_30_seconds_and_no_more() {
+        let buffer = Buffer::default();
+        let r = PlainRenderer::new(Box::new(buffer.clone()), Verbosity::Normal, "log".into());
+        for s in 1..=65 {
+            r.report(&progress(s * 1000));
+        }
+        let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+        assert_eq!(text.lines().count(), 2, "{text}");
+        assert!(!text.contains('\r') && !text.contains('\u{1b}'));
+    }
+}

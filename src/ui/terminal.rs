@@ -1,0 +1,141 @@
+//! On a terminal: a live spinner per running step with its elapsed time and the child's
+//! latest output line, a bar for waits, `✓`/`✗` lines when steps end, and a summary.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use console::style;
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use super::Verbosity;
+use super::format::clean_line;
+use super::message::{Mark, Message, message, position};
+use crate::engine::event::{Event, EventKind, Reporter};
+
+pub struct TerminalRenderer {
+    verbosity: Verbosity,
+    log_path: PathBuf,
+    multi: MultiProgress,
+    bars: Mutex<HashMap<String, Running>>,
+}
+
+/// A step on screen.
+struct Running {
+    bar: ProgressBar,
+    /// Switched from a spinner to a bar once the step reports progress.
+    waiting: bool,
+}
+
+impl TerminalRenderer {
+    pub fn new(verbosity: Verbosity, log_path: PathBuf) -> TerminalRenderer {
+        TerminalRenderer {
+            verbosity,
+            log_path,
+            multi: MultiProgress::with_draw_target(ProgressDrawTarget::stderr()),
+            bars: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn spinner_style() -> ProgressStyle {
+        ProgressStyle::with_template("{spinner:.cyan} {prefix:.bold} {elapsed:>4} {wide_msg:.dim}")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner())
+            .tick_strings(&["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏", "·"])
+    }
+
+    fn bar_style() -> ProgressStyle {
+        ProgressStyle::with_template("{spinner:.cyan} {prefix:.bold} [{bar:30.cyan/blue}] {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("━╸ ")
+    }
+
+    fn print(&self, text: String) {
+        // println on a MultiProgress draws above the bars; when hidden it prints nothing,
+        // but this renderer only exists when stderr is a terminal.
+        let _ = self.multi.println(text);
+    }
+
+    fn print_message(&self, message: &Message) {
+        let symbol = match message.mark {
+            Mark::Ok => style("✓").green().bold(),
+            Mark::Fail => style("✗").red().bold(),
+            Mark::Warn => style("!").yellow().bold(),
+            Mark::Pause => style("⏸").cyan().bold(),
+            Mark::Info | Mark::Start => style("•").dim(),
+        };
+        let text = match message.mark {
+            Mark::Fail => style(message.text.clone()).red().to_string(),
+            Mark::Warn => style(message.text.clone()).yellow().to_string(),
+            _ => message.text.clone(),
+        };
+        self.print(format!("{symbol} {text}"));
+        for line in &message.detail {
+            self.print(format!("    {}", style(line).dim()));
+        }
+    }
+
+    fn key(section: impl std::fmt::Display, step: &str) -> String {
+        format!("{section}/{step}")
+    }
+}
+
+impl Reporter for TerminalRenderer {
+    fn report(&self, event: &Event) {
+        let Ok(mut bars) = self.bars.lock() else {
+            return;
+        };
+        match &event.kind {
+            EventKind::StepStarted { section, step, index, total, detail, .. } => {
+                if self.verbosity == Verbosity::Quiet {
+                    return;
+                }
+                let bar = self.multi.add(ProgressBar::new_spinner());
+                bar.set_style(Self::spinner_style());
+                bar.set_prefix(format!("{} {step}", position(*section, *index, *total)));
+                bar.set_message(clean_line(detail));
+                bar.enable_steady_tick(Duration::from_millis(100));
+                bars.insert(Self::key(section, step), Running { bar, waiting: false });
+            }
+            EventKind::StepOutput { section, step, line } => {
+                let line = clean_line(line);
+                if self.verbosity == Verbosity::Verbose {
+                    self.print(format!("    {}", style(format!("| {line}")).dim()));
+                }
+                if let Some(running) = bars.get(&Self::key(section, step))
+                    && !line.trim().is_empty()
+                {
+                    running.bar.set_message(line);
+                }
+            }
+            EventKind::StepProgress { section, step, elapsed_ms, total_ms, message } => {
+                if let Some(running) = bars.get_mut(&Self::key(section, step)) {
+                    if !running.waiting {
+                        running.waiting = true;
+                        running.bar.set_style(Self::bar_style());
+                        running.bar.set_length(*total_ms);
+                    }
+                    running.bar.set_position(*elapsed_ms);
+                    running.bar.set_message(message.clone());
+                }
+            }
+            EventKind::StepFinished { section, step, .. } => {
+                if let Some(running) = bars.remove(&Self::key(section, step)) {
+                    running.bar.finish_and_clear();
+                    self.multi.remove(&running.bar);
+                }
+                if let Some(message) = message(event, self.verbosity) {
+                    self.print_message(&message);
+                }
+            }
+            _ => {
+                if let Some(message) = message(event, self.verbosity) {
+                    self.print_message(&message);
+                    if matches!(event.kind, EventKind::RunComplete { .. } | EventKind::RollbackFinished { .. }) {
+                        self.print(format!("    {}", style(format!("log: {}", self.log_path.display())).dim()));
+                    }
+                }
+            }
+        }
+    }
+}
