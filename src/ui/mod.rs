@@ -6,11 +6,11 @@ mod format;
 mod message;
 mod json;
 mod plain;
+pub mod plan_view;
 mod terminal;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
-use std::sync::Arc;
 
 pub use format::{clean_line, human_duration};
 pub use json::JsonRenderer;
@@ -60,13 +60,13 @@ impl Output {
     }
 
     /// The renderer for runs.
-    pub fn reporter(&self) -> Arc<dyn Reporter> {
+    pub fn reporter(&self) -> Box<dyn Reporter> {
         if self.json {
-            Arc::new(JsonRenderer::stdout())
+            Box::new(JsonRenderer::stdout())
         } else if self.terminal {
-            Arc::new(TerminalRenderer::new(self.verbosity, self.log_path.clone()))
+            Box::new(TerminalRenderer::new(self.verbosity, self.log_path.clone()))
         } else {
-            Arc::new(PlainRenderer::stderr(self.verbosity, self.log_path.clone()))
+            Box::new(PlainRenderer::stderr(self.verbosity, self.log_path.clone()))
         }
     }
 }

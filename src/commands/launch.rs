@@ -1,0 +1,148 @@
+//! What `promote`, `resume` and `rollback` share before the engine starts: the lock,
+//! the run state, the plan, the log check, and the reporters.
+
+use std::sync::Arc;
+
+use crate::app::Context;
+use crate::engine::event::Fanout;
+use crate::engine::lock::{Holder, LockError, RunLock};
+use crate::engine::run::{Engine, Options};
+use crate::engine::session::Session;
+use crate::engine::signal::Interrupt;
+use crate::engine::state::{RunState, StateStore};
+use crate::engine::confirm;
+use crate::error::{Error, ExitCode};
+use crate::log::{LogRecorder, LogWriter};
+use crate::plan::Plan;
+use crate::project::Project;
+use crate::runbook::{self, Strictness};
+
+/// How long an emergency rollback waits for a promote in progress to stop.
+const TAKE_OVER_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Loads and resolves a runbook for this invocation, printing its warnings.
+pub fn load_plan(cx: &Context, project: &Project, name: &str, run_id: &str, strictness: Strictness) -> Result<Plan, Error> {
+    let loaded = runbook::load(
+        project,
+        name,
+        &runbook::Context {
+            sets: &cx.global.set,
+            run_id,
+            user: &cx.user,
+            host: &cx.host,
+            strictness,
+        },
+    )?;
+    for warning in &loaded.warnings {
+        eprintln!("warning: {warning}");
+    }
+    Ok(loaded.plan)
+}
+
+/// Fails with the loader's "no runbook `x`" error before anything is created for it.
+pub fn ensure_exists(cx: &Context, project: &Project, name: &str) -> Result<(), Error> {
+    if project.runbooks_dir().join(format!("{name}.toml")).is_file() {
+        return Ok(());
+    }
+    load_plan(cx, project, name, "r-check", Strictness::Describe).map(|_| ())
+}
+
+/// A run about to start: the lock is held and the log can be written.
+pub struct Launch {
+    pub store: StateStore,
+    lock: RunLock,
+    log: LogWriter,
+    pub me: Holder,
+}
+
+impl Launch {
+    /// Takes the runbook's lock (from a promote in progress, for an emergency) and makes
+    /// sure the log can be appended (an emergency goes on without it).
+    pub fn begin(cx: &Context, project: &Project, name: &str, words: &[&str], emergency: bool) -> Result<Launch, Error> {
+        ensure_exists(cx, project, name)?;
+        let me = Holder::me(&cx.command_line(words));
+        let lock_dir = project.state_dir().join("locks");
+        let lock = if emergency {
+            let (lock, previous) = RunLock::take_over(&lock_dir, name, &me, TAKE_OVER_GRACE).map_err(locked)?;
+            if let Some(previous) = previous {
+                eprintln!(
+                    "warning: took the lock of `{name}` from {}@{} (pid {}, `{}`); that run stops as interrupted",
+                    previous.user, previous.host, previous.pid, previous.command
+                );
+            }
+            lock
+        } else {
+            RunLock::acquire(&lock_dir, name, &me).map_err(locked)?
+        };
+        let log = LogWriter::new(cx.log_path(project));
+        if let Err(err) = log.check() {
+            if emergency {
+                eprintln!(
+                    "warning: cannot write the reliability log {}: {err}; the emergency rollback goes on without it",
+                    log.path().display()
+                );
+            } else {
+                return Err(Error::failed(format!(
+                    "cannot append to the reliability log {}",
+                    log.path().display()
+                ))
+                .with_detail(format!("{err}; nothing was run"))
+                .with_hint("fix its permissions or free space, or point --log / ROLLOUT_LOG elsewhere"));
+            }
+        }
+        Ok(Launch {
+            store: StateStore::new(&project.state_dir()),
+            lock,
+            log,
+            me,
+        })
+    }
+
+    /// The latest run of the runbook; for an emergency an unreadable state file is moved
+    /// aside (and said so) rather than stopping the rollback.
+    pub fn previous(&self, name: &str, emergency: bool) -> Result<Option<RunState>, Error> {
+        match self.store.load(name) {
+            Ok(state) => Ok(state),
+            Err(err) if emergency => {
+                let path = self.store.path(name);
+                let aside = path.with_extension(format!("json.unreadable-{}", chrono::Utc::now().format("%Y%m%dT%H%M%S")));
+                eprintln!("warning: {}; moved it to {} and going on", err.headline, aside.display());
+                std::fs::rename(&path, &aside).map_err(|e| {
+                    Error::failed(format!("cannot move {} aside: {e}", path.display()))
+                })?;
+                Ok(None)
+            }
+            Err(err) => Err(err),
+        }
+    }
+
+    /// The engine for `plan`, told to log and render every event.
+    pub fn engine(self, cx: &Context, project: &Project, plan: Plan, run_id: String, full: bool) -> Engine {
+        let output = cx.output(project);
+        let mut reporters = Fanout::new();
+        reporters.add(Box::new(LogRecorder::new(self.log, &cx.user, &cx.host)));
+        reporters.add(output.reporter());
+        let session = Session::new(Arc::new(plan), run_id, Arc::new(reporters), Interrupt::install());
+        let options = Options {
+            full,
+            yes: cx.global.yes,
+            interactive: confirm::can_prompt(),
+            jobs: 4,
+            user: cx.user.clone(),
+            host: cx.host.clone(),
+        };
+        Engine::new(session, self.store, options, self.lock)
+    }
+}
+
+fn locked(err: LockError) -> Error {
+    match &err {
+        LockError::Held { runbook, .. } => {
+            let hint = format!(
+                "wait for it to finish (`rollout status {runbook}` shows it); on-call can take over with `rollout rollback {runbook} --emergency`"
+            );
+            Error::new(ExitCode::Locked, err.to_string()).with_hint(hint)
+        }
+        LockError::Io { .. } => Error::failed(err.to_string()),
+    }
+}

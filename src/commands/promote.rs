@@ -1,0 +1,54 @@
+//! `rollout promote RUNBOOK [--full]`: start a run, or continue a paused one.
+
+use crate::app::Context;
+use crate::engine::run::{promote_start, steps_to_run};
+use crate::engine::session::new_run_id;
+use crate::engine::state::{RunState, RunStatus, StateStore};
+use crate::error::{Error, ExitCode};
+use crate::plan::StepKind;
+use crate::runbook::Strictness;
+use crate::ui::plan_view::DryRun;
+
+use super::dry_run;
+use super::launch::{Launch, load_plan};
+
+pub async fn run(cx: &Context, name: &str, full: bool) -> Result<ExitCode, Error> {
+    let project = cx.project()?;
+    if cx.global.dry_run {
+        let previous = StateStore::new(&project.state_dir()).load(name)?;
+        let plan = load_plan(cx, &project, name, &run_id_for(previous.as_ref()), Strictness::Run)?;
+        let start = promote_start(&plan, previous.as_ref())?;
+        let steps = steps_to_run(&plan, start, full);
+        let note = match steps.last() {
+            Some(step) if matches!(step.kind, StepKind::Pause { .. }) => {
+                Some(format!("would stop at the pause `{}`", step.name))
+            }
+            _ if start > 0 => Some(format!("would continue run after step {start}")),
+            _ => None,
+        };
+        return dry_run::print(
+            cx,
+            &DryRun {
+                plan: &plan,
+                what: "promote",
+                preflight: true,
+                sections: vec![("steps", steps)],
+                note,
+            },
+        );
+    }
+    let launch = Launch::begin(cx, &project, name, &["promote", name], false)?;
+    let previous = launch.previous(name, false)?;
+    let run_id = run_id_for(previous.as_ref());
+    let plan = load_plan(cx, &project, name, &run_id, Strictness::Run)?;
+    let engine = launch.engine(cx, &project, plan, run_id, full);
+    Ok(engine.promote(previous).await?.exit_code())
+}
+
+/// A paused run keeps its id; anything else starts a new one.
+fn run_id_for(previous: Option<&RunState>) -> String {
+    match previous {
+        Some(state) if state.status == RunStatus::Paused => state.run_id.clone(),
+        _ => new_run_id(),
+    }
+}

@@ -1,0 +1,37 @@
+//! `rollout resume RUNBOOK [--from STEP]`: go on with a failed or interrupted run.
+
+use crate::app::Context;
+use crate::engine::run::{resume_start, steps_to_run};
+use crate::engine::state::StateStore;
+use crate::error::{Error, ExitCode};
+use crate::runbook::Strictness;
+use crate::ui::plan_view::DryRun;
+
+use super::dry_run;
+use super::launch::{Launch, load_plan};
+
+pub async fn run(cx: &Context, name: &str, from: Option<&str>) -> Result<ExitCode, Error> {
+    let project = cx.project()?;
+    if cx.global.dry_run {
+        let previous = StateStore::new(&project.state_dir()).load(name)?;
+        let run_id = previous.as_ref().map(|s| s.run_id.clone()).unwrap_or_default();
+        let plan = load_plan(cx, &project, name, &run_id, Strictness::Run)?;
+        let start = resume_start(&plan, previous.as_ref(), from)?;
+        return dry_run::print(
+            cx,
+            &DryRun {
+                plan: &plan,
+                what: "resume",
+                preflight: true,
+                sections: vec![("steps", steps_to_run(&plan, start, false))],
+                note: plan.steps.get(start).map(|s| format!("would resume at `{}`", s.name)),
+            },
+        );
+    }
+    let launch = Launch::begin(cx, &project, name, &["resume", name], false)?;
+    let previous = launch.previous(name, false)?;
+    let run_id = previous.as_ref().map(|s| s.run_id.clone()).unwrap_or_default();
+    let plan = load_plan(cx, &project, name, &run_id, Strictness::Run)?;
+    let engine = launch.engine(cx, &project, plan, run_id, false);
+    Ok(engine.resume(previous, from).await?.exit_code())
+}

@@ -1,0 +1,73 @@
+//! `rollout rollback [RUNBOOK] [--emergency] [--reason TEXT]`: run `[[rollback]]`.
+//! RUNBOOK defaults to the one most recently run here.
+
+use crate::app::Context;
+use crate::engine::session::new_run_id;
+use crate::engine::state::StateStore;
+use crate::error::{Error, ExitCode};
+use crate::project::Project;
+use crate::runbook::Strictness;
+use crate::ui::plan_view::DryRun;
+
+use super::dry_run;
+use super::launch::{Launch, load_plan};
+
+pub async fn run(cx: &Context, name: Option<&str>, emergency: bool, reason: Option<&str>) -> Result<ExitCode, Error> {
+    let project = cx.project()?;
+    let name = match name {
+        Some(name) => name.to_string(),
+        None => most_recent(&project)?,
+    };
+    let reason = reason.map(str::to_string).unwrap_or_else(|| {
+        if emergency {
+            format!("emergency rollback by {}", cx.user)
+        } else {
+            format!("manual rollback by {}", cx.user)
+        }
+    });
+    if cx.global.dry_run {
+        let previous = StateStore::new(&project.state_dir()).load(&name).unwrap_or(None);
+        let run_id = previous.as_ref().map(|s| s.run_id.clone()).unwrap_or_else(new_run_id);
+        let plan = load_plan(cx, &project, &name, &run_id, Strictness::Run)?;
+        let mut sections = vec![("rollback", plan.rollback.as_slice())];
+        if emergency {
+            sections.push(("emergency (only if a rollback step fails)", plan.emergency.as_slice()));
+        }
+        return dry_run::print(
+            cx,
+            &DryRun {
+                plan: &plan,
+                what: if emergency { "rollback --emergency" } else { "rollback" },
+                preflight: !emergency,
+                sections,
+                note: Some(format!("reason: {reason}")),
+            },
+        );
+    }
+    let words = if emergency {
+        vec!["rollback", name.as_str(), "--emergency"]
+    } else {
+        vec!["rollback", name.as_str()]
+    };
+    let launch = Launch::begin(cx, &project, &name, &words, emergency)?;
+    let previous = launch.previous(&name, emergency)?;
+    let run_id = previous.as_ref().map(|s| s.run_id.clone()).unwrap_or_else(new_run_id);
+    let plan = load_plan(cx, &project, &name, &run_id, Strictness::Run)?;
+    let engine = launch.engine(cx, &project, plan, run_id, false);
+    Ok(engine.rollback(previous, &reason, emergency).await?.exit_code())
+}
+
+/// The runbook whose run was updated last; unreadable state files are passed over here
+/// (an emergency must not stop at another runbook's broken file).
+fn most_recent(project: &Project) -> Result<String, Error> {
+    let store = StateStore::new(&project.state_dir());
+    let names = project.runbook_names()?;
+    let latest = names
+        .iter()
+        .filter_map(|name| store.load(name).ok().flatten())
+        .max_by_key(|state| state.updated_at);
+    latest.map(|s| s.runbook).ok_or_else(|| {
+        Error::usage("no runbook has been run in this project yet, so there is no default to roll back")
+            .with_hint("name it: `rollout rollback RUNBOOK` (`rollout list` shows them)")
+    })
+}

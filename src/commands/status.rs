@@ -1,0 +1,127 @@
+//! `rollout status [RUNBOOK]`: where each run stands, and who holds the lock.
+
+use serde_json::{Value, json};
+
+use crate::app::Context;
+use crate::engine::lock::{Holder, RunLock};
+use crate::engine::run::shown_status;
+use crate::engine::state::{RunState, RunStatus, StateStore};
+use crate::error::{Error, ExitCode};
+use crate::project::Project;
+
+use super::output::print_stdout;
+
+/// "paused at `gate`", "failed at `deploy`", "interrupted at …" — a run marked running
+/// whose lock nobody holds died without saying so: it is shown as interrupted.
+pub fn shown_state(state: &RunState, held: bool) -> String {
+    let status = effective_status(state, held);
+    match (&state.at_step, status) {
+        (Some(step), RunStatus::Paused | RunStatus::Failed | RunStatus::Interrupted | RunStatus::Running) => {
+            format!("{} at `{step}`", shown_status(status))
+        }
+        _ => shown_status(status).to_string(),
+    }
+}
+
+pub fn effective_status(state: &RunState, held: bool) -> RunStatus {
+    if state.status == RunStatus::Running && !held {
+        RunStatus::Interrupted
+    } else {
+        state.status
+    }
+}
+
+pub fn run(cx: &Context, name: Option<&str>) -> Result<ExitCode, Error> {
+    let project = cx.project()?;
+    let names = match name {
+        Some(name) => {
+            super::launch::ensure_exists(cx, &project, name)?;
+            vec![name.to_string()]
+        }
+        None => project.runbook_names()?,
+    };
+    let store = StateStore::new(&project.state_dir());
+    let mut reports = Vec::new();
+    for name in &names {
+        reports.push(report(&project, &store, name)?);
+    }
+    let text = if cx.global.json {
+        let docs: Vec<Value> = reports.iter().map(|r| r.json.clone()).collect();
+        let doc = if name.is_some() { docs.into_iter().next().unwrap_or(Value::Null) } else { Value::Array(docs) };
+        serde_json::to_string_pretty(&doc).unwrap_or_default()
+    } else {
+        reports.iter().map(|r| r.text.clone()).collect::<Vec<_>>().join("\n")
+    };
+    print_stdout(&text)?;
+    Ok(ExitCode::Ok)
+}
+
+struct Report {
+    text: String,
+    json: Value,
+}
+
+fn report(project: &Project, store: &StateStore, name: &str) -> Result<Report, Error> {
+    let holder = RunLock::holder(&project.state_dir().join("locks"), name).ok().flatten();
+    let state = store.load(name)?;
+    let mut text = String::new();
+    let json = match &state {
+        None => {
+            text.push_str(&format!("{name}: never run\n"));
+            json!({"runbook": name, "status": "never_run", "lock": holder.as_ref().map(holder_json)})
+        }
+        Some(state) => {
+            let status = effective_status(state, holder.is_some());
+            text.push_str(&format!("{name}: {}\n", shown_state(state, holder.is_some())));
+            text.push_str(&format!(
+                "  run {} ({}), started {} by {}@{}, updated {}\n",
+                state.run_id,
+                state.mode.as_str(),
+                state.started_at.format("%Y-%m-%d %H:%M:%SZ"),
+                state.user,
+                state.host,
+                state.updated_at.format("%Y-%m-%d %H:%M:%SZ"),
+            ));
+            let done = state.steps.iter().filter(|s| state.is_done(&s.name)).count();
+            text.push_str(&format!("  steps done: {done}\n"));
+            if let Some(error) = &state.error {
+                text.push_str(&format!("  error: {error}\n"));
+            }
+            if let Some(rollback) = &state.rollback {
+                let how = match rollback.ok {
+                    Some(true) => "complete",
+                    Some(false) => "FAILED",
+                    None => "did not finish",
+                };
+                text.push_str(&format!(
+                    "  last rollback{}: {how} ({})\n",
+                    if rollback.emergency { " (emergency)" } else { "" },
+                    rollback.reason
+                ));
+            }
+            for (key, value) in &state.facts {
+                text.push_str(&format!("  {key}: {value}\n"));
+            }
+            let mut doc = serde_json::to_value(state).unwrap_or(Value::Null);
+            doc["status"] = json!(status.as_str());
+            doc["lock"] = holder.as_ref().map(holder_json).unwrap_or(Value::Null);
+            doc
+        }
+    };
+    match &holder {
+        Some(h) => text.push_str(&format!(
+            "  locked by {}@{} (pid {}, since {}, `{}`)\n",
+            h.user,
+            h.host,
+            h.pid,
+            h.since.format("%Y-%m-%d %H:%M:%SZ"),
+            h.command
+        )),
+        None => text.push_str("  not locked\n"),
+    }
+    Ok(Report { text, json })
+}
+
+fn holder_json(holder: &Holder) -> Value {
+    serde_json::to_value(holder).unwrap_or(Value::Null)
+}
