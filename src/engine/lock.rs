@@ -24,6 +24,9 @@ use crate::error::{Error, ExitCode};
 /// hold a shared lock for a moment.
 const ATTEMPTS: u32 = 5;
 const ATTEMPT_PAUSE: Duration = Duration::from_millis(50);
+/// A sensible `grace` for [`RunLock::take_over`]: long enough for the stopped run to
+/// stop its own child group (TERM, up to `KILL_GRACE`, KILL) and record itself.
+pub const TAKE_OVER_GRACE: Duration = Duration::from_secs(10);
 /// After SIGKILL, how long a taken-over holder has to die.
 const KILL_WAIT: Duration = Duration::from_secs(2);
 
@@ -133,7 +136,7 @@ impl From<LockError> for Error {
 
 impl RunLock {
     /// Takes the lock of `runbook` in `lock_dir` (created if missing) and records `me`
-    /// in it, or says who holds it. Never waits more than about 200 ms.
+    /// in it, or says who holds it. Blocks for about 200 ms at most.
     pub fn acquire(lock_dir: &Path, runbook: &str, me: &Holder) -> Result<RunLock, LockError> {
         let path = lock_path(lock_dir, runbook);
         let io_err = |error| LockError::Io {
@@ -189,7 +192,8 @@ impl RunLock {
     /// For `rollback --emergency`: takes the lock even from a run in progress on this
     /// host. That run gets SIGTERM (so it can record itself interrupted), then SIGKILL
     /// if it still holds the lock after `grace`. Returns the previous holder, if any.
-    /// A lock held from another host, or by this very process, is `Held`.
+    /// A lock held from another host, or by this very process, is `Held`. Blocks for up
+    /// to `grace` + 2 s: from async code, call it through `spawn_blocking`.
     pub fn take_over(
         lock_dir: &Path,
         runbook: &str,
