@@ -2,6 +2,7 @@
 //! machinery under it — processes, signals, the lock, the state file.
 
 pub mod event;
+pub mod identity;
 pub mod lock;
 pub mod process;
 pub mod signal;
