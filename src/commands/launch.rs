@@ -5,20 +5,17 @@ use std::sync::Arc;
 
 use crate::app::Context;
 use crate::engine::event::Fanout;
-use crate::engine::lock::{Holder, LockError, RunLock};
+use crate::engine::lock::{Holder, RunLock, TAKE_OVER_GRACE};
 use crate::engine::run::{Engine, Options};
 use crate::engine::session::Session;
 use crate::engine::signal::Interrupt;
 use crate::engine::state::{RunState, StateStore};
 use crate::engine::confirm;
-use crate::error::{Error, ExitCode};
+use crate::error::Error;
 use crate::log::{LogRecorder, LogWriter};
 use crate::plan::Plan;
 use crate::project::Project;
 use crate::runbook::{self, Strictness};
-
-/// How long an emergency rollback waits for a promote in progress to stop.
-const TAKE_OVER_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Loads and resolves a runbook for this invocation, printing its warnings.
 pub fn load_plan(cx: &Context, project: &Project, name: &str, run_id: &str, strictness: Strictness) -> Result<Plan, Error> {
@@ -63,7 +60,7 @@ impl Launch {
         let me = Holder::me(&cx.command_line(words));
         let lock_dir = project.state_dir().join("locks");
         let lock = if emergency {
-            let (lock, previous) = RunLock::take_over(&lock_dir, name, &me, TAKE_OVER_GRACE).map_err(locked)?;
+            let (lock, previous) = RunLock::take_over(&lock_dir, name, &me, TAKE_OVER_GRACE).map_err(Error::from)?;
             if let Some(previous) = previous {
                 eprintln!(
                     "warning: took the lock of `{name}` from {}@{} (pid {}, `{}`); that run stops as interrupted",
@@ -72,7 +69,7 @@ impl Launch {
             }
             lock
         } else {
-            RunLock::acquire(&lock_dir, name, &me).map_err(locked)?
+            RunLock::acquire(&lock_dir, name, &me).map_err(Error::from)?
         };
         let log = LogWriter::new(cx.log_path(project));
         if let Err(err) = log.check() {
@@ -132,17 +129,5 @@ impl Launch {
             host: cx.host.clone(),
         };
         Engine::new(session, self.store, options, self.lock)
-    }
-}
-
-fn locked(err: LockError) -> Error {
-    match &err {
-        LockError::Held { runbook, .. } => {
-            let hint = format!(
-                "wait for it to finish (`rollout status {runbook}` shows it); on-call can take over with `rollout rollback {runbook} --emergency`"
-            );
-            Error::new(ExitCode::Locked, err.to_string()).with_hint(hint)
-        }
-        LockError::Io { .. } => Error::failed(err.to_string()),
     }
 }

@@ -2,8 +2,11 @@
 //! and its own arguments, and returns the exit code or an error for people.
 
 pub mod completions;
+pub mod dry_run;
+pub mod launch;
 pub mod list;
 pub mod log;
+pub mod output;
 pub mod preflight;
 pub mod promote;
 pub mod resume;
