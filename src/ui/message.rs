@@ -12,7 +12,6 @@ use crate::plan::Section;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mark {
     Info,
-    Start,
     Ok,
     Warn,
     Fail,

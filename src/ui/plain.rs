@@ -84,7 +84,6 @@ impl PlainRenderer {
 fn label(mark: Mark) -> &'static str {
     match mark {
         Mark::Info => "info ",
-        Mark::Start => "start",
         Mark::Ok => "ok   ",
         Mark::Warn => "warn ",
         Mark::Fail => "FAIL ",

@@ -62,7 +62,7 @@ impl TerminalRenderer {
             Mark::Fail => style("✗").red().bold(),
             Mark::Warn => style("!").yellow().bold(),
             Mark::Pause => style("⏸").cyan().bold(),
-            Mark::Info | Mark::Start => style("•").dim(),
+            Mark::Info => style("•").dim(),
         };
         let text = match message.mark {
             Mark::Fail => style(message.text.clone()).red().to_string(),
