@@ -42,7 +42,15 @@ pub async fn run_command(env: &StepEnv<'_>, spec: &CommandSpec) -> Result<Finish
             message: e.to_string(),
             tail: Vec::new(),
         })?;
-    Ok(finished)
+    match finished.ending {
+        // The step's timeout, not the try's elapsed time: that is what the runbook says.
+        Ending::TimedOut => Err(StepError::TimedOut {
+            after: env.step.timeout,
+            tail: finished.tail,
+        }),
+        Ending::Interrupted => Err(StepError::Interrupted),
+        _ => Ok(finished),
+    }
 }
 
 /// Success means an expected exit code and, when asked, output matching the regex.

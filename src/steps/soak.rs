@@ -26,7 +26,7 @@ pub async fn execute(env: &StepEnv<'_>, duration: Duration) -> Result<Effect, St
         }
         if now >= env.deadline {
             return Err(StepError::TimedOut {
-                after: now - start,
+                after: env.step.timeout,
                 tail: Vec::new(),
             });
         }

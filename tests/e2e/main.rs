@@ -1,0 +1,12 @@
+//! End-to-end tests: the real `rollout` binary in temporary projects, against fake
+//! platform executables that record their argv.
+
+mod support;
+
+mod cli;
+mod interrupt;
+mod lock;
+mod log;
+mod run;
+mod secrets;
+mod validate;
