@@ -1,0 +1,60 @@
+//! One run of a runbook at a time.
+
+use std::time::Duration;
+
+use crate::support::Bench;
+
+#[test]
+fn a_second_concurrent_promote_exits_3_naming_the_holder() {
+    let bench = Bench::new();
+    bench.runbook(
+        "app",
+        r#"
+[[steps]]
+kind = "soak"
+duration = "30s"
+"#,
+    );
+    let mut first = bench.spawn(&["promote", "app"]);
+    assert!(bench.wait_for(Duration::from_secs(20), |b| b.log().contains("RUN STARTED")));
+    let second = bench.run(&["promote", "app"]);
+    second
+        .status(3)
+        .stderr_has("locked by tester@")
+        .stderr_has(&format!("pid {}", first.id()))
+        .stderr_has("rollout promote app");
+    bench.run(&["status", "app"]).status(0).stdout_has("locked by tester@");
+    first.kill().unwrap();
+    first.wait().unwrap();
+}
+
+#[test]
+fn emergency_rollback_takes_the_lock_from_a_running_promote() {
+    let bench = Bench::new();
+    bench.fake("deployer").runbook(
+        "app",
+        r#"
+[[steps]]
+kind = "run"
+cmd = "deployer deploy"
+
+[[steps]]
+kind = "soak"
+duration = "60s"
+
+[[rollback]]
+kind = "run"
+cmd = "deployer undo"
+"#,
+    );
+    let first = bench.spawn(&["promote", "app"]);
+    assert!(bench.wait_for(Duration::from_secs(20), |b| b.log().contains("STEP OK")));
+    let run = bench.run(&["rollback", "--emergency"]);
+    run.status(0).stderr_has("took the lock");
+    let first = first.wait_with_output().unwrap();
+    assert_eq!(first.status.code(), Some(130));
+    assert_eq!(bench.calls().last().unwrap(), "deployer [undo]");
+    let events = bench.log_events();
+    assert!(events.contains(&"INTERRUPTED".to_string()), "{events:?}");
+    assert!(events.ends_with(&["EMERGENCY ROLLBACK INITIATED".to_string(), "STEP OK".to_string(), "EMERGENCY ROLLBACK COMPLETE".to_string()]), "{events:?}");
+}
