@@ -1,13 +1,16 @@
 //! A validated, resolved runbook: what `show` prints and the engine runs. Built only by
 //! `runbook::load`; nothing downstream ever sees raw TOML.
 
+mod adapter_settings;
 mod command;
 mod redactor;
 mod step;
 mod text;
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+pub use adapter_settings::{ADAPTERS, AdapterSettings};
 pub use command::{CommandLine, CommandSpec};
 pub use redactor::{MASK, Redactor};
 pub use step::{Section, Step, StepKind};
@@ -31,6 +34,10 @@ pub struct Plan {
     pub emergency: Vec<Step>,
     /// Every secret value the plan resolved, for masking output it did not write.
     pub redactor: Redactor,
+    /// `[adapters.NAME]` of the runbook merged over rollout.toml's, by adapter name.
+    pub adapters: BTreeMap<String, AdapterSettings>,
+    /// The resolved `[vars]` (rollout.toml's and the runbook's), for `show`.
+    pub vars: BTreeMap<String, Text>,
 }
 
 impl Plan {
@@ -41,6 +48,11 @@ impl Plan {
             Section::Rollback => &self.rollback,
             Section::Emergency => &self.emergency,
         }
+    }
+
+    /// The settings of one adapter; all defaults when neither file configures it.
+    pub fn adapter_settings(&self, adapter: &str) -> AdapterSettings {
+        self.adapters.get(adapter).cloned().unwrap_or_default()
     }
 
     /// Index of a main step by name.

@@ -1,0 +1,63 @@
+//! Per-adapter settings from `[adapters.NAME]`: the runbook's, merged over rollout.toml's.
+
+use std::path::PathBuf;
+
+/// The adapters a runbook may name, in the order messages list them.
+pub const ADAPTERS: [&str; 4] = ["fly", "kubectl", "systemctl", "exec"];
+
+/// One `[adapters.NAME]` table. Every field is optional so a runbook can override a
+/// single setting of rollout.toml and keep the rest.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AdapterSettings {
+    /// The binary: `~/` expanded; a relative path with a `/` is relative to the project
+    /// root; a bare name is looked up on PATH by the adapter.
+    pub bin: Option<String>,
+    /// kubectl `--context`.
+    pub context: Option<String>,
+    /// kubectl `--namespace`.
+    pub namespace: Option<String>,
+    /// systemctl `--user`.
+    pub user: Option<bool>,
+    /// systemctl behind `sudo -n`.
+    pub sudo: Option<bool>,
+    /// systemctl: the `current` symlink that points at the live release.
+    pub current: Option<PathBuf>,
+    /// systemctl: where feature-flag drop-ins are written.
+    pub dropin_dir: Option<PathBuf>,
+}
+
+impl AdapterSettings {
+    /// These settings, with every unset field taken from `base`.
+    pub fn over(self, base: &AdapterSettings) -> AdapterSettings {
+        AdapterSettings {
+            bin: self.bin.or_else(|| base.bin.clone()),
+            context: self.context.or_else(|| base.context.clone()),
+            namespace: self.namespace.or_else(|| base.namespace.clone()),
+            user: self.user.or(base.user),
+            sudo: self.sudo.or(base.sudo),
+            current: self.current.or_else(|| base.current.clone()),
+            dropin_dir: self.dropin_dir.or_else(|| base.dropin_dir.clone()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_runbook_wins_field_by_field() {
+        let project = AdapterSettings {
+            bin: Some("/opt/kubectl".into()),
+            namespace: Some("prod".into()),
+            ..Default::default()
+        };
+        let runbook = AdapterSettings {
+            namespace: Some("staging".into()),
+            ..Default::default()
+        };
+        let merged = runbook.over(&project);
+        assert_eq!(merged.bin.as_deref(), Some("/opt/kubectl"));
+        assert_eq!(merged.namespace.as_deref(), Some("staging"));
+    }
+}

@@ -1,0 +1,176 @@
+//! `adapter = "…"` and the `[adapters.NAME]` tables, in a runbook or in rollout.toml.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use crate::plan::{ADAPTERS, AdapterSettings};
+
+use super::diagnostic::Diagnostic;
+use super::suggest;
+use super::table::Table;
+
+/// The settings each adapter accepts.
+fn keys(adapter: &str) -> &'static [&'static str] {
+    match adapter {
+        "kubectl" => &["bin", "context", "namespace"],
+        "systemctl" => &["bin", "user", "sudo", "current", "dropin_dir"],
+        _ => &["bin"],
+    }
+}
+
+/// An adapter name at `key`, one of fly, kubectl, systemctl, exec.
+pub(crate) fn adapter_name(
+    t: &Table<'_, '_>,
+    key: &str,
+    d: &mut Vec<Diagnostic>,
+) -> Option<String> {
+    let s = t.string(key, d)?;
+    if ADAPTERS.contains(&s.text) {
+        return Some(s.text.to_string());
+    }
+    d.push(
+        t.error(
+            s.span.clone(),
+            format!(
+                "unknown adapter `{}`; use one of {}",
+                s.text,
+                ADAPTERS.join(", ")
+            ),
+        )
+        .with_help(suggest::did_you_mean(s.text, ADAPTERS)),
+    );
+    None
+}
+
+/// The `[adapters]` table: one sub-table per adapter. `home` expands `~/` in paths.
+pub(crate) fn parse(
+    t: &Table<'_, '_>,
+    root: &Path,
+    home: Option<&str>,
+    d: &mut Vec<Diagnostic>,
+) -> BTreeMap<String, AdapterSettings> {
+    let mut out = BTreeMap::new();
+    for (name, _) in t.entries() {
+        if !ADAPTERS.contains(&name.text) {
+            d.push(
+                t.error(
+                    name.span.clone(),
+                    format!(
+                        "unknown adapter `{}` in [adapters]; use one of {}",
+                        name.text,
+                        ADAPTERS.join(", ")
+                    ),
+                )
+                .with_help(suggest::did_you_mean(name.text, ADAPTERS)),
+            );
+            continue;
+        }
+        let what = format!("[adapters.{}]", name.text);
+        let Some(table) = t.table(name.text, &what, d) else {
+            continue;
+        };
+        let own = keys(name.text);
+        table.reject_unknown(own, owner_help, d);
+        let path = |key: &str, d: &mut Vec<Diagnostic>| {
+            table
+                .string(key, d)
+                .map(|s| resolve_path(s.text, root, home))
+        };
+        let settings = AdapterSettings {
+            bin: table
+                .string("bin", d)
+                .map(|s| resolve_bin(s.text, root, home)),
+            context: table.string("context", d).map(|s| s.text.to_string()),
+            namespace: table.string("namespace", d).map(|s| s.text.to_string()),
+            user: table.bool("user", d),
+            sudo: table.bool("sudo", d),
+            current: path("current", d),
+            dropin_dir: path("dropin_dir", d),
+        };
+        out.insert(name.text.to_string(), settings);
+    }
+    out
+}
+
+/// "`namespace` is a setting of [adapters.kubectl]".
+fn owner_help(key: &str) -> Option<String> {
+    ADAPTERS
+        .iter()
+        .find(|a| keys(a).contains(&key))
+        .map(|a| format!("`{key}` is a setting of [adapters.{a}]"))
+}
+
+/// `~/x` → `$HOME/x`; relative paths are relative to the project root.
+fn resolve_path(text: &str, root: &Path, home: Option<&str>) -> PathBuf {
+    match (text.strip_prefix("~/"), home) {
+        (Some(rest), Some(home)) => Path::new(home).join(rest),
+        _ => root.join(text.strip_prefix("./").unwrap_or(text)),
+    }
+}
+
+/// Like [`resolve_path`], but a bare name stays a name, for the adapter to find on PATH.
+fn resolve_bin(text: &str, root: &Path, home: Option<&str>) -> String {
+    if text.contains('/') {
+        resolve_path(text, root, home)
+            .to_string_lossy()
+            .into_owned()
+    } else {
+        text.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runbook::source::Source;
+    use toml::de::DeTable;
+
+    fn parse_text(text: &str) -> (BTreeMap<String, AdapterSettings>, Vec<Diagnostic>) {
+        let source = Source::new("rollout.toml", text);
+        let doc = DeTable::parse(&source.text).expect("test TOML parses");
+        let top = Table::new(&source, doc.get_ref(), 0..0, "the top level");
+        let mut d = Vec::new();
+        let adapters = top
+            .table("adapters", "[adapters]", &mut d)
+            .expect("has [adapters]");
+        let out = parse(&adapters, Path::new("/proj"), Some("/home/op"), &mut d);
+        (out, d)
+    }
+
+    #[test]
+    fn paths_expand_home_and_join_the_root() {
+        let (out, d) = parse_text(
+            "[adapters.fly]\nbin = \"~/.fly/bin/fly\"\n[adapters.kubectl]\nbin = \"kubectl\"\n\
+             [adapters.systemctl]\nbin = \"./bin/systemctl\"\ncurrent = \"/srv/app/current\"\nuser = true\n",
+        );
+        assert!(d.is_empty(), "{d:?}");
+        assert_eq!(out["fly"].bin.as_deref(), Some("/home/op/.fly/bin/fly"));
+        assert_eq!(out["kubectl"].bin.as_deref(), Some("kubectl"));
+        assert_eq!(out["systemctl"].bin.as_deref(), Some("/proj/bin/systemctl"));
+        assert_eq!(
+            out["systemctl"].current,
+            Some(PathBuf::from("/srv/app/current"))
+        );
+        assert_eq!(out["systemctl"].user, Some(true));
+    }
+
+    #[test]
+    fn unknown_adapters_and_foreign_keys_are_errors() {
+        let (_, d) =
+            parse_text("[adapters.flyy]\nbin = \"x\"\n[adapters.fly]\nnamespace = \"prod\"\n");
+        assert_eq!(d.len(), 2);
+        let (flyy, ns) = if d[0].line == 1 {
+            (&d[0], &d[1])
+        } else {
+            (&d[1], &d[0])
+        };
+        assert_eq!((flyy.line, flyy.col), (1, 11));
+        assert_eq!(flyy.help.as_deref(), Some("did you mean `fly`?"));
+        assert_eq!((ns.line, ns.col), (4, 1));
+        assert_eq!(ns.message, "unknown key `namespace` in [adapters.fly]");
+        assert_eq!(
+            ns.help.as_deref(),
+            Some("`namespace` is a setting of [adapters.kubectl]")
+        );
+    }
+}

@@ -1,0 +1,42 @@
+//! The state of turning one runbook file into a plan: its source, the resolver, the
+//! runbook-wide defaults, and the diagnostics found so far.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::plan::Text;
+
+use super::diagnostic::Diagnostic;
+use super::source::Source;
+use super::table::Str;
+use super::vars::Resolver;
+
+pub(crate) struct Build<'a> {
+    pub source: Arc<Source>,
+    pub resolver: Resolver<'a>,
+    pub diagnostics: Vec<Diagnostic>,
+    /// Commands run here unless `cwd` says otherwise.
+    pub root: &'a Path,
+    /// The runbook's (or rollout.toml's) adapter, for steps that name none.
+    pub adapter: Option<String>,
+    /// The runbook's resolved target, for steps that name none.
+    pub target: Option<Text>,
+}
+
+impl Build<'_> {
+    /// A templated string field: `{{…}}` substituted, secrets masked in its shown form.
+    pub fn text(&mut self, s: &Str<'_>) -> Option<Text> {
+        self.resolver.text(&self.source, s, &mut self.diagnostics)
+    }
+
+    /// A `shell = true` script: values are shell-quoted as they are substituted.
+    pub fn shell_text(&mut self, s: &Str<'_>) -> Option<Text> {
+        self.resolver
+            .shell_text(&self.source, s, &mut self.diagnostics)
+    }
+
+    /// A command string, split like a shell, then substituted argument by argument.
+    pub fn args(&mut self, s: &Str<'_>) -> Option<Vec<Text>> {
+        self.resolver.args(&self.source, s, &mut self.diagnostics)
+    }
+}

@@ -1,0 +1,109 @@
+//! The step kinds this build knows, the fields of each, and the parsers of the simple
+//! ones (`soak`, `pause`, `log`); `run` and `smoke` live in `command.rs`.
+
+use crate::plan::StepKind;
+
+use super::build::Build;
+use super::command;
+use super::table::{Table, Wait};
+
+/// Fields every step has, whatever its kind.
+pub(crate) const COMMON_FIELDS: &[&str] = &[
+    "kind",
+    "name",
+    "adapter",
+    "target",
+    "timeout",
+    "retries",
+    "retry_delay",
+    "confirm",
+    "continue_on_error",
+];
+
+/// Each kind and its own fields. Adding a kind: a row here and an arm in [`parse`].
+pub(crate) const KINDS: &[(&str, &[&str])] = &[
+    ("run", command::FIELDS),
+    ("smoke", command::FIELDS),
+    ("soak", &["duration"]),
+    ("pause", &["reason"]),
+    ("log", &["message"]),
+];
+
+/// The own fields of `kind`, if this build knows it.
+pub(crate) fn fields(kind: &str) -> Option<&'static [&'static str]> {
+    KINDS.iter().find(|(k, _)| *k == kind).map(|(_, f)| *f)
+}
+
+/// "run, smoke, soak, pause, log".
+pub(crate) fn known_list() -> String {
+    KINDS.iter().map(|(k, _)| *k).collect::<Vec<_>>().join(", ")
+}
+
+/// Advice for a key that is not a field of this step but is one of another kind.
+pub(crate) fn owner_help(key: &str) -> Option<String> {
+    let owners: Vec<&str> = KINDS
+        .iter()
+        .filter(|(_, f)| f.contains(&key))
+        .map(|(k, _)| *k)
+        .collect();
+    (!owners.is_empty()).then(|| format!("`{key}` is a field of {} steps", owners.join("/")))
+}
+
+/// The kind-specific part of a step whose `kind` is known. `None` when a field is
+/// wrong (and reported).
+pub(crate) fn parse(kind: &str, t: &Table<'_, '_>, b: &mut Build<'_>) -> Option<StepKind> {
+    match kind {
+        "run" => command::parse(t, b).map(StepKind::Run),
+        "smoke" => command::parse(t, b).map(StepKind::Smoke),
+        "soak" => {
+            let example = "\"30m\"";
+            t.required_string("duration", example, &mut b.diagnostics)?;
+            let duration = t.duration("duration", Wait::Positive, &mut b.diagnostics)?;
+            Some(StepKind::Soak { duration })
+        }
+        "pause" => {
+            let reason = match t.string("reason", &mut b.diagnostics) {
+                Some(s) => Some(b.text(&s)?),
+                None if t.contains("reason") => return None,
+                None => None,
+            };
+            Some(StepKind::Pause { reason })
+        }
+        "log" => {
+            let s = t.required_string("message", "\"deployed {{target}}\"", &mut b.diagnostics)?;
+            Some(StepKind::Log {
+                message: b.text(&s)?,
+            })
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_has_a_row_and_no_field_shadows_a_common_one() {
+        for (kind, own) in KINDS {
+            assert!(fields(kind).is_some());
+            for f in *own {
+                assert!(!COMMON_FIELDS.contains(f), "{kind}.{f}");
+            }
+        }
+        assert_eq!(known_list(), "run, smoke, soak, pause, log");
+    }
+
+    #[test]
+    fn owner_help_names_the_kinds_that_have_the_field() {
+        assert_eq!(
+            owner_help("duration").as_deref(),
+            Some("`duration` is a field of soak steps")
+        );
+        assert_eq!(
+            owner_help("cmd").as_deref(),
+            Some("`cmd` is a field of run/smoke steps")
+        );
+        assert_eq!(owner_help("bogus"), None);
+    }
+}

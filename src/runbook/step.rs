@@ -1,0 +1,165 @@
+//! One entry of `[[preflight]]`, `[[steps]]`, `[[rollback]]` or `[[emergency]]`: the
+//! fields every step has, then its kind's own.
+
+use std::ops::Range;
+use std::time::Duration;
+
+use toml::de::DeValue;
+
+use crate::plan::{Section, Step};
+
+use super::Diagnostic;
+use super::build::Build;
+use super::kinds;
+use super::suggest;
+use super::table::{Table, Value, Wait, article};
+
+/// A parsed step whose name may still have to be derived.
+pub(crate) struct Parsed {
+    /// `name` is empty until `step_names::assign` fills it in.
+    pub step: Step,
+    /// The explicit `name` and its span.
+    pub explicit: Option<(String, Range<usize>)>,
+}
+
+/// The default pause between tries (SPEC §2).
+const RETRY_DELAY: Duration = Duration::from_secs(5);
+
+/// Parses entry `index` (1-based) of `section`. `None` when anything was wrong.
+pub(crate) fn parse(
+    b: &mut Build<'_>,
+    section: Section,
+    index: usize,
+    value: &Value<'_>,
+) -> Option<Parsed> {
+    let source = b.source.clone();
+    let mut what = format!("[[{section}]] #{index}");
+    let DeValue::Table(inner) = value.get_ref() else {
+        b.diagnostics.push(Diagnostic::at(
+            &source,
+            value.span(),
+            format!(
+                "{what} must be a table of step fields, not {}",
+                article(value.get_ref().type_str())
+            ),
+        ));
+        return None;
+    };
+    let mut t = Table::new(&source, inner, value.span(), what.clone());
+    let d = &mut b.diagnostics;
+
+    let explicit = match t.string("name", d) {
+        Some(s) if s.text.trim().is_empty() || s.text.contains(char::is_control) => {
+            d.push(t.error(s.span.clone(), "`name` must be a visible, one-line name"));
+            None
+        }
+        Some(s) => {
+            what = format!("{what} (\"{}\")", s.text);
+            t.set_what(what.clone());
+            Some((s.text.to_string(), s.span))
+        }
+        None => None,
+    };
+
+    let kind = kind(&t, d);
+    let adapter = adapter(&t, d);
+    let timeout = t.duration("timeout", Wait::Positive, d);
+    let retries = retries(&t, d);
+    let retry_delay = t.duration("retry_delay", Wait::ZeroOk, d);
+    let confirm = t.bool("confirm", d);
+    let continue_on_error = t.bool("continue_on_error", d);
+    let target = match t.string("target", d) {
+        Some(s) => b.text(&s),
+        None => b.target.clone(),
+    };
+
+    let kind_name = kind?;
+    let own = kinds::fields(kind_name).unwrap_or_default();
+    let known: Vec<&str> = kinds::COMMON_FIELDS.iter().chain(own).copied().collect();
+    t.reject_unknown(&known, kinds::owner_help, &mut b.diagnostics);
+    let step_kind = kinds::parse(kind_name, &t, b)?;
+
+    let failed_common = (t.contains("timeout") && timeout.is_none())
+        || (t.contains("retry_delay") && retry_delay.is_none())
+        || (t.contains("confirm") && confirm.is_none())
+        || (t.contains("continue_on_error") && continue_on_error.is_none())
+        || (t.contains("target") && target.is_none())
+        || retries.is_none()
+        || adapter.is_none();
+    if failed_common {
+        return None;
+    }
+    Some(Parsed {
+        step: Step {
+            name: String::new(),
+            section,
+            timeout: timeout.unwrap_or_else(|| step_kind.default_timeout()),
+            kind: step_kind,
+            adapter: adapter.flatten().or_else(|| b.adapter.clone()),
+            target,
+            retries: retries.unwrap_or(0),
+            retry_delay: retry_delay.unwrap_or(RETRY_DELAY),
+            confirm: confirm.unwrap_or(false),
+            continue_on_error: continue_on_error.unwrap_or(false),
+            location: source.location(value.span()),
+        },
+        explicit,
+    })
+}
+
+/// The step's `kind`, if it is one this build knows.
+fn kind<'a>(t: &Table<'a, '_>, d: &mut Vec<Diagnostic>) -> Option<&'a str> {
+    if !t.contains("kind") {
+        d.push(
+            t.error(
+                t.span(),
+                format!("{} has no `kind`: add e.g. kind = \"run\"", t.what()),
+            )
+            .with_help(Some(format!("this build knows {}", kinds::known_list()))),
+        );
+        return None;
+    }
+    let s = t.string("kind", d)?;
+    if kinds::fields(s.text).is_some() {
+        return Some(s.text);
+    }
+    let names = kinds::KINDS.iter().map(|(k, _)| *k);
+    d.push(
+        t.error(
+            s.span.clone(),
+            format!(
+                "unknown step kind `{}`; this build knows {}",
+                s.text,
+                kinds::known_list()
+            ),
+        )
+        .with_help(suggest::did_you_mean(s.text, names)),
+    );
+    None
+}
+
+/// `Some(None)`: no `adapter`; `None`: a wrong one (reported).
+fn adapter(t: &Table<'_, '_>, d: &mut Vec<Diagnostic>) -> Option<Option<String>> {
+    if !t.contains("adapter") {
+        return Some(None);
+    }
+    super::adapters::adapter_name(t, "adapter", d).map(Some)
+}
+
+/// `retries`, an integer ≥ 0. `None` only when it is written wrong.
+fn retries(t: &Table<'_, '_>, d: &mut Vec<Diagnostic>) -> Option<u32> {
+    if !t.contains("retries") {
+        return Some(0);
+    }
+    let (n, span) = t.integer("retries", d)?;
+    match u32::try_from(n) {
+        Ok(n) => Some(n),
+        Err(_) => {
+            d.push(t.error(
+                span,
+                format!("`retries` must be 0 or more (tries after the first failure), not {n}"),
+            ));
+            None
+        }
+    }
+}

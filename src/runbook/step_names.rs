@@ -1,0 +1,100 @@
+//! Step names: explicit ones must be unique across all sections; the others are derived
+//! from the kind and its command or wait, with ` #2`, ` #3` added until unique.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::plan::StepKind;
+
+use super::diagnostic::Diagnostic;
+use super::source::Source;
+use super::step::Parsed;
+
+/// How much of a command a derived name keeps.
+const MAX_COMMAND: usize = 48;
+
+/// The name a step gets when it has none. Built from shown (masked) text only, so a
+/// secret can never become part of a name.
+pub(crate) fn derive(kind: &StepKind) -> String {
+    match kind {
+        StepKind::Run(spec) | StepKind::Smoke(spec) => {
+            format!("{} {}", kind.name(), truncate(&spec.display(), MAX_COMMAND))
+        }
+        StepKind::Soak { duration } => format!("soak {}", humantime::format_duration(*duration)),
+        StepKind::Pause { .. } | StepKind::Log { .. } => kind.name().to_string(),
+    }
+}
+
+/// Fills in every step's name, reporting duplicate explicit names at the second one.
+pub(crate) fn assign(steps: &mut [Parsed], source: &Source, d: &mut Vec<Diagnostic>) {
+    let mut first_at: BTreeMap<String, usize> = BTreeMap::new();
+    for parsed in steps.iter() {
+        let Some((name, span)) = &parsed.explicit else {
+            continue;
+        };
+        let line = source.position(span.clone()).line;
+        match first_at.get(name) {
+            Some(first) => d.push(
+                Diagnostic::at(
+                    source,
+                    span.clone(),
+                    format!(
+                        "duplicate step name `{name}`: the step at line {first} has it already"
+                    ),
+                )
+                .with_help(Some(
+                    "step names must be unique across all sections; rename one".into(),
+                )),
+            ),
+            None => {
+                first_at.insert(name.clone(), line);
+            }
+        }
+    }
+    let mut taken: BTreeSet<String> = first_at.into_keys().collect();
+    for parsed in steps.iter_mut() {
+        parsed.step.name = match &parsed.explicit {
+            Some((name, _)) => name.clone(),
+            None => {
+                let base = derive(&parsed.step.kind);
+                let mut name = base.clone();
+                let mut n = 2;
+                while taken.contains(&name) {
+                    name = format!("{base} #{n}");
+                    n += 1;
+                }
+                taken.insert(name.clone());
+                name
+            }
+        };
+    }
+}
+
+/// At most `max` characters, cut at a character boundary, with `…` when cut.
+fn truncate(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn truncates_at_a_character_boundary() {
+        assert_eq!(truncate("short", 48), "short");
+        let long = "é".repeat(60);
+        let cut = truncate(&long, 48);
+        assert_eq!(cut.chars().count(), 49);
+        assert!(cut.ends_with('…'));
+    }
+
+    #[test]
+    fn soak_names_read_like_the_duration() {
+        let kind = StepKind::Soak {
+            duration: std::time::Duration::from_secs(5400),
+        };
+        assert_eq!(derive(&kind), "soak 1h 30m");
+    }
+}

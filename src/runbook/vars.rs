@@ -1,0 +1,423 @@
+//! Resolving `{{…}}`: `--set`, then `[vars]` (recursively, loops reported), then the
+//! built-ins, `env.NAME` and `secret.NAME`. Every result is a [`Text`] whose shown
+//! form has `***` for each secret, and every secret value is collected for the redactor.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::ops::Range;
+use std::sync::Arc;
+
+use crate::plan::{MASK, Text};
+
+use super::Strictness;
+use super::diagnostic::Diagnostic;
+use super::source::Source;
+use super::suggest;
+use super::table::Str;
+use super::template::{self, Piece};
+
+/// A `[vars]` entry as written: its template, and where (runbook or rollout.toml).
+#[derive(Clone, Debug)]
+pub struct VarDef {
+    pub name: String,
+    pub template: String,
+    pub(crate) source: Arc<Source>,
+    pub(crate) span: Range<usize>,
+}
+
+/// Everything a template may refer to.
+pub(crate) struct Scope<'a> {
+    pub sets: &'a [(String, String)],
+    pub vars: BTreeMap<String, VarDef>,
+    pub builtins: Vec<(&'static str, String)>,
+    /// The runbook's top-level `target`, itself a template: `{{target}}`.
+    pub target: Option<VarDef>,
+    pub env: &'a dyn Fn(&str) -> Option<String>,
+    pub strictness: Strictness,
+}
+
+/// How a value is spliced into its template.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Splice {
+    /// As is: the template is one argument, a URL, a message.
+    Raw,
+    /// Shell-quoted: the template is a script for `sh -c`, and a value must stay data.
+    Shell,
+}
+
+/// A resolved template, and the env vars and secrets it needed but did not find.
+#[derive(Clone, Debug)]
+struct Resolved {
+    text: Text,
+    missing: Vec<Missing>,
+}
+
+#[derive(Clone, Debug)]
+struct Missing {
+    secret: bool,
+    name: String,
+    source: Arc<Source>,
+    offset: usize,
+}
+
+// The cache key of the runbook's own `target`, distinct from a `[vars]` entry `target`.
+const TARGET_KEY: &str = "<target>";
+
+/// Resolves templates against one [`Scope`], remembering what it found.
+pub(crate) struct Resolver<'a> {
+    scope: Scope<'a>,
+    /// `None`: resolving it failed, and that was reported already.
+    cache: HashMap<String, Option<Resolved>>,
+    stack: Vec<String>,
+    secrets: Vec<String>,
+    reported: BTreeSet<String>,
+    used: BTreeSet<String>,
+    warnings: Vec<String>,
+}
+
+impl<'a> Resolver<'a> {
+    pub fn new(scope: Scope<'a>) -> Self {
+        Resolver {
+            scope,
+            cache: HashMap::new(),
+            stack: Vec::new(),
+            secrets: Vec::new(),
+            reported: BTreeSet::new(),
+            used: BTreeSet::new(),
+            warnings: Vec::new(),
+        }
+    }
+
+    /// A string field: one value, substituted as is.
+    pub fn text(
+        &mut self,
+        source: &Arc<Source>,
+        s: &Str<'_>,
+        d: &mut Vec<Diagnostic>,
+    ) -> Option<Text> {
+        self.whole(source, s, Splice::Raw, d)
+    }
+
+    /// A `shell = true` script: every value is shell-quoted as it goes in.
+    pub fn shell_text(
+        &mut self,
+        source: &Arc<Source>,
+        s: &Str<'_>,
+        d: &mut Vec<Diagnostic>,
+    ) -> Option<Text> {
+        self.whole(source, s, Splice::Shell, d)
+    }
+
+    /// A command string: split like a shell first, then each argument substituted.
+    pub fn args(
+        &mut self,
+        source: &Arc<Source>,
+        s: &Str<'_>,
+        d: &mut Vec<Diagnostic>,
+    ) -> Option<Vec<Text>> {
+        let words = match template::split_args(s.text) {
+            Ok(words) => words,
+            Err(err) => {
+                // A bad quote has no one place: underline the whole value.
+                let span = match err.offset {
+                    template::WHOLE => s.span.clone(),
+                    offset => {
+                        let at = source.offset_in_string(&s.span, s.text, offset);
+                        at..at + 2
+                    }
+                };
+                d.push(Diagnostic::at(source, span, err.message));
+                return None;
+            }
+        };
+        let mut args = Vec::new();
+        let mut ok = true;
+        for pieces in words {
+            let resolved = self.render(source, &s.span, s.text, &pieces, Splice::Raw, d);
+            match resolved.and_then(|r| self.finish(r, d)) {
+                Some(text) => args.push(text),
+                None => ok = false,
+            }
+        }
+        ok.then_some(args)
+    }
+
+    /// The runbook's `target`, resolved.
+    pub fn target(&mut self, d: &mut Vec<Diagnostic>) -> Option<Text> {
+        let def = self.scope.target.clone()?;
+        let resolved = self.resolve_def(TARGET_KEY, def, d)?;
+        self.finish(resolved, d)
+    }
+
+    /// Resolves every `[vars]` entry, so errors in unused ones are found too. Missing
+    /// env vars and secrets only count where a variable is used.
+    pub fn all_vars(&mut self, d: &mut Vec<Diagnostic>) -> BTreeMap<String, Text> {
+        let defs: Vec<VarDef> = self.scope.vars.values().cloned().collect();
+        let mut out = BTreeMap::new();
+        for def in defs {
+            let name = def.name.clone();
+            let from_def = self.resolve_def(&name, def, d);
+            let value = match self.set_value(&name) {
+                Some(text) => Some(text),
+                None => from_def.map(|r| r.text),
+            };
+            if let Some(text) = value {
+                out.insert(name, text);
+            }
+        }
+        out
+    }
+
+    /// The secret values met, and the warnings (Describe mode) raised.
+    pub fn finish_up(self) -> (Vec<String>, Vec<String>) {
+        let mut warnings = self.warnings;
+        let mut known: Vec<&str> = self.scope.vars.keys().map(String::as_str).collect();
+        known.extend(self.used.iter().map(String::as_str));
+        for (key, _) in self.scope.sets {
+            if !self.used.contains(key) && !self.scope.vars.contains_key(key) {
+                let hint = suggest::did_you_mean(key, known.iter().copied())
+                    .map(|h| format!(" ({h})"))
+                    .unwrap_or_default();
+                let warning = format!("--set {key}=… is not used by this runbook{hint}");
+                if !warnings.contains(&warning) {
+                    warnings.push(warning);
+                }
+            }
+        }
+        (self.secrets, warnings)
+    }
+
+    fn whole(
+        &mut self,
+        source: &Arc<Source>,
+        s: &Str<'_>,
+        splice: Splice,
+        d: &mut Vec<Diagnostic>,
+    ) -> Option<Text> {
+        let pieces = match template::parse(s.text) {
+            Ok(pieces) => pieces,
+            Err(err) => {
+                let at = source.offset_in_string(&s.span, s.text, err.offset);
+                d.push(Diagnostic::at(source, at..at + 2, err.message));
+                return None;
+            }
+        };
+        let resolved = self.render(source, &s.span, s.text, &pieces, splice, d)?;
+        self.finish(resolved, d)
+    }
+
+    /// Applies the strictness to what was missing: an error when running, a warning
+    /// (env) or a mask (secret) when only describing.
+    fn finish(&mut self, resolved: Resolved, d: &mut Vec<Diagnostic>) -> Option<Text> {
+        let mut ok = true;
+        for missing in &resolved.missing {
+            let kind = if missing.secret { "secret" } else { "env" };
+            let first = self.reported.insert(format!("{kind}.{}", missing.name));
+            let at = missing.offset..missing.offset + 2;
+            match (self.scope.strictness, missing.secret) {
+                (Strictness::Run, _) => {
+                    ok = false;
+                    if first {
+                        let message = if missing.secret {
+                            format!(
+                                "secret `{0}` is not set: export the environment variable {0} before running",
+                                missing.name
+                            )
+                        } else {
+                            format!(
+                                "environment variable `{0}` is not set: export {0} before running",
+                                missing.name
+                            )
+                        };
+                        d.push(Diagnostic::at(&missing.source, at, message));
+                    }
+                }
+                (Strictness::Describe, false) if first => {
+                    let location = missing.source.location(at);
+                    self.warnings.push(format!(
+                        "{location}: environment variable `{0}` is not set; shown as <unset env.{0}>",
+                        missing.name
+                    ));
+                }
+                (Strictness::Describe, _) => {}
+            }
+        }
+        ok.then_some(resolved.text)
+    }
+
+    /// Substitutes `pieces`, written in `content` at `span` of `source`.
+    fn render(
+        &mut self,
+        source: &Arc<Source>,
+        span: &Range<usize>,
+        content: &str,
+        pieces: &[Piece],
+        splice: Splice,
+        d: &mut Vec<Diagnostic>,
+    ) -> Option<Resolved> {
+        let mut value = String::new();
+        let mut shown = String::new();
+        let mut missing = Vec::new();
+        let mut ok = true;
+        for piece in pieces {
+            match piece {
+                Piece::Lit(lit) => {
+                    value.push_str(lit);
+                    shown.push_str(lit);
+                }
+                Piece::Var { name, offset } => {
+                    let at = source.offset_in_string(span, content, *offset);
+                    match self.lookup(name, source, at, d) {
+                        Some(found) => {
+                            let (v, s) = (found.text.value(), found.text.shown());
+                            if splice == Splice::Shell {
+                                value.push_str(&shell_words::quote(v));
+                                shown.push_str(&shell_words::quote(s));
+                            } else {
+                                value.push_str(v);
+                                shown.push_str(s);
+                            }
+                            missing.extend(found.missing);
+                        }
+                        None => ok = false,
+                    }
+                }
+            }
+        }
+        ok.then(|| Resolved {
+            text: Text::with_shown(value, shown),
+            missing,
+        })
+    }
+
+    /// One `{{name}}`, referenced at byte `at` of `source`.
+    fn lookup(
+        &mut self,
+        name: &str,
+        source: &Arc<Source>,
+        at: usize,
+        d: &mut Vec<Diagnostic>,
+    ) -> Option<Resolved> {
+        if let Some((ns @ ("env" | "secret"), var)) = name.split_once('.') {
+            let secret = ns == "secret";
+            return Some(match (self.scope.env)(var) {
+                Some(value) if secret => {
+                    self.secrets.push(value.clone());
+                    plain_resolved(Text::with_shown(value, MASK))
+                }
+                Some(value) => plain_resolved(Text::plain(value)),
+                None => Resolved {
+                    text: if secret {
+                        Text::with_shown(String::new(), MASK)
+                    } else {
+                        Text::plain(format!("<unset env.{var}>"))
+                    },
+                    missing: vec![Missing {
+                        secret,
+                        name: var.to_string(),
+                        source: source.clone(),
+                        offset: at,
+                    }],
+                },
+            });
+        }
+        if let Some(text) = self.set_value(name) {
+            return Some(plain_resolved(text));
+        }
+        self.used.insert(name.to_string());
+        if let Some(def) = self.scope.vars.get(name).cloned() {
+            return self.resolve_def(name, def, d);
+        }
+        if let Some((_, value)) = self.scope.builtins.iter().find(|(b, _)| *b == name) {
+            return Some(plain_resolved(Text::plain(value.clone())));
+        }
+        if name == "target" {
+            if let Some(def) = self.scope.target.clone() {
+                return self.resolve_def(TARGET_KEY, def, d);
+            }
+            d.push(
+                Diagnostic::at(
+                    source,
+                    at..at + 2,
+                    "`{{target}}` is used but the runbook has no `target`",
+                )
+                .with_help(Some("add target = \"…\" at the top of the runbook".into())),
+            );
+            return None;
+        }
+        let mut known: Vec<&str> = self.scope.sets.iter().map(|(k, _)| k.as_str()).collect();
+        known.extend(self.scope.vars.keys().map(String::as_str));
+        known.extend(self.scope.builtins.iter().map(|(b, _)| *b));
+        known.push("target");
+        let help = suggest::did_you_mean(name, known)
+            .unwrap_or_else(|| format!("define it under [vars], or pass --set {name}=VALUE"));
+        d.push(
+            Diagnostic::at(source, at..at + 2, format!("unknown variable `{name}`"))
+                .with_help(Some(help)),
+        );
+        None
+    }
+
+    fn set_value(&mut self, name: &str) -> Option<Text> {
+        // The last `--set` of a name wins, as with most CLIs.
+        let (key, value) = self.scope.sets.iter().rev().find(|(k, _)| k == name)?;
+        self.used.insert(key.clone());
+        Some(Text::plain(value.clone()))
+    }
+
+    /// A `[vars]` entry (or the runbook's target), resolved once and cached.
+    fn resolve_def(&mut self, key: &str, def: VarDef, d: &mut Vec<Diagnostic>) -> Option<Resolved> {
+        if let Some(done) = self.cache.get(key) {
+            return done.clone();
+        }
+        if let Some(start) = self.stack.iter().position(|k| k == key) {
+            let mut cycle: Vec<&str> = self.stack[start..].iter().map(|k| display_key(k)).collect();
+            cycle.push(display_key(key));
+            d.push(
+                Diagnostic::at(
+                    &def.source,
+                    def.span.clone(),
+                    format!(
+                        "variables refer to each other in a loop: {}",
+                        cycle.join(" → ")
+                    ),
+                )
+                .with_help(Some(
+                    "give one of them a value that does not refer back".into(),
+                )),
+            );
+            return None;
+        }
+        self.stack.push(key.to_string());
+        let resolved = match template::parse(&def.template) {
+            Ok(pieces) => self.render(
+                &def.source,
+                &def.span,
+                &def.template,
+                &pieces,
+                Splice::Raw,
+                d,
+            ),
+            Err(err) => {
+                let at = def
+                    .source
+                    .offset_in_string(&def.span, &def.template, err.offset);
+                d.push(Diagnostic::at(&def.source, at..at + 2, err.message));
+                None
+            }
+        };
+        self.stack.pop();
+        self.cache.insert(key.to_string(), resolved.clone());
+        resolved
+    }
+}
+
+fn plain_resolved(text: Text) -> Resolved {
+    Resolved {
+        text,
+        missing: Vec::new(),
+    }
+}
+
+fn display_key(key: &str) -> &str {
+    if key == TARGET_KEY { "target" } else { key }
+}
