@@ -40,7 +40,7 @@ pub fn run(cx: &Context, names: &[String]) -> Result<ExitCode, Error> {
                     + loaded.plan.steps.len()
                     + loaded.plan.rollback.len()
                     + loaded.plan.emergency.len();
-                text.push(format!("ok    {} ({steps} steps)", loaded.plan.path.display()));
+                text.push(format!("ok    {} ({steps} steps)", loaded.plan.file().display()));
                 for warning in &loaded.warnings {
                     text.push(format!("      warning: {warning}"));
                 }

@@ -24,7 +24,7 @@ impl Engine {
         let plan = self.session.plan.clone();
         if plan.rollback.is_empty() {
             return Err(Error::usage(format!("`{}` has no [[rollback]] steps", plan.name))
-                .with_hint(format!("add a [[rollback]] section to {}", plan.path.display())));
+                .with_hint(format!("add a [[rollback]] section to {}", plan.file().display())));
         }
         if !emergency {
             confirm::check_up_front(&plan.rollback, self.options.yes, self.options.interactive)?;

@@ -55,6 +55,11 @@ impl Plan {
         self.adapters.get(adapter).cloned().unwrap_or_default()
     }
 
+    /// The runbook file as people read it: relative to the project root.
+    pub fn file(&self) -> &std::path::Path {
+        self.path.strip_prefix(&self.root).unwrap_or(&self.path)
+    }
+
     /// Index of a main step by name.
     pub fn step_index(&self, name: &str) -> Option<usize> {
         self.steps.iter().position(|s| s.name == name)

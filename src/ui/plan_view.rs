@@ -42,7 +42,7 @@ pub fn render_plan(plan: &Plan) -> String {
         out.push_str(&format!(" — {description}"));
     }
     out.push('\n');
-    out.push_str(&format!("  file: {}\n", plan.path.display()));
+    out.push_str(&format!("  file: {}\n", plan.file().display()));
     if let Some(adapter) = &plan.adapter {
         out.push_str(&format!("  adapter: {adapter}\n"));
     }
@@ -92,7 +92,7 @@ pub fn plan_json(plan: &Plan) -> Value {
     let section = |s: Section| -> Vec<Value> { plan.section(s).iter().map(step_json).collect() };
     json!({
         "runbook": plan.name,
-        "path": plan.path,
+        "path": plan.file(),
         "description": plan.description,
         "adapter": plan.adapter,
         "target": plan.target.as_ref().map(|t| t.shown().to_string()),

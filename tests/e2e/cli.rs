@@ -1,0 +1,125 @@
+//! The command line itself: usage errors, completions, project discovery.
+
+use crate::support::Bench;
+
+#[test]
+fn an_unknown_subcommand_is_exit_2_with_a_suggestion() {
+    let bench = Bench::new();
+    bench.run(&["promot", "app"]).status(2).stderr_has("promote");
+}
+
+#[test]
+fn an_unknown_runbook_is_exit_2_with_a_suggestion() {
+    let bench = Bench::new();
+    bench.runbook("canary", "[[steps]]\nkind = \"log\"\nmessage = \"x\"\n");
+    bench
+        .run(&["promote", "canery"])
+        .status(2)
+        .stderr_has("canery")
+        .stderr_has("canary");
+    assert!(!bench.path(".rollout/locks/canery.lock").exists());
+}
+
+#[test]
+fn outside_a_project_is_exit_2_saying_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rollout"))
+        .arg("list")
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("runbooks/"));
+}
+
+#[test]
+fn the_project_is_found_from_a_subdirectory_and_with_dash_c() {
+    let bench = Bench::new();
+    bench.runbook("app", "description = \"the app\"\n[[steps]]\nkind = \"log\"\nmessage = \"x\"\n");
+    std::fs::create_dir_all(bench.path("deep/er")).unwrap();
+    let out = bench
+        .command(&["list"])
+        .current_dir(bench.path("deep/er"))
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("the app"));
+    let elsewhere = tempfile::tempdir().unwrap();
+    let out = bench
+        .command(&["-C", bench.root().to_str().unwrap(), "list", "--json"])
+        .current_dir(elsewhere.path())
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json[0]["name"], "app");
+    assert_eq!(json[0]["state"], "never run");
+}
+
+#[test]
+fn completions_are_printed_for_every_shell() {
+    let bench = Bench::new();
+    for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
+        bench.run(&["completions", shell]).status(0).stdout_has("promote");
+    }
+    bench.run(&["completions", "tcsh"]).status(2);
+}
+
+#[test]
+fn confirmation_without_a_tty_refuses_before_any_step() {
+    let bench = Bench::new();
+    bench.fake("deployer").runbook(
+        "app",
+        r#"
+[[steps]]
+kind = "run"
+cmd = "deployer staging"
+
+[[steps]]
+kind = "run"
+name = "production"
+cmd = "deployer production"
+confirm = true
+"#,
+    );
+    bench
+        .run(&["promote", "app"])
+        .status(2)
+        .stderr_has("`production`")
+        .stderr_has("--yes");
+    assert!(bench.calls().is_empty(), "nothing ran: {:?}", bench.calls());
+    bench.run(&["promote", "app", "--yes"]).status(0);
+    assert_eq!(bench.calls().len(), 2);
+}
+
+#[test]
+fn json_events_are_one_object_per_line() {
+    let bench = Bench::new();
+    bench.fake("deployer").runbook("app", "[[steps]]\nkind = \"run\"\ncmd = \"deployer go\"\n");
+    let out = bench.run(&["promote", "app", "--json"]).status(0).stdout();
+    let events: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    let names: Vec<&str> = events.iter().map(|e| e["event"].as_str().unwrap()).collect();
+    assert_eq!(names, vec!["run_started", "step_started", "step_finished", "run_complete"]);
+    assert_eq!(events[2]["status"], "ok");
+}
+
+#[test]
+fn plain_output_has_no_carriage_returns_or_escape_sequences() {
+    let bench = Bench::new();
+    bench.file("bin/noisy", "#!/bin/sh\nprintf '\\033[31mred\\033[0m\\r\\nprogress 50%%\\r'\necho done\n");
+    std::fs::set_permissions(
+        bench.path("bin/noisy"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    bench.runbook(
+        "app",
+        "[[steps]]\nkind = \"run\"\ncmd = \"noisy\"\n[[steps]]\nkind = \"soak\"\nduration = \"1500ms\"\n",
+    );
+    let run = bench.run(&["promote", "app", "--verbose", "--color", "always"]);
+    run.status(0);
+    let all = run.stdout() + &run.stderr();
+    assert!(!all.contains('\r') && !all.contains('\u{1b}'), "{all:?}");
+    assert!(all.contains("| red"), "{all}");
+}
