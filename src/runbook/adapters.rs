@@ -24,6 +24,14 @@ pub(crate) fn adapter_name(
     key: &str,
     d: &mut Vec<Diagnostic>,
 ) -> Option<String> {
+    if let Some(value) = t.get(key).filter(|v| v.get_ref().is_table()) {
+        // `[adapter.fly]` for `[adapters.fly]` is an easy slip.
+        d.push(
+            t.wrong_type(key, value, "an adapter name")
+                .with_help(Some("adapter settings go under [adapters.NAME]".into())),
+        );
+        return None;
+    }
     let s = t.string(key, d)?;
     if ADAPTERS.contains(&s.text) {
         return Some(s.text.to_string());

@@ -17,7 +17,17 @@ pub(crate) fn parse(t: &Table<'_, '_>, b: &mut Build<'_>) -> Option<CommandSpec>
     let line = line(t, shell, b);
     let env = env(t, b);
     let cwd = match t.string("cwd", &mut b.diagnostics) {
-        Some(s) => b.text(&s).map(|cwd| Some(b.root.join(cwd.value()))),
+        Some(s) => match b.text(&s) {
+            // A path is printed as is everywhere, so it cannot carry a secret.
+            Some(cwd) if cwd.has_secret() => {
+                b.diagnostics
+                    .push(t.error(s.span.clone(), "`cwd` cannot contain a secret"));
+                None
+            }
+            Some(cwd) => Some(Some(b.root.join(cwd.value()))),
+            None => None,
+        },
+        None if t.contains("cwd") => None,
         None => Some(None),
     };
     let expect_exit = expect_exit(t, b);

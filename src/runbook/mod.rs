@@ -6,6 +6,7 @@ mod build;
 mod command;
 mod diagnostic;
 mod document;
+mod environment;
 mod kinds;
 mod settings;
 mod source;

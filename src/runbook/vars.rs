@@ -6,10 +6,11 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ops::Range;
 use std::sync::Arc;
 
-use crate::plan::{MASK, Text};
+use crate::plan::Text;
 
 use super::Strictness;
 use super::diagnostic::Diagnostic;
+use super::environment::{Environment, Missing};
 use super::source::Source;
 use super::suggest;
 use super::table::Str;
@@ -51,14 +52,6 @@ struct Resolved {
     missing: Vec<Missing>,
 }
 
-#[derive(Clone, Debug)]
-struct Missing {
-    secret: bool,
-    name: String,
-    source: Arc<Source>,
-    offset: usize,
-}
-
 // The cache key of the runbook's own `target`, distinct from a `[vars]` entry `target`.
 const TARGET_KEY: &str = "<target>";
 
@@ -68,22 +61,19 @@ pub(crate) struct Resolver<'a> {
     /// `None`: resolving it failed, and that was reported already.
     cache: HashMap<String, Option<Resolved>>,
     stack: Vec<String>,
-    secrets: Vec<String>,
-    reported: BTreeSet<String>,
+    /// The names looked up, to spot `--set`s nothing uses.
     used: BTreeSet<String>,
-    warnings: Vec<String>,
+    environment: Environment<'a>,
 }
 
 impl<'a> Resolver<'a> {
     pub fn new(scope: Scope<'a>) -> Self {
         Resolver {
+            environment: Environment::new(scope.env, scope.strictness),
             scope,
             cache: HashMap::new(),
             stack: Vec::new(),
-            secrets: Vec::new(),
-            reported: BTreeSet::new(),
             used: BTreeSet::new(),
-            warnings: Vec::new(),
         }
     }
 
@@ -141,10 +131,17 @@ impl<'a> Resolver<'a> {
         ok.then_some(args)
     }
 
-    /// The runbook's `target`, resolved.
+    /// The runbook's target: what `{{target}}` is (`--set target=…`, a `[vars]` entry
+    /// `target`, else the top-level `target`), so the plan and its templates agree.
     pub fn target(&mut self, d: &mut Vec<Diagnostic>) -> Option<Text> {
-        let def = self.scope.target.clone()?;
-        let resolved = self.resolve_def(TARGET_KEY, def, d)?;
+        let resolved = if let Some(text) = self.set_value("target") {
+            plain_resolved(text)
+        } else if let Some(def) = self.scope.vars.get("target").cloned() {
+            self.resolve_def("target", def, d)?
+        } else {
+            let def = self.scope.target.clone()?;
+            self.resolve_def(TARGET_KEY, def, d)?
+        };
         self.finish(resolved, d)
     }
 
@@ -169,7 +166,7 @@ impl<'a> Resolver<'a> {
 
     /// The secret values met, and the warnings (Describe mode) raised.
     pub fn finish_up(self) -> (Vec<String>, Vec<String>) {
-        let mut warnings = self.warnings;
+        let (secrets, mut warnings) = self.environment.into_parts();
         let mut known: Vec<&str> = self.scope.vars.keys().map(String::as_str).collect();
         known.extend(self.used.iter().map(String::as_str));
         for (key, _) in self.scope.sets {
@@ -183,7 +180,7 @@ impl<'a> Resolver<'a> {
                 }
             }
         }
-        (self.secrets, warnings)
+        (secrets, warnings)
     }
 
     fn whole(
@@ -205,43 +202,8 @@ impl<'a> Resolver<'a> {
         self.finish(resolved, d)
     }
 
-    /// Applies the strictness to what was missing: an error when running, a warning
-    /// (env) or a mask (secret) when only describing.
     fn finish(&mut self, resolved: Resolved, d: &mut Vec<Diagnostic>) -> Option<Text> {
-        let mut ok = true;
-        for missing in &resolved.missing {
-            let kind = if missing.secret { "secret" } else { "env" };
-            let first = self.reported.insert(format!("{kind}.{}", missing.name));
-            let at = missing.offset..missing.offset + 2;
-            match (self.scope.strictness, missing.secret) {
-                (Strictness::Run, _) => {
-                    ok = false;
-                    if first {
-                        let message = if missing.secret {
-                            format!(
-                                "secret `{0}` is not set: export the environment variable {0} before running",
-                                missing.name
-                            )
-                        } else {
-                            format!(
-                                "environment variable `{0}` is not set: export {0} before running",
-                                missing.name
-                            )
-                        };
-                        d.push(Diagnostic::at(&missing.source, at, message));
-                    }
-                }
-                (Strictness::Describe, false) if first => {
-                    let location = missing.source.location(at);
-                    self.warnings.push(format!(
-                        "{location}: environment variable `{0}` is not set; shown as <unset env.{0}>",
-                        missing.name
-                    ));
-                }
-                (Strictness::Describe, _) => {}
-            }
-        }
-        ok.then_some(resolved.text)
+        self.environment.settle(resolved.text, &resolved.missing, d)
     }
 
     /// Substitutes `pieces`, written in `content` at `span` of `source`.
@@ -298,26 +260,10 @@ impl<'a> Resolver<'a> {
         d: &mut Vec<Diagnostic>,
     ) -> Option<Resolved> {
         if let Some((ns @ ("env" | "secret"), var)) = name.split_once('.') {
-            let secret = ns == "secret";
-            return Some(match (self.scope.env)(var) {
-                Some(value) if secret => {
-                    self.secrets.push(value.clone());
-                    plain_resolved(Text::with_shown(value, MASK))
-                }
-                Some(value) => plain_resolved(Text::plain(value)),
-                None => Resolved {
-                    text: if secret {
-                        Text::with_shown(String::new(), MASK)
-                    } else {
-                        Text::plain(format!("<unset env.{var}>"))
-                    },
-                    missing: vec![Missing {
-                        secret,
-                        name: var.to_string(),
-                        source: source.clone(),
-                        offset: at,
-                    }],
-                },
+            let (text, missing) = self.environment.lookup(ns == "secret", var, source, at);
+            return Some(Resolved {
+                text,
+                missing: missing.into_iter().collect(),
             });
         }
         if let Some(text) = self.set_value(name) {
