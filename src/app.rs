@@ -21,7 +21,11 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ProcessExitCode {
         Ok(cli) => cli,
         Err(err) => {
             let _ = err.print();
-            return ProcessExitCode::from(if err.use_stderr() { ExitCode::Usage.code() } else { 0 });
+            return ProcessExitCode::from(if err.use_stderr() {
+                ExitCode::Usage.code()
+            } else {
+                0
+            });
         }
     };
     let context = Context::new(cli.global.clone());
@@ -32,7 +36,9 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ProcessExitCode {
     {
         Ok(runtime) => runtime,
         Err(err) => {
-            report(&Error::failed(format!("cannot start the async runtime: {err}")));
+            report(&Error::failed(format!(
+                "cannot start the async runtime: {err}"
+            )));
             return ProcessExitCode::from(ExitCode::Failed.code());
         }
     };
@@ -53,14 +59,21 @@ async fn dispatch(cx: &Context, command: Command) -> Result<ExitCode, Error> {
         Command::List => commands::list::run(cx),
         Command::Show { runbook } => commands::show::run(cx, &runbook),
         Command::Validate { runbooks } => commands::validate::run(cx, &runbooks),
-        Command::Preflight { runbook, jobs, format, report } => {
-            commands::preflight::run(cx, &runbook, jobs.into(), format, report.as_deref()).await
-        }
+        Command::Preflight {
+            runbook,
+            jobs,
+            format,
+            report,
+        } => commands::preflight::run(cx, &runbook, jobs.into(), format, report.as_deref()).await,
         Command::Promote { runbook, full } => commands::promote::run(cx, &runbook, full).await,
-        Command::Resume { runbook, from } => commands::resume::run(cx, &runbook, from.as_deref()).await,
-        Command::Rollback { runbook, emergency, reason } => {
-            commands::rollback::run(cx, runbook.as_deref(), emergency, reason.as_deref()).await
+        Command::Resume { runbook, from } => {
+            commands::resume::run(cx, &runbook, from.as_deref()).await
         }
+        Command::Rollback {
+            runbook,
+            emergency,
+            reason,
+        } => commands::rollback::run(cx, runbook.as_deref(), emergency, reason.as_deref()).await,
         Command::Status { runbook } => commands::status::run(cx, runbook.as_deref()),
         Command::Log(args) => commands::log::run(cx, &args),
         Command::Completions { shell } => commands::completions::run(shell),

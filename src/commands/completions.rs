@@ -14,7 +14,9 @@ pub fn run(shell: Shell) -> Result<ExitCode, Error> {
     match out.write_all(&script).and_then(|_| out.flush()) {
         Ok(()) => Ok(ExitCode::Ok),
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(ExitCode::Ok),
-        Err(e) => Err(Error::failed(format!("cannot write the completion script: {e}"))),
+        Err(e) => Err(Error::failed(format!(
+            "cannot write the completion script: {e}"
+        ))),
     }
 }
 
@@ -32,9 +34,18 @@ mod tests {
 
     #[test]
     fn every_shell_gets_a_script_naming_the_subcommands() {
-        for shell in [Shell::Bash, Shell::Zsh, Shell::Fish, Shell::PowerShell, Shell::Elvish] {
+        for shell in [
+            Shell::Bash,
+            Shell::Zsh,
+            Shell::Fish,
+            Shell::PowerShell,
+            Shell::Elvish,
+        ] {
             let text = String::from_utf8(script(shell)).unwrap();
-            assert!(text.contains("promote") && text.contains("rollback"), "{shell}");
+            assert!(
+                text.contains("promote") && text.contains("rollback"),
+                "{shell}"
+            );
         }
     }
 }

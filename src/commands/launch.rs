@@ -4,13 +4,13 @@
 use std::sync::Arc;
 
 use crate::app::Context;
+use crate::engine::confirm;
 use crate::engine::event::Fanout;
 use crate::engine::lock::{Holder, RunLock, TAKE_OVER_GRACE};
 use crate::engine::run::{Engine, Options};
 use crate::engine::session::Session;
 use crate::engine::signal::Interrupt;
 use crate::engine::state::{RunState, StateStore};
-use crate::engine::confirm;
 use crate::error::Error;
 use crate::log::{LogRecorder, LogWriter};
 use crate::plan::Plan;
@@ -18,7 +18,13 @@ use crate::project::Project;
 use crate::runbook::{self, Strictness};
 
 /// Loads and resolves a runbook for this invocation, printing its warnings.
-pub fn load_plan(cx: &Context, project: &Project, name: &str, run_id: &str, strictness: Strictness) -> Result<Plan, Error> {
+pub fn load_plan(
+    cx: &Context,
+    project: &Project,
+    name: &str,
+    run_id: &str,
+    strictness: Strictness,
+) -> Result<Plan, Error> {
     let loaded = runbook::load(
         project,
         name,
@@ -38,7 +44,11 @@ pub fn load_plan(cx: &Context, project: &Project, name: &str, run_id: &str, stri
 
 /// Fails with the loader's "no runbook `x`" error before anything is created for it.
 pub fn ensure_exists(cx: &Context, project: &Project, name: &str) -> Result<(), Error> {
-    if project.runbooks_dir().join(format!("{name}.toml")).is_file() {
+    if project
+        .runbooks_dir()
+        .join(format!("{name}.toml"))
+        .is_file()
+    {
         return Ok(());
     }
     load_plan(cx, project, name, "r-check", Strictness::Describe).map(|_| ())
@@ -55,12 +65,19 @@ pub struct Launch {
 impl Launch {
     /// Takes the runbook's lock (from a promote in progress, for an emergency) and makes
     /// sure the log can be appended (an emergency goes on without it).
-    pub fn begin(cx: &Context, project: &Project, name: &str, words: &[&str], emergency: bool) -> Result<Launch, Error> {
+    pub fn begin(
+        cx: &Context,
+        project: &Project,
+        name: &str,
+        words: &[&str],
+        emergency: bool,
+    ) -> Result<Launch, Error> {
         ensure_exists(cx, project, name)?;
         let me = Holder::me(&cx.command_line(words));
         let lock_dir = project.state_dir().join("locks");
         let lock = if emergency {
-            let (lock, previous) = RunLock::take_over(&lock_dir, name, &me, TAKE_OVER_GRACE).map_err(Error::from)?;
+            let (lock, previous) =
+                RunLock::take_over(&lock_dir, name, &me, TAKE_OVER_GRACE).map_err(Error::from)?;
             if let Some(previous) = previous {
                 eprintln!(
                     "warning: took the lock of `{name}` from {}@{} (pid {}, `{}`); that run stops as interrupted",
@@ -84,7 +101,9 @@ impl Launch {
                     log.path().display()
                 ))
                 .with_detail(format!("{err}; nothing was run"))
-                .with_hint("fix its permissions or free space, or point --log / ROLLOUT_LOG elsewhere"));
+                .with_hint(
+                    "fix its permissions or free space, or point --log / ROLLOUT_LOG elsewhere",
+                ));
             }
         }
         Ok(Launch {
@@ -102,8 +121,15 @@ impl Launch {
             Ok(state) => Ok(state),
             Err(err) if emergency => {
                 let path = self.store.path(name);
-                let aside = path.with_extension(format!("json.unreadable-{}", chrono::Utc::now().format("%Y%m%dT%H%M%S")));
-                eprintln!("warning: {}; moved it to {} and going on", err.headline, aside.display());
+                let aside = path.with_extension(format!(
+                    "json.unreadable-{}",
+                    chrono::Utc::now().format("%Y%m%dT%H%M%S")
+                ));
+                eprintln!(
+                    "warning: {}; moved it to {} and going on",
+                    err.headline,
+                    aside.display()
+                );
                 std::fs::rename(&path, &aside).map_err(|e| {
                     Error::failed(format!("cannot move {} aside: {e}", path.display()))
                 })?;
@@ -114,12 +140,24 @@ impl Launch {
     }
 
     /// The engine for `plan`, told to log and render every event.
-    pub fn engine(self, cx: &Context, project: &Project, plan: Plan, run_id: String, full: bool) -> Engine {
+    pub fn engine(
+        self,
+        cx: &Context,
+        project: &Project,
+        plan: Plan,
+        run_id: String,
+        full: bool,
+    ) -> Engine {
         let output = cx.output(project);
         let mut reporters = Fanout::new();
         reporters.add(Box::new(LogRecorder::new(self.log, &cx.user, &cx.host)));
         reporters.add(output.reporter());
-        let session = Session::new(Arc::new(plan), run_id, Arc::new(reporters), Interrupt::install());
+        let session = Session::new(
+            Arc::new(plan),
+            run_id,
+            Arc::new(reporters),
+            Interrupt::install(),
+        );
         let options = Options {
             full,
             yes: cx.global.yes,

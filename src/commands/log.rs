@@ -26,16 +26,19 @@ pub fn run(cx: &Context, args: &LogArgs) -> Result<ExitCode, Error> {
     }
 
     let since = match &args.since {
-        Some(text) => Some(log::parse_since(text, Utc::now()).map_err(|e| {
-            Error::usage(format!("--since {text}: {e}"))
-        })?),
+        Some(text) => Some(
+            log::parse_since(text, Utc::now())
+                .map_err(|e| Error::usage(format!("--since {text}: {e}")))?,
+        ),
         None => None,
     };
     if let Some(event) = &args.event {
         let wanted = log::normalize_event(event);
         if !log::EVENTS.contains(&wanted.as_str()) {
-            return Err(Error::usage(format!("--event {event}: not an event of the reliability log"))
-                .with_hint(format!("one of: {}", log::EVENTS.join(", "))));
+            return Err(Error::usage(format!(
+                "--event {event}: not an event of the reliability log"
+            ))
+            .with_hint(format!("one of: {}", log::EVENTS.join(", "))));
         }
     }
     let filter = Filter {
@@ -55,12 +58,20 @@ pub fn run(cx: &Context, args: &LogArgs) -> Result<ExitCode, Error> {
         Ok(()) => Ok(ExitCode::Ok),
         // `rollout log | head` closing the pipe early is success, not a crash.
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(ExitCode::Ok),
-        Err(e) => Err(Error::failed(format!("cannot read the reliability log {}", path.display()))
-            .with_detail(e.to_string())),
+        Err(e) => Err(Error::failed(format!(
+            "cannot read the reliability log {}",
+            path.display()
+        ))
+        .with_detail(e.to_string())),
     }
 }
 
-fn print(path: &std::path::Path, filter: &Filter, json: bool, out: &mut dyn Write) -> std::io::Result<()> {
+fn print(
+    path: &std::path::Path,
+    filter: &Filter,
+    json: bool,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
     let lines = log::read(path, filter)?;
     if json {
         let values: Vec<serde_json::Value> = lines.iter().map(log::to_json).collect();

@@ -8,7 +8,13 @@ pub fn print_stdout(text: &str) -> Result<(), Error> {
     let mut out = std::io::stdout().lock();
     let result = out
         .write_all(text.as_bytes())
-        .and_then(|_| if text.ends_with('\n') { Ok(()) } else { out.write_all(b"\n") })
+        .and_then(|_| {
+            if text.ends_with('\n') {
+                Ok(())
+            } else {
+                out.write_all(b"\n")
+            }
+        })
         .and_then(|_| out.flush());
     match result {
         Ok(()) => Ok(()),

@@ -33,7 +33,11 @@ pub async fn run(
     let project = cx.project()?;
     let run_id = new_run_id();
     let plan = load_plan(cx, &project, name, &run_id, Strictness::Run)?;
-    let format = if cx.global.json { ReportFormat::Json } else { format };
+    let format = if cx.global.json {
+        ReportFormat::Json
+    } else {
+        format
+    };
     if cx.global.dry_run {
         return dry_run::print(
             cx,
@@ -48,9 +52,12 @@ pub async fn run(
     }
     let log = LogWriter::new(cx.log_path(&project));
     log.check().map_err(|e| {
-        Error::failed(format!("cannot append to the reliability log {}", log.path().display()))
-            .with_detail(format!("{e}; nothing was run"))
-            .with_hint("fix its permissions or free space, or point --log / ROLLOUT_LOG elsewhere")
+        Error::failed(format!(
+            "cannot append to the reliability log {}",
+            log.path().display()
+        ))
+        .with_detail(format!("{e}; nothing was run"))
+        .with_hint("fix its permissions or free space, or point --log / ROLLOUT_LOG elsewhere")
     })?;
     let mut reporters = Fanout::new();
     reporters.add(Box::new(LogRecorder::new(log, &cx.user, &cx.host)));
@@ -58,7 +65,12 @@ pub async fn run(
     let mut output = cx.output(&project);
     output.json = false;
     reporters.add(output.reporter());
-    let session = Session::new(Arc::new(plan), run_id, Arc::new(reporters), Interrupt::install());
+    let session = Session::new(
+        Arc::new(plan),
+        run_id,
+        Arc::new(reporters),
+        Interrupt::install(),
+    );
     let report = run_preflight(&session, jobs).await;
     if report.interrupted {
         return Ok(ExitCode::Interrupted);
@@ -66,7 +78,9 @@ pub async fn run(
     let plan = &session.plan;
     let text = match format {
         ReportFormat::Human => human(plan, &report),
-        ReportFormat::Json => serde_json::to_string_pretty(&json_report(plan, &report)).unwrap_or_default(),
+        ReportFormat::Json => {
+            serde_json::to_string_pretty(&json_report(plan, &report)).unwrap_or_default()
+        }
         ReportFormat::Junit => junit(plan, &report)?,
     };
     if let Some(path) = report_file {
@@ -80,27 +94,50 @@ pub async fn run(
         }
     }
     print_stdout(&text)?;
-    Ok(if report.ok() { ExitCode::Ok } else { ExitCode::Failed })
+    Ok(if report.ok() {
+        ExitCode::Ok
+    } else {
+        ExitCode::Failed
+    })
 }
 
 fn human(plan: &Plan, report: &PreflightReport) -> String {
     let mut out = Vec::new();
     for check in &report.checks {
         let mark = if check.ok { "ok  " } else { "FAIL" };
-        let mut line = format!("{mark}  {} ({})", check.name, human_duration(check.duration));
+        let mut line = format!(
+            "{mark}  {} ({})",
+            check.name,
+            human_duration(check.duration)
+        );
         if let Some(error) = &check.error {
             line.push_str(&format!(": {error}"));
         }
         out.push(line);
         if !check.ok {
-            out.extend(check.tail.iter().map(|l| format!("      | {}", crate::ui::clean_line(l))));
+            out.extend(
+                check
+                    .tail
+                    .iter()
+                    .map(|l| format!("      | {}", crate::ui::clean_line(l))),
+            );
         }
     }
     let failed = report.failed();
     out.push(if failed.is_empty() {
-        format!("preflight of {} passed: {} check(s) in {}", plan.name, report.checks.len(), human_duration(report.duration))
+        format!(
+            "preflight of {} passed: {} check(s) in {}",
+            plan.name,
+            report.checks.len(),
+            human_duration(report.duration)
+        )
     } else {
-        format!("preflight of {} FAILED: {} of {} check(s) failed", plan.name, failed.len(), report.checks.len())
+        format!(
+            "preflight of {} FAILED: {} of {} check(s) failed",
+            plan.name,
+            failed.len(),
+            report.checks.len()
+        )
     });
     out.join("\n")
 }
@@ -177,7 +214,9 @@ fn split_location(location: &str) -> (&str, usize) {
 
 /// Workflow-command escaping, as GitHub documents it.
 fn escape_data(text: &str) -> String {
-    text.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+    text.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
 }
 
 fn escape_property(text: &str) -> String {
@@ -190,7 +229,10 @@ mod tests {
 
     #[test]
     fn locations_split_into_file_and_line() {
-        assert_eq!(split_location("runbooks/canary.toml:12:3"), ("runbooks/canary.toml", 12));
+        assert_eq!(
+            split_location("runbooks/canary.toml:12:3"),
+            ("runbooks/canary.toml", 12)
+        );
     }
 
     #[test]

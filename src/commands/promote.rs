@@ -16,7 +16,13 @@ pub async fn run(cx: &Context, name: &str, full: bool) -> Result<ExitCode, Error
     let project = cx.project()?;
     if cx.global.dry_run {
         let previous = StateStore::new(&project.state_dir()).load(name)?;
-        let plan = load_plan(cx, &project, name, &run_id_for(previous.as_ref()), Strictness::Run)?;
+        let plan = load_plan(
+            cx,
+            &project,
+            name,
+            &run_id_for(previous.as_ref()),
+            Strictness::Run,
+        )?;
         let start = promote_start(&plan, previous.as_ref())?;
         let steps = steps_to_run(&plan, start, full);
         let note = match steps.last() {

@@ -14,7 +14,10 @@ pub async fn run(cx: &Context, name: &str, from: Option<&str>) -> Result<ExitCod
     let project = cx.project()?;
     if cx.global.dry_run {
         let previous = StateStore::new(&project.state_dir()).load(name)?;
-        let run_id = previous.as_ref().map(|s| s.run_id.clone()).unwrap_or_default();
+        let run_id = previous
+            .as_ref()
+            .map(|s| s.run_id.clone())
+            .unwrap_or_default();
         let plan = load_plan(cx, &project, name, &run_id, Strictness::Run)?;
         let start = resume_start(&plan, previous.as_ref(), from)?;
         return dry_run::print(
@@ -24,13 +27,19 @@ pub async fn run(cx: &Context, name: &str, from: Option<&str>) -> Result<ExitCod
                 what: "resume",
                 preflight: true,
                 sections: vec![("steps", steps_to_run(&plan, start, false))],
-                note: plan.steps.get(start).map(|s| format!("would resume at `{}`", s.name)),
+                note: plan
+                    .steps
+                    .get(start)
+                    .map(|s| format!("would resume at `{}`", s.name)),
             },
         );
     }
     let launch = Launch::begin(cx, &project, name, &["resume", name], false)?;
     let previous = launch.previous(name, false)?;
-    let run_id = previous.as_ref().map(|s| s.run_id.clone()).unwrap_or_default();
+    let run_id = previous
+        .as_ref()
+        .map(|s| s.run_id.clone())
+        .unwrap_or_default();
     let plan = load_plan(cx, &project, name, &run_id, Strictness::Run)?;
     let engine = launch.engine(cx, &project, plan, run_id, false);
     Ok(engine.resume(previous, from).await?.exit_code())

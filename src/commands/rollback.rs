@@ -12,7 +12,12 @@ use crate::ui::plan_view::DryRun;
 use super::dry_run;
 use super::launch::{Launch, load_plan};
 
-pub async fn run(cx: &Context, name: Option<&str>, emergency: bool, reason: Option<&str>) -> Result<ExitCode, Error> {
+pub async fn run(
+    cx: &Context,
+    name: Option<&str>,
+    emergency: bool,
+    reason: Option<&str>,
+) -> Result<ExitCode, Error> {
     let project = cx.project()?;
     let name = match name {
         Some(name) => name.to_string(),
@@ -26,18 +31,30 @@ pub async fn run(cx: &Context, name: Option<&str>, emergency: bool, reason: Opti
         }
     });
     if cx.global.dry_run {
-        let previous = StateStore::new(&project.state_dir()).load(&name).unwrap_or(None);
-        let run_id = previous.as_ref().map(|s| s.run_id.clone()).unwrap_or_else(new_run_id);
+        let previous = StateStore::new(&project.state_dir())
+            .load(&name)
+            .unwrap_or(None);
+        let run_id = previous
+            .as_ref()
+            .map(|s| s.run_id.clone())
+            .unwrap_or_else(new_run_id);
         let plan = load_plan(cx, &project, &name, &run_id, Strictness::Run)?;
         let mut sections = vec![("rollback", plan.rollback.as_slice())];
         if emergency {
-            sections.push(("emergency (only if a rollback step fails)", plan.emergency.as_slice()));
+            sections.push((
+                "emergency (only if a rollback step fails)",
+                plan.emergency.as_slice(),
+            ));
         }
         return dry_run::print(
             cx,
             &DryRun {
                 plan: &plan,
-                what: if emergency { "rollback --emergency" } else { "rollback" },
+                what: if emergency {
+                    "rollback --emergency"
+                } else {
+                    "rollback"
+                },
                 preflight: !emergency,
                 sections,
                 note: Some(format!("reason: {reason}")),
@@ -51,10 +68,16 @@ pub async fn run(cx: &Context, name: Option<&str>, emergency: bool, reason: Opti
     };
     let launch = Launch::begin(cx, &project, &name, &words, emergency)?;
     let previous = launch.previous(&name, emergency)?;
-    let run_id = previous.as_ref().map(|s| s.run_id.clone()).unwrap_or_else(new_run_id);
+    let run_id = previous
+        .as_ref()
+        .map(|s| s.run_id.clone())
+        .unwrap_or_else(new_run_id);
     let plan = load_plan(cx, &project, &name, &run_id, Strictness::Run)?;
     let engine = launch.engine(cx, &project, plan, run_id, false);
-    Ok(engine.rollback(previous, &reason, emergency).await?.exit_code())
+    Ok(engine
+        .rollback(previous, &reason, emergency)
+        .await?
+        .exit_code())
 }
 
 /// The runbook whose run was updated last; unreadable state files are passed over here
@@ -67,7 +90,9 @@ fn most_recent(project: &Project) -> Result<String, Error> {
         .filter_map(|name| store.load(name).ok().flatten())
         .max_by_key(|state| state.updated_at);
     latest.map(|s| s.runbook).ok_or_else(|| {
-        Error::usage("no runbook has been run in this project yet, so there is no default to roll back")
-            .with_hint("name it: `rollout rollback RUNBOOK` (`rollout list` shows them)")
+        Error::usage(
+            "no runbook has been run in this project yet, so there is no default to roll back",
+        )
+        .with_hint("name it: `rollout rollback RUNBOOK` (`rollout list` shows them)")
     })
 }

@@ -11,7 +11,13 @@ use super::output::print_stdout;
 pub fn run(cx: &Context, name: &str) -> Result<ExitCode, Error> {
     let project = cx.project()?;
     // `show` never needs a secret's value, and names the run id it would get.
-    let plan = load_plan(cx, &project, name, "r-YYYYMMDD-HHMMSS-xxxx", Strictness::Describe)?;
+    let plan = load_plan(
+        cx,
+        &project,
+        name,
+        "r-YYYYMMDD-HHMMSS-xxxx",
+        Strictness::Describe,
+    )?;
     let text = if cx.global.json {
         serde_json::to_string_pretty(&plan_json(&plan)).unwrap_or_default()
     } else {

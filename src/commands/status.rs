@@ -16,7 +16,10 @@ use super::output::print_stdout;
 pub fn shown_state(state: &RunState, held: bool) -> String {
     let status = effective_status(state, held);
     match (&state.at_step, status) {
-        (Some(step), RunStatus::Paused | RunStatus::Failed | RunStatus::Interrupted | RunStatus::Running) => {
+        (
+            Some(step),
+            RunStatus::Paused | RunStatus::Failed | RunStatus::Interrupted | RunStatus::Running,
+        ) => {
             format!("{} at `{step}`", shown_status(status))
         }
         _ => shown_status(status).to_string(),
@@ -47,10 +50,18 @@ pub fn run(cx: &Context, name: Option<&str>) -> Result<ExitCode, Error> {
     }
     let text = if cx.global.json {
         let docs: Vec<Value> = reports.iter().map(|r| r.json.clone()).collect();
-        let doc = if name.is_some() { docs.into_iter().next().unwrap_or(Value::Null) } else { Value::Array(docs) };
+        let doc = if name.is_some() {
+            docs.into_iter().next().unwrap_or(Value::Null)
+        } else {
+            Value::Array(docs)
+        };
         serde_json::to_string_pretty(&doc).unwrap_or_default()
     } else {
-        reports.iter().map(|r| r.text.clone()).collect::<Vec<_>>().join("\n")
+        reports
+            .iter()
+            .map(|r| r.text.clone())
+            .collect::<Vec<_>>()
+            .join("\n")
     };
     print_stdout(&text)?;
     Ok(ExitCode::Ok)
@@ -62,7 +73,9 @@ struct Report {
 }
 
 fn report(project: &Project, store: &StateStore, name: &str) -> Result<Report, Error> {
-    let holder = RunLock::holder(&project.state_dir().join("locks"), name).ok().flatten();
+    let holder = RunLock::holder(&project.state_dir().join("locks"), name)
+        .ok()
+        .flatten();
     let state = store.load(name)?;
     let mut text = String::new();
     let json = match &state {
@@ -72,7 +85,10 @@ fn report(project: &Project, store: &StateStore, name: &str) -> Result<Report, E
         }
         Some(state) => {
             let status = effective_status(state, holder.is_some());
-            text.push_str(&format!("{name}: {}\n", shown_state(state, holder.is_some())));
+            text.push_str(&format!(
+                "{name}: {}\n",
+                shown_state(state, holder.is_some())
+            ));
             text.push_str(&format!(
                 "  run {} ({}), started {} by {}@{}, updated {}\n",
                 state.run_id,
@@ -82,7 +98,11 @@ fn report(project: &Project, store: &StateStore, name: &str) -> Result<Report, E
                 state.host,
                 state.updated_at.format("%Y-%m-%d %H:%M:%SZ"),
             ));
-            let done = state.steps.iter().filter(|s| state.is_done(&s.name)).count();
+            let done = state
+                .steps
+                .iter()
+                .filter(|s| state.is_done(&s.name))
+                .count();
             text.push_str(&format!("  steps done: {done}\n"));
             if let Some(error) = &state.error {
                 text.push_str(&format!("  error: {error}\n"));
@@ -95,7 +115,11 @@ fn report(project: &Project, store: &StateStore, name: &str) -> Result<Report, E
                 };
                 text.push_str(&format!(
                     "  last rollback{}: {how} ({})\n",
-                    if rollback.emergency { " (emergency)" } else { "" },
+                    if rollback.emergency {
+                        " (emergency)"
+                    } else {
+                        ""
+                    },
                     rollback.reason
                 ));
             }

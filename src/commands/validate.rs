@@ -40,11 +40,16 @@ pub fn run(cx: &Context, names: &[String]) -> Result<ExitCode, Error> {
                     + loaded.plan.steps.len()
                     + loaded.plan.rollback.len()
                     + loaded.plan.emergency.len();
-                text.push(format!("ok    {} ({steps} steps)", loaded.plan.file().display()));
+                text.push(format!(
+                    "ok    {} ({steps} steps)",
+                    loaded.plan.file().display()
+                ));
                 for warning in &loaded.warnings {
                     text.push(format!("      warning: {warning}"));
                 }
-                docs.push(json!({"runbook": name, "ok": true, "errors": [], "warnings": loaded.warnings}));
+                docs.push(
+                    json!({"runbook": name, "ok": true, "errors": [], "warnings": loaded.warnings}),
+                );
             }
             Err(diagnostics) => {
                 failed += 1;
@@ -63,9 +68,16 @@ pub fn run(cx: &Context, names: &[String]) -> Result<ExitCode, Error> {
         }
     }
     if cx.global.json {
-        print_stdout(&serde_json::to_string_pretty(&json!({"ok": failed == 0, "runbooks": docs})).unwrap_or_default())?;
+        print_stdout(
+            &serde_json::to_string_pretty(&json!({"ok": failed == 0, "runbooks": docs}))
+                .unwrap_or_default(),
+        )?;
     } else if !cx.global.quiet || failed > 0 {
         print_stdout(&text.join("\n"))?;
     }
-    Ok(if failed == 0 { ExitCode::Ok } else { ExitCode::Usage })
+    Ok(if failed == 0 {
+        ExitCode::Ok
+    } else {
+        ExitCode::Usage
+    })
 }

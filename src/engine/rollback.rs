@@ -23,15 +23,28 @@ impl Engine {
     ) -> Result<Outcome, Error> {
         let plan = self.session.plan.clone();
         if plan.rollback.is_empty() {
-            return Err(Error::usage(format!("`{}` has no [[rollback]] steps", plan.name))
-                .with_hint(format!("add a [[rollback]] section to {}", plan.file().display())));
+            return Err(
+                Error::usage(format!("`{}` has no [[rollback]] steps", plan.name)).with_hint(
+                    format!("add a [[rollback]] section to {}", plan.file().display()),
+                ),
+            );
         }
         if !emergency {
             confirm::check_up_front(&plan.rollback, self.options.yes, self.options.interactive)?;
         }
-        let mode = if emergency { Mode::Emergency } else { Mode::Rollback };
+        let mode = if emergency {
+            Mode::Emergency
+        } else {
+            Mode::Rollback
+        };
         let mut state = previous.unwrap_or_else(|| {
-            RunState::new(&plan.name, &self.session.run_id, mode, &self.options.user, &self.options.host)
+            RunState::new(
+                &plan.name,
+                &self.session.run_id,
+                mode,
+                &self.options.user,
+                &self.options.host,
+            )
         });
         if !emergency {
             let report = run_preflight(&self.session, self.options.jobs).await;
@@ -88,7 +101,10 @@ impl Engine {
                 return self.interrupted(state.clone(), Some(&step.name));
             }
             if step.confirm && may_ask && !confirm::ask(&plan, step) {
-                failure = Some(format!("`{}` was declined at the confirmation prompt", step.name));
+                failure = Some(format!(
+                    "`{}` was declined at the confirmation prompt",
+                    step.name
+                ));
                 break;
             }
             let outcome = run_step(&self.session, step, index + 1, total).await;
@@ -97,10 +113,21 @@ impl Engine {
             }
             let status = outcome.status(step);
             let error = outcome.result.as_ref().err().map(|e| e.message());
-            record(state, step.name.clone(), Section::Rollback, status, &outcome, error.clone());
+            record(
+                state,
+                step.name.clone(),
+                Section::Rollback,
+                status,
+                &outcome,
+                error.clone(),
+            );
             self.save(state)?;
             if status == StepStatus::Failed {
-                failure = Some(format!("`{}` failed: {}", step.name, error.unwrap_or_default()));
+                failure = Some(format!(
+                    "`{}` failed: {}",
+                    step.name,
+                    error.unwrap_or_default()
+                ));
                 break;
             }
         }
@@ -113,7 +140,11 @@ impl Engine {
         }
 
         let ok = failure.is_none();
-        state.status = if ok { RunStatus::RolledBack } else { RunStatus::RollbackFailed };
+        state.status = if ok {
+            RunStatus::RolledBack
+        } else {
+            RunStatus::RollbackFailed
+        };
         if let Some(rollback) = state.rollback.as_mut() {
             rollback.ok = Some(ok);
             rollback.error = failure.clone();
@@ -124,7 +155,11 @@ impl Engine {
             ok,
             error: failure,
         });
-        Ok(if ok { Outcome::RolledBack } else { Outcome::RollbackFailed })
+        Ok(if ok {
+            Outcome::RolledBack
+        } else {
+            Outcome::RollbackFailed
+        })
     }
 
     /// Every `[[emergency]]` step, in order, each whatever the one before did: when the
@@ -142,7 +177,14 @@ impl Engine {
             }
             let status = outcome.status(step);
             let error = outcome.result.as_ref().err().map(|e| e.message());
-            record(state, step.name.clone(), Section::Emergency, status, &outcome, error);
+            record(
+                state,
+                step.name.clone(),
+                Section::Emergency,
+                status,
+                &outcome,
+                error,
+            );
             self.save(state)?;
         }
         Ok(())

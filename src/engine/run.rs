@@ -114,10 +114,16 @@ pub fn promote_start(plan: &Plan, previous: Option<&RunState>) -> Result<usize, 
 }
 
 /// Where `resume` starts: `--from STEP`, or the step the run failed or was interrupted at.
-pub fn resume_start(plan: &Plan, previous: Option<&RunState>, from: Option<&str>) -> Result<usize, Error> {
+pub fn resume_start(
+    plan: &Plan,
+    previous: Option<&RunState>,
+    from: Option<&str>,
+) -> Result<usize, Error> {
     let Some(state) = previous else {
-        return Err(Error::usage(format!("`{}` has no run to resume", plan.name))
-            .with_hint(format!("start one with `rollout promote {}`", plan.name)));
+        return Err(
+            Error::usage(format!("`{}` has no run to resume", plan.name))
+                .with_hint(format!("start one with `rollout promote {}`", plan.name)),
+        );
     };
     match state.status {
         RunStatus::Failed | RunStatus::Interrupted | RunStatus::Running => {}
@@ -128,7 +134,10 @@ pub fn resume_start(plan: &Plan, previous: Option<&RunState>, from: Option<&str>
                 plan.name,
                 state.at_step.as_deref().unwrap_or("a gate")
             ))
-            .with_hint(format!("continue it past the pause with `rollout promote {}`", plan.name)));
+            .with_hint(format!(
+                "continue it past the pause with `rollout promote {}`",
+                plan.name
+            )));
         }
         status => {
             return Err(Error::usage(format!(
@@ -137,7 +146,10 @@ pub fn resume_start(plan: &Plan, previous: Option<&RunState>, from: Option<&str>
                 plan.name,
                 shown_status(status)
             ))
-            .with_hint(format!("start a new run with `rollout promote {}`", plan.name)));
+            .with_hint(format!(
+                "start a new run with `rollout promote {}`",
+                plan.name
+            )));
         }
     }
     if let Some(from) = from {
@@ -145,7 +157,10 @@ pub fn resume_start(plan: &Plan, previous: Option<&RunState>, from: Option<&str>
             let names: Vec<&str> = plan.steps.iter().map(|s| s.name.as_str()).collect();
             let mut err = Error::usage(format!("`{}` has no step `{from}`", plan.name));
             if let Some(near) = closest(from, &names) {
-                err = err.with_hint(format!("did you mean `{near}`? (`rollout show {}` lists the steps)", plan.name));
+                err = err.with_hint(format!(
+                    "did you mean `{near}`? (`rollout show {}` lists the steps)",
+                    plan.name
+                ));
             } else {
                 err = err.with_hint(format!("`rollout show {}` lists the steps", plan.name));
             }
@@ -171,7 +186,10 @@ pub fn steps_to_run(plan: &Plan, start: usize, full: bool) -> &[crate::plan::Ste
     if full {
         return rest;
     }
-    match rest.iter().position(|s| matches!(s.kind, StepKind::Pause { .. })) {
+    match rest
+        .iter()
+        .position(|s| matches!(s.kind, StepKind::Pause { .. }))
+    {
         Some(pause) => &rest[..=pause],
         None => rest,
     }
@@ -267,13 +285,24 @@ impl Engine {
     }
 
     /// `rollout resume`: a failed or interrupted run, from its failed step (or `from`).
-    pub async fn resume(self, previous: Option<RunState>, from: Option<&str>) -> Result<Outcome, Error> {
+    pub async fn resume(
+        self,
+        previous: Option<RunState>,
+        from: Option<&str>,
+    ) -> Result<Outcome, Error> {
         let plan = self.session.plan.clone();
         let start = resume_start(&plan, previous.as_ref(), from)?;
         let Some(mut state) = previous else {
-            return Err(Error::usage(format!("`{}` has no run to resume", plan.name)));
+            return Err(Error::usage(format!(
+                "`{}` has no run to resume",
+                plan.name
+            )));
         };
-        confirm::check_up_front(steps_to_run(&plan, start, false), self.options.yes, self.options.interactive)?;
+        confirm::check_up_front(
+            steps_to_run(&plan, start, false),
+            self.options.yes,
+            self.options.interactive,
+        )?;
         self.session.emit(EventKind::RunStarted {
             mode: Mode::Resume,
             steps: steps_to_run(&plan, start, false).len(),
@@ -374,7 +403,13 @@ impl Engine {
     }
 
     /// A step failed: record it, and roll back if something had changed.
-    async fn failed(&self, mut state: RunState, step: &str, error: String, may_roll_back: bool) -> Result<Outcome, Error> {
+    async fn failed(
+        &self,
+        mut state: RunState,
+        step: &str,
+        error: String,
+        may_roll_back: bool,
+    ) -> Result<Outcome, Error> {
         state.status = RunStatus::Failed;
         state.at_step = Some(step.to_string());
         state.error = Some(error.clone());
@@ -405,7 +440,11 @@ impl Engine {
     }
 
     /// Ctrl-C or SIGTERM: record where, say so, and let the lock go with `self`.
-    pub(super) fn interrupted(&self, mut state: RunState, step: Option<&str>) -> Result<Outcome, Error> {
+    pub(super) fn interrupted(
+        &self,
+        mut state: RunState,
+        step: Option<&str>,
+    ) -> Result<Outcome, Error> {
         state.status = RunStatus::Interrupted;
         if let Some(step) = step {
             state.at_step = Some(step.to_string());

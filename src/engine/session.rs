@@ -18,7 +18,12 @@ pub struct Session {
 }
 
 impl Session {
-    pub fn new(plan: Arc<Plan>, run_id: String, reporter: Arc<dyn Reporter>, interrupt: Interrupt) -> Self {
+    pub fn new(
+        plan: Arc<Plan>,
+        run_id: String,
+        reporter: Arc<dyn Reporter>,
+        interrupt: Interrupt,
+    ) -> Self {
         Session {
             plan,
             run_id,

@@ -122,9 +122,9 @@ impl RunState {
 
     /// Whether a main step already finished (ok or warned) in this run.
     pub fn is_done(&self, step: &str) -> bool {
-        self.steps
-            .iter()
-            .any(|r| r.name == step && r.section == Section::Steps && r.status != StepStatus::Failed)
+        self.steps.iter().any(|r| {
+            r.name == step && r.section == Section::Steps && r.status != StepStatus::Failed
+        })
     }
 
     /// Records a finished step, replacing an earlier record of the same step.
@@ -211,7 +211,7 @@ impl StateStore {
                 states.push(state);
             }
         }
-        states.sort_by(|a, b| b.updated_at.cmp(&a.updated_at));
+        states.sort_by_key(|s| std::cmp::Reverse(s.updated_at));
         Ok(states)
     }
 }
@@ -261,7 +261,10 @@ mod tests {
         let err = store.load("canary").unwrap_err();
         assert_eq!(err.code.code(), 2);
         assert!(err.headline.contains("canary.json"), "{}", err.headline);
-        assert_eq!(fs::read_to_string(store.path("canary")).unwrap(), "{not json");
+        assert_eq!(
+            fs::read_to_string(store.path("canary")).unwrap(),
+            "{not json"
+        );
     }
 
     #[test]
@@ -281,8 +284,15 @@ mod tests {
         let mut old = RunState::new("old", "r-1", Mode::Promote, "u", "h");
         old.updated_at = Utc::now() - chrono::Duration::hours(1);
         store.save(&old).unwrap();
-        store.save(&RunState::new("new", "r-2", Mode::Promote, "u", "h")).unwrap();
-        let names: Vec<_> = store.all().unwrap().into_iter().map(|s| s.runbook).collect();
+        store
+            .save(&RunState::new("new", "r-2", Mode::Promote, "u", "h"))
+            .unwrap();
+        let names: Vec<_> = store
+            .all()
+            .unwrap()
+            .into_iter()
+            .map(|s| s.runbook)
+            .collect();
         assert_eq!(names, vec!["new", "old"]);
     }
 }

@@ -13,7 +13,7 @@ pub mod view;
 pub mod writer;
 
 pub use follow::follow;
-pub use recorder::LogRecorder;
 pub use line::{EVENTS, Entry, LogLine, format_ts, normalize_event, parse_line};
+pub use recorder::LogRecorder;
 pub use view::{Filter, parse_since, read, render_human, to_json};
 pub use writer::LogWriter;

@@ -29,7 +29,9 @@ impl LogRecorder {
     pub fn entry(&self, event: &Event) -> Option<Entry> {
         let rb = Some(event.runbook.as_str());
         let entry = match &event.kind {
-            EventKind::RunStarted { mode, from_step, .. } => {
+            EventKind::RunStarted {
+                mode, from_step, ..
+            } => {
                 let mut e = Entry::new("RUN STARTED", rb)
                     .field("run", &event.run_id)
                     .field("mode", mode.as_str());
@@ -38,20 +40,43 @@ impl LogRecorder {
                 }
                 e
             }
-            EventKind::PreflightFinished { ok: true, duration_ms, .. } => Entry::new("PREFLIGHT OK", rb)
+            EventKind::PreflightFinished {
+                ok: true,
+                duration_ms,
+                ..
+            } => Entry::new("PREFLIGHT OK", rb)
                 .field("run", &event.run_id)
                 .field("duration", seconds(*duration_ms)),
-            EventKind::PreflightFinished { failed, duration_ms, .. } => Entry::new("PREFLIGHT FAILED", rb)
+            EventKind::PreflightFinished {
+                failed,
+                duration_ms,
+                ..
+            } => Entry::new("PREFLIGHT FAILED", rb)
                 .field("run", &event.run_id)
                 .field("failed", failed.join(", "))
                 .field("duration", seconds(*duration_ms)),
-            EventKind::StepFinished { section, step, kind, status, duration_ms, attempts, error, tail } => {
-                let name = if *status == StepStatus::Ok { "STEP OK" } else { "STEP FAILED" };
+            EventKind::StepFinished {
+                section,
+                step,
+                kind,
+                status,
+                duration_ms,
+                attempts,
+                error,
+                tail,
+            } => {
+                let name = if *status == StepStatus::Ok {
+                    "STEP OK"
+                } else {
+                    "STEP FAILED"
+                };
                 let mut e = Entry::new(name, rb).field("step", step);
                 if *section != Section::Steps {
                     e = e.field("section", section.as_str());
                 }
-                e = e.field("run", &event.run_id).field("duration", seconds(*duration_ms));
+                e = e
+                    .field("run", &event.run_id)
+                    .field("duration", seconds(*duration_ms));
                 if *attempts > 1 {
                     e = e.field("attempts", attempts);
                 }
@@ -67,7 +92,9 @@ impl LogRecorder {
                 e
             }
             EventKind::Paused { step, reason } => {
-                let mut e = Entry::new("PAUSED", rb).field("step", step).field("run", &event.run_id);
+                let mut e = Entry::new("PAUSED", rb)
+                    .field("step", step)
+                    .field("run", &event.run_id);
                 if let Some(reason) = reason {
                     e = e.field("reason", reason);
                 }
@@ -88,10 +115,20 @@ impl LogRecorder {
                 e.field("run", &event.run_id)
             }
             EventKind::RollbackStarted { emergency, reason } => {
-                let name = if *emergency { "EMERGENCY ROLLBACK INITIATED" } else { "ROLLBACK INITIATED" };
-                Entry::new(name, rb).field("run", &event.run_id).field("reason", reason)
+                let name = if *emergency {
+                    "EMERGENCY ROLLBACK INITIATED"
+                } else {
+                    "ROLLBACK INITIATED"
+                };
+                Entry::new(name, rb)
+                    .field("run", &event.run_id)
+                    .field("reason", reason)
             }
-            EventKind::RollbackFinished { emergency, ok, error } => {
+            EventKind::RollbackFinished {
+                emergency,
+                ok,
+                error,
+            } => {
                 let name = match (emergency, ok) {
                     (true, true) => "EMERGENCY ROLLBACK COMPLETE",
                     (true, false) => "EMERGENCY ROLLBACK FAILED",

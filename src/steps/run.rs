@@ -36,12 +36,17 @@ pub async fn run_command(env: &StepEnv<'_>, spec: &CommandSpec) -> Result<Finish
             line: line.to_string(),
         })
     };
-    let finished = process::run(&process_spec, &env.plan.redactor, env.interrupt, &mut on_line)
-        .await
-        .map_err(|e| StepError::Failed {
-            message: e.to_string(),
-            tail: Vec::new(),
-        })?;
+    let finished = process::run(
+        &process_spec,
+        &env.plan.redactor,
+        env.interrupt,
+        &mut on_line,
+    )
+    .await
+    .map_err(|e| StepError::Failed {
+        message: e.to_string(),
+        tail: Vec::new(),
+    })?;
     match finished.ending {
         // The step's timeout, not the try's elapsed time: that is what the runbook says.
         Ending::TimedOut => Err(StepError::TimedOut {
@@ -60,7 +65,10 @@ pub fn judge(spec: &CommandSpec, finished: Finished) -> Result<Finished, StepErr
         Ending::Exited(code) if spec.expect_exit.contains(&code) => {}
         Ending::Exited(code) => {
             return Err(StepError::Failed {
-                message: format!("`{program}` exited with {code} (expected {})", expected(&spec.expect_exit)),
+                message: format!(
+                    "`{program}` exited with {code} (expected {})",
+                    expected(&spec.expect_exit)
+                ),
                 tail: finished.tail,
             });
         }
@@ -82,7 +90,10 @@ pub fn judge(spec: &CommandSpec, finished: Finished) -> Result<Finished, StepErr
         && !regex.is_match(&finished.output)
     {
         return Err(StepError::Failed {
-            message: format!("the output of `{program}` did not match /{}/", regex.as_str()),
+            message: format!(
+                "the output of `{program}` did not match /{}/",
+                regex.as_str()
+            ),
             tail: finished.tail,
         });
     }
@@ -92,7 +103,10 @@ pub fn judge(spec: &CommandSpec, finished: Finished) -> Result<Finished, StepErr
 /// The program's name as shown: its masked form, so a secret never leaks through it.
 fn shown_program(spec: &CommandSpec) -> String {
     match &spec.line {
-        CommandLine::Argv(args) => args.first().map(|a| a.shown().to_string()).unwrap_or_default(),
+        CommandLine::Argv(args) => args
+            .first()
+            .map(|a| a.shown().to_string())
+            .unwrap_or_default(),
         CommandLine::Shell(_) => "sh -c".to_string(),
     }
 }

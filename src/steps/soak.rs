@@ -64,7 +64,13 @@ mod tests {
 
     #[test]
     fn remaining_time_is_rounded_to_whole_seconds() {
-        assert_eq!(round_secs(Duration::from_millis(2600)), Duration::from_secs(3));
-        assert_eq!(round_secs(Duration::from_millis(2400)), Duration::from_secs(2));
+        assert_eq!(
+            round_secs(Duration::from_millis(2600)),
+            Duration::from_secs(3)
+        );
+        assert_eq!(
+            round_secs(Duration::from_millis(2400)),
+            Duration::from_secs(2)
+        );
     }
 }

@@ -15,7 +15,9 @@ impl JsonRenderer {
     }
 
     pub fn new(out: Box<dyn Write + Send>) -> JsonRenderer {
-        JsonRenderer { out: Mutex::new(out) }
+        JsonRenderer {
+            out: Mutex::new(out),
+        }
     }
 }
 

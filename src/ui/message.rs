@@ -63,40 +63,81 @@ pub fn position(section: Section, index: usize, total: usize) -> String {
 pub fn message(event: &Event, verbosity: Verbosity) -> Option<Message> {
     let runbook = &event.runbook;
     let message = match &event.kind {
-        EventKind::RunStarted { mode, steps, from_step } => {
+        EventKind::RunStarted {
+            mode,
+            steps,
+            from_step,
+        } => {
             let what = match (mode, from_step) {
-                (Mode::Resume, Some(step)) => format!("resuming run {} from `{step}`", event.run_id),
-                (Mode::Promote, Some(step)) => format!("continuing run {} past `{step}`", event.run_id),
+                (Mode::Resume, Some(step)) => {
+                    format!("resuming run {} from `{step}`", event.run_id)
+                }
+                (Mode::Promote, Some(step)) => {
+                    format!("continuing run {} past `{step}`", event.run_id)
+                }
                 (mode, _) => format!("run {} started ({})", event.run_id, mode.as_str()),
             };
-            Message::new(Mark::Info, format!("{runbook}: {what}, {steps} step(s) to go"))
+            Message::new(
+                Mark::Info,
+                format!("{runbook}: {what}, {steps} step(s) to go"),
+            )
         }
         EventKind::PreflightStarted { checks } => {
             Message::new(Mark::Info, format!("preflight: {checks} check(s)"))
         }
-        EventKind::PreflightFinished { ok: true, duration_ms, .. } => Message::new(
-            Mark::Ok,
-            format!("preflight passed ({})", ms(*duration_ms)),
-        ),
+        EventKind::PreflightFinished {
+            ok: true,
+            duration_ms,
+            ..
+        } => Message::new(Mark::Ok, format!("preflight passed ({})", ms(*duration_ms))),
         EventKind::PreflightFinished { failed, .. } => Message::new(
             Mark::Fail,
-            format!("preflight failed: {}; nothing was changed", failed.join(", ")),
+            format!(
+                "preflight failed: {}; nothing was changed",
+                failed.join(", ")
+            ),
         ),
-        EventKind::StepStarted { .. } | EventKind::StepOutput { .. } | EventKind::StepProgress { .. } => {
+        EventKind::StepStarted { .. }
+        | EventKind::StepOutput { .. }
+        | EventKind::StepProgress { .. } => {
             return None;
         }
-        EventKind::StepRetry { step, attempt, error, delay_ms, .. } => Message::new(
+        EventKind::StepRetry {
+            step,
+            attempt,
+            error,
+            delay_ms,
+            ..
+        } => Message::new(
             Mark::Warn,
-            format!("{step}: try {attempt} failed: {error}; trying again in {}", ms(*delay_ms)),
+            format!(
+                "{step}: try {attempt} failed: {error}; trying again in {}",
+                ms(*delay_ms)
+            ),
         ),
-        EventKind::StepFinished { section, step, status, duration_ms, attempts, error, tail, .. } => {
-            let tries = if *attempts > 1 { format!(", {attempts} tries") } else { String::new() };
+        EventKind::StepFinished {
+            section,
+            step,
+            status,
+            duration_ms,
+            attempts,
+            error,
+            tail,
+            ..
+        } => {
+            let tries = if *attempts > 1 {
+                format!(", {attempts} tries")
+            } else {
+                String::new()
+            };
             let label = match section {
                 Section::Steps => step.clone(),
                 other => format!("{other}: {step}"),
             };
             match status {
-                StepStatus::Ok => Message::new(Mark::Ok, format!("{label} ({}{tries})", ms(*duration_ms))),
+                StepStatus::Ok => {
+                    Message::new(Mark::Ok, format!("{label} ({}{tries})", ms(*duration_ms)))
+                }
                 StepStatus::Warned => Message::new(
                     Mark::Warn,
                     format!(
@@ -117,29 +158,48 @@ pub fn message(event: &Event, verbosity: Verbosity) -> Option<Message> {
             }
         }
         EventKind::Paused { step, reason } => {
-            let why = reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default();
+            let why = reason
+                .as_deref()
+                .map(|r| format!(": {r}"))
+                .unwrap_or_default();
             Message::new(Mark::Pause, format!("paused at `{step}`{why}"))
                 .with_detail([format!("continue with: rollout promote {runbook}")])
         }
-        EventKind::RunComplete { duration_ms } => {
-            Message::new(Mark::Ok, format!("{runbook} complete in {}", ms(*duration_ms)))
-        }
+        EventKind::RunComplete { duration_ms } => Message::new(
+            Mark::Ok,
+            format!("{runbook} complete in {}", ms(*duration_ms)),
+        ),
         EventKind::RunFailed { step, error } => {
             Message::new(Mark::Fail, format!("run failed at `{step}`: {error}"))
         }
         EventKind::Interrupted { step } => {
-            let at = step.as_deref().map(|s| format!(" at `{s}`")).unwrap_or_default();
+            let at = step
+                .as_deref()
+                .map(|s| format!(" at `{s}`"))
+                .unwrap_or_default();
             Message::new(Mark::Fail, format!("interrupted{at}")).with_detail([format!(
                 "go on with `rollout resume {runbook}` or undo with `rollout rollback {runbook}`"
             )])
         }
         EventKind::RollbackStarted { emergency, reason } => {
-            let what = if *emergency { "EMERGENCY rollback" } else { "rolling back" };
+            let what = if *emergency {
+                "EMERGENCY rollback"
+            } else {
+                "rolling back"
+            };
             Message::new(Mark::Warn, format!("{what}: {reason}"))
         }
-        EventKind::RollbackFinished { ok: true, emergency, .. } => Message::new(
+        EventKind::RollbackFinished {
+            ok: true,
+            emergency,
+            ..
+        } => Message::new(
             Mark::Ok,
-            if *emergency { "emergency rollback complete" } else { "rollback complete" },
+            if *emergency {
+                "emergency rollback complete"
+            } else {
+                "rollback complete"
+            },
         ),
         EventKind::RollbackFinished { error, .. } => Message::new(
             Mark::Fail,
@@ -158,7 +218,9 @@ pub fn message(event: &Event, verbosity: Verbosity) -> Option<Message> {
 }
 
 fn tail_lines(tail: &[String]) -> Vec<String> {
-    tail.iter().map(|l| format!("| {}", clean_line(l))).collect()
+    tail.iter()
+        .map(|l| format!("| {}", clean_line(l)))
+        .collect()
 }
 
 fn ms(ms: u64) -> String {

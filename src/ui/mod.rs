@@ -3,8 +3,8 @@
 //! stdout). They are told events; they drive nothing.
 
 mod format;
-mod message;
 mod json;
+mod message;
 mod plain;
 pub mod plan_view;
 mod terminal;
@@ -40,7 +40,12 @@ pub struct Output {
 
 impl Output {
     /// Decides terminal vs plain and sets up colour once, for the whole process.
-    pub fn detect(json: bool, verbosity: Verbosity, color: ColorChoice, log_path: PathBuf) -> Output {
+    pub fn detect(
+        json: bool,
+        verbosity: Verbosity,
+        color: ColorChoice,
+        log_path: PathBuf,
+    ) -> Output {
         let dumb = std::env::var("TERM").map(|t| t == "dumb").unwrap_or(false);
         let terminal = std::io::stderr().is_terminal() && !dumb;
         let colors = match color {

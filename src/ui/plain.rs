@@ -32,7 +32,11 @@ impl PlainRenderer {
         PlainRenderer::new(Box::new(std::io::stderr()), verbosity, log_path)
     }
 
-    pub fn new(out: Box<dyn Write + Send>, verbosity: Verbosity, log_path: PathBuf) -> PlainRenderer {
+    pub fn new(
+        out: Box<dyn Write + Send>,
+        verbosity: Verbosity,
+        log_path: PathBuf,
+    ) -> PlainRenderer {
         PlainRenderer {
             verbosity,
             log_path,
@@ -46,13 +50,30 @@ impl PlainRenderer {
     fn lines(&self, event: &Event, inner: &mut Inner) -> Vec<String> {
         let quiet = self.verbosity == Verbosity::Quiet;
         match &event.kind {
-            EventKind::StepStarted { section, step, index, total, detail, .. } if !quiet => {
-                vec![format!("start {} {step}: {}", position(*section, *index, *total), clean_line(detail))]
+            EventKind::StepStarted {
+                section,
+                step,
+                index,
+                total,
+                detail,
+                ..
+            } if !quiet => {
+                vec![format!(
+                    "start {} {step}: {}",
+                    position(*section, *index, *total),
+                    clean_line(detail)
+                )]
             }
             EventKind::StepOutput { line, .. } if self.verbosity == Verbosity::Verbose => {
                 vec![format!("  | {}", clean_line(line))]
             }
-            EventKind::StepProgress { step, elapsed_ms, total_ms, message, .. } if !quiet => {
+            EventKind::StepProgress {
+                step,
+                elapsed_ms,
+                total_ms,
+                message,
+                ..
+            } if !quiet => {
                 let last = inner.last_progress.get(step).copied().unwrap_or(0);
                 if elapsed_ms.saturating_sub(last) < PROGRESS_EVERY.as_millis() as u64 {
                     return Vec::new();
@@ -71,7 +92,10 @@ impl PlainRenderer {
                 };
                 let mut lines = vec![format!("{} {}", label(message.mark), message.text)];
                 lines.extend(message.detail.iter().map(|d| format!("      {d}")));
-                if matches!(event.kind, EventKind::RunComplete { .. } | EventKind::RollbackFinished { .. }) {
+                if matches!(
+                    event.kind,
+                    EventKind::RunComplete { .. } | EventKind::RollbackFinished { .. }
+                ) {
                     lines.push(format!("      log: {}", self.log_path.display()));
                 }
                 lines

@@ -8,7 +8,10 @@ use crate::steps;
 
 /// One step as `show` lists it: `  2. deploy staging  [run]  $ fly deploy …  (timeout 10m)`.
 pub fn step_line(number: usize, step: &Step) -> String {
-    let mut extras = vec![format!("timeout {}", humantime::format_duration(step.timeout))];
+    let mut extras = vec![format!(
+        "timeout {}",
+        humantime::format_duration(step.timeout)
+    )];
     if step.retries > 0 {
         extras.push(format!(
             "retries {} every {}",
@@ -54,10 +57,16 @@ pub fn render_plan(plan: &Plan) -> String {
         if plan.auto_rollback { "on" } else { "off" }
     ));
     for (section, title) in [
-        (Section::Preflight, "preflight (concurrently, before anything changes)"),
+        (
+            Section::Preflight,
+            "preflight (concurrently, before anything changes)",
+        ),
         (Section::Steps, "steps"),
         (Section::Rollback, "rollback"),
-        (Section::Emergency, "emergency (when a rollback under --emergency fails)"),
+        (
+            Section::Emergency,
+            "emergency (when a rollback under --emergency fails)",
+        ),
     ] {
         let steps = plan.section(section);
         out.push_str(&format!("\n{title}:\n"));

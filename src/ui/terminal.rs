@@ -86,7 +86,14 @@ impl Reporter for TerminalRenderer {
             return;
         };
         match &event.kind {
-            EventKind::StepStarted { section, step, index, total, detail, .. } => {
+            EventKind::StepStarted {
+                section,
+                step,
+                index,
+                total,
+                detail,
+                ..
+            } => {
                 if self.verbosity == Verbosity::Quiet {
                     return;
                 }
@@ -95,9 +102,19 @@ impl Reporter for TerminalRenderer {
                 bar.set_prefix(format!("{} {step}", position(*section, *index, *total)));
                 bar.set_message(clean_line(detail));
                 bar.enable_steady_tick(Duration::from_millis(100));
-                bars.insert(Self::key(section, step), Running { bar, waiting: false });
+                bars.insert(
+                    Self::key(section, step),
+                    Running {
+                        bar,
+                        waiting: false,
+                    },
+                );
             }
-            EventKind::StepOutput { section, step, line } => {
+            EventKind::StepOutput {
+                section,
+                step,
+                line,
+            } => {
                 let line = clean_line(line);
                 if self.verbosity == Verbosity::Verbose {
                     self.print(format!("    {}", style(format!("| {line}")).dim()));
@@ -108,7 +125,13 @@ impl Reporter for TerminalRenderer {
                     running.bar.set_message(line);
                 }
             }
-            EventKind::StepProgress { section, step, elapsed_ms, total_ms, message } => {
+            EventKind::StepProgress {
+                section,
+                step,
+                elapsed_ms,
+                total_ms,
+                message,
+            } => {
                 if let Some(running) = bars.get_mut(&Self::key(section, step)) {
                     if !running.waiting {
                         running.waiting = true;
@@ -131,8 +154,14 @@ impl Reporter for TerminalRenderer {
             _ => {
                 if let Some(message) = message(event, self.verbosity) {
                     self.print_message(&message);
-                    if matches!(event.kind, EventKind::RunComplete { .. } | EventKind::RollbackFinished { .. }) {
-                        self.print(format!("    {}", style(format!("log: {}", self.log_path.display())).dim()));
+                    if matches!(
+                        event.kind,
+                        EventKind::RunComplete { .. } | EventKind::RollbackFinished { .. }
+                    ) {
+                        self.print(format!(
+                            "    {}",
+                            style(format!("log: {}", self.log_path.display())).dim()
+                        ));
                     }
                 }
             }

@@ -5,7 +5,10 @@ use crate::support::Bench;
 #[test]
 fn an_unknown_subcommand_is_exit_2_with_a_suggestion() {
     let bench = Bench::new();
-    bench.run(&["promot", "app"]).status(2).stderr_has("promote");
+    bench
+        .run(&["promot", "app"])
+        .status(2)
+        .stderr_has("promote");
 }
 
 #[test]
@@ -35,7 +38,10 @@ fn outside_a_project_is_exit_2_saying_what_to_do() {
 #[test]
 fn the_project_is_found_from_a_subdirectory_and_with_dash_c() {
     let bench = Bench::new();
-    bench.runbook("app", "description = \"the app\"\n[[steps]]\nkind = \"log\"\nmessage = \"x\"\n");
+    bench.runbook(
+        "app",
+        "description = \"the app\"\n[[steps]]\nkind = \"log\"\nmessage = \"x\"\n",
+    );
     std::fs::create_dir_all(bench.path("deep/er")).unwrap();
     let out = bench
         .command(&["list"])
@@ -58,7 +64,10 @@ fn the_project_is_found_from_a_subdirectory_and_with_dash_c() {
 fn completions_are_printed_for_every_shell() {
     let bench = Bench::new();
     for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
-        bench.run(&["completions", shell]).status(0).stdout_has("promote");
+        bench
+            .run(&["completions", shell])
+            .status(0)
+            .stdout_has("promote");
     }
     bench.run(&["completions", "tcsh"]).status(2);
 }
@@ -93,21 +102,37 @@ confirm = true
 #[test]
 fn json_events_are_one_object_per_line() {
     let bench = Bench::new();
-    bench.fake("deployer").runbook("app", "[[steps]]\nkind = \"run\"\ncmd = \"deployer go\"\n");
+    bench
+        .fake("deployer")
+        .runbook("app", "[[steps]]\nkind = \"run\"\ncmd = \"deployer go\"\n");
     let out = bench.run(&["promote", "app", "--json"]).status(0).stdout();
     let events: Vec<serde_json::Value> = out
         .lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
         .collect();
-    let names: Vec<&str> = events.iter().map(|e| e["event"].as_str().unwrap()).collect();
-    assert_eq!(names, vec!["run_started", "step_started", "step_finished", "run_complete"]);
+    let names: Vec<&str> = events
+        .iter()
+        .map(|e| e["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        vec![
+            "run_started",
+            "step_started",
+            "step_finished",
+            "run_complete"
+        ]
+    );
     assert_eq!(events[2]["status"], "ok");
 }
 
 #[test]
 fn plain_output_has_no_carriage_returns_or_escape_sequences() {
     let bench = Bench::new();
-    bench.file("bin/noisy", "#!/bin/sh\nprintf '\\033[31mred\\033[0m\\r\\nprogress 50%%\\r'\necho done\n");
+    bench.file(
+        "bin/noisy",
+        "#!/bin/sh\nprintf '\\033[31mred\\033[0m\\r\\nprogress 50%%\\r'\necho done\n",
+    );
     std::fs::set_permissions(
         bench.path("bin/noisy"),
         std::os::unix::fs::PermissionsExt::from_mode(0o755),

@@ -47,12 +47,22 @@ fn signal_mid_soak(signal: Signal) {
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    assert!(bench.log().contains("INTERRUPTED - app step=soak"), "{}", bench.log());
+    assert!(
+        bench.log().contains("INTERRUPTED - app step=soak"),
+        "{}",
+        bench.log()
+    );
     assert_eq!(bench.state("app")["status"], "interrupted");
     assert_eq!(bench.state("app")["at_step"], "soak");
     // The lock is free: status says so and a resume can start at once.
-    bench.run(&["status", "app"]).status(0).stdout_has("not locked");
-    bench.run(&["resume", "app", "--dry-run"]).status(0).stdout_has("would resume at `soak`");
+    bench
+        .run(&["status", "app"])
+        .status(0)
+        .stdout_has("not locked");
+    bench
+        .run(&["resume", "app", "--dry-run"])
+        .status(0)
+        .stdout_has("would resume at `soak`");
 }
 
 #[test]
@@ -78,7 +88,9 @@ cmd = "deployer deploy"
     );
     bench.tell("deployer", "deploy", "hang", "");
     let child = bench.spawn(&["promote", "app"]);
-    assert!(bench.wait_for(Duration::from_secs(20), |b| b.path("fake/deployer.pids").exists()));
+    assert!(bench.wait_for(Duration::from_secs(20), |b| {
+        b.path("fake/deployer.pids").exists()
+    }));
     std::thread::sleep(Duration::from_millis(200));
     kill(Pid::from_raw(child.id() as i32), Signal::SIGINT).unwrap();
     let output = child.wait_with_output().unwrap();
@@ -104,5 +116,8 @@ fn sigkill_leaves_no_stale_lock_and_status_shows_interrupted() {
         .stdout_has("interrupted at `soak`")
         .stdout_has("not locked");
     // A new invocation gets the lock at once.
-    bench.run(&["rollback", "app", "--emergency"]).status(2).stderr_has("no [[rollback]] steps");
+    bench
+        .run(&["rollback", "app", "--emergency"])
+        .status(2)
+        .stderr_has("no [[rollback]] steps");
 }

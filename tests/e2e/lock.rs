@@ -23,7 +23,10 @@ duration = "30s"
         .stderr_has("locked by tester@")
         .stderr_has(&format!("pid {}", first.id()))
         .stderr_has("rollout promote app");
-    bench.run(&["status", "app"]).status(0).stdout_has("locked by tester@");
+    bench
+        .run(&["status", "app"])
+        .status(0)
+        .stdout_has("locked by tester@");
     first.kill().unwrap();
     first.wait().unwrap();
 }
@@ -56,5 +59,12 @@ cmd = "deployer undo"
     assert_eq!(bench.calls().last().unwrap(), "deployer [undo]");
     let events = bench.log_events();
     assert!(events.contains(&"INTERRUPTED".to_string()), "{events:?}");
-    assert!(events.ends_with(&["EMERGENCY ROLLBACK INITIATED".to_string(), "STEP OK".to_string(), "EMERGENCY ROLLBACK COMPLETE".to_string()]), "{events:?}");
+    assert!(
+        events.ends_with(&[
+            "EMERGENCY ROLLBACK INITIATED".to_string(),
+            "STEP OK".to_string(),
+            "EMERGENCY ROLLBACK COMPLETE".to_string()
+        ]),
+        "{events:?}"
+    );
 }

@@ -11,7 +11,8 @@ fn sixteen_processes_appending_forty_notes_each_leave_640_intact_lines() {
             let bench = &bench;
             scope.spawn(move || {
                 for i in 0..40 {
-                    let text = format!("process {p} note {i} with some padding to make lines longer");
+                    let text =
+                        format!("process {p} note {i} with some padding to make lines longer");
                     let status = bench.command(&["log", "note", &text]).status().unwrap();
                     assert!(status.success());
                 }
@@ -27,7 +28,9 @@ fn sixteen_processes_appending_forty_notes_each_leave_640_intact_lines() {
     .unwrap();
     let mut seen = std::collections::HashSet::new();
     for line in &lines {
-        let caps = re.captures(line).unwrap_or_else(|| panic!("torn or malformed line: {line}"));
+        let caps = re
+            .captures(line)
+            .unwrap_or_else(|| panic!("torn or malformed line: {line}"));
         seen.insert((caps[1].to_string(), caps[2].to_string()));
     }
     assert_eq!(seen.len(), 640, "every note exactly once");
@@ -47,7 +50,10 @@ message = "hello from {{runbook}}"
     bench.file("reliability.log", "# Reliability log\nwritten by a person");
     bench.run(&["promote", "app"]).status(0);
     let log = bench.log();
-    assert!(log.starts_with("# Reliability log\nwritten by a person\n["), "{log}");
+    assert!(
+        log.starts_with("# Reliability log\nwritten by a person\n["),
+        "{log}"
+    );
     let re = regex::Regex::new(
         r#"(?m)^\[\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z\] NOTE - app step=log run=r-\d{8}-\d{6}-[0-9a-f]{4} message="hello from app" user=tester host=\S+$"#,
     )
@@ -55,8 +61,12 @@ message = "hello from {{runbook}}"
     assert!(re.is_match(&log), "{log}");
 
     let shown = bench.run(&["log"]).status(0).stdout();
-    assert!(shown.contains("[hand-written] NOTE - - text=\"written by a person\""), "{shown}");
-    let json: serde_json::Value = serde_json::from_str(&bench.run(&["log", "--json"]).stdout()).unwrap();
+    assert!(
+        shown.contains("[hand-written] NOTE - - text=\"written by a person\""),
+        "{shown}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&bench.run(&["log", "--json"]).stdout()).unwrap();
     assert_eq!(json[0]["handwritten"], true);
 }
 
@@ -71,19 +81,30 @@ fn log_filters_by_runbook_event_and_tail() {
     let only_b = bench.run(&["log", "--runbook", "b"]).status(0).stdout();
     assert!(only_b.lines().all(|l| l.contains(" - b ")), "{only_b}");
     assert!(only_b.lines().count() >= 3);
-    let complete = bench.run(&["log", "--event", "run_complete"]).status(0).stdout();
+    let complete = bench
+        .run(&["log", "--event", "run_complete"])
+        .status(0)
+        .stdout();
     assert_eq!(complete.lines().count(), 2, "{complete}");
     let last = bench.run(&["log", "--tail", "1"]).status(0).stdout();
     assert_eq!(last.lines().count(), 1);
     assert!(last.contains("RUN COMPLETE - b"));
-    bench.run(&["log", "--since", "yesterday-ish"]).status(2).stderr_has("--since");
-    bench.run(&["log", "--event", "DEPLOYED"]).status(2).stderr_has("one of: RUN STARTED");
+    bench
+        .run(&["log", "--since", "yesterday-ish"])
+        .status(2)
+        .stderr_has("--since");
+    bench
+        .run(&["log", "--event", "DEPLOYED"])
+        .status(2)
+        .stderr_has("one of: RUN STARTED");
 }
 
 #[test]
 fn a_log_that_cannot_be_written_stops_a_promote_before_it_starts() {
     let bench = Bench::new();
-    bench.fake("deployer").runbook("app", "[[steps]]\nkind = \"run\"\ncmd = \"deployer x\"\n");
+    bench
+        .fake("deployer")
+        .runbook("app", "[[steps]]\nkind = \"run\"\ncmd = \"deployer x\"\n");
     std::fs::create_dir_all(bench.path("reliability.log")).unwrap();
     bench
         .run(&["promote", "app"])
@@ -95,9 +116,10 @@ fn a_log_that_cannot_be_written_stops_a_promote_before_it_starts() {
 #[test]
 fn emergency_rollback_goes_on_when_the_log_cannot_be_written() {
     let bench = Bench::new();
-    bench
-        .fake("deployer")
-        .runbook("app", "[[rollback]]\nkind = \"run\"\ncmd = \"deployer undo\"\n");
+    bench.fake("deployer").runbook(
+        "app",
+        "[[rollback]]\nkind = \"run\"\ncmd = \"deployer undo\"\n",
+    );
     std::fs::create_dir_all(bench.path("reliability.log")).unwrap();
     bench
         .run(&["rollback", "app", "--emergency"])

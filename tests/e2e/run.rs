@@ -35,14 +35,23 @@ fn gated() -> Bench {
 #[test]
 fn promote_stops_at_the_pause_and_the_next_promote_continues_after_it() {
     let bench = gated();
-    bench.run(&["promote", "app"]).status(0).stderr_has("paused at `gate`: manager approval");
+    bench
+        .run(&["promote", "app"])
+        .status(0)
+        .stderr_has("paused at `gate`: manager approval");
     assert_eq!(bench.calls(), vec!["deployer [deploy] [staging]"]);
     assert_eq!(bench.state("app")["status"], "paused");
 
-    bench.run(&["promote", "app"]).status(0).stderr_has("app complete");
+    bench
+        .run(&["promote", "app"])
+        .status(0)
+        .stderr_has("app complete");
     assert_eq!(
         bench.calls(),
-        vec!["deployer [deploy] [staging]", "deployer [deploy] [production]"]
+        vec![
+            "deployer [deploy] [staging]",
+            "deployer [deploy] [production]"
+        ]
     );
     assert_eq!(bench.state("app")["status"], "completed");
     assert_eq!(
@@ -77,7 +86,11 @@ fn a_failure_after_a_change_rolls_back_and_exits_1() {
     // The staging deploy itself fails: nothing had changed, so nothing is rolled back.
     bench.run(&["promote", "app", "--full"]).status(1);
     assert_eq!(bench.calls(), vec!["deployer [deploy] [staging]"]);
-    assert!(!bench.log_events().contains(&"ROLLBACK INITIATED".to_string()));
+    assert!(
+        !bench
+            .log_events()
+            .contains(&"ROLLBACK INITIATED".to_string())
+    );
 }
 
 #[test]
@@ -113,15 +126,22 @@ cmd  = "deployer undo"
     );
     assert_eq!(bench.state("app")["status"], "rolled_back");
     let events = bench.log_events();
-    assert!(events.ends_with(&[
-        "STEP FAILED".to_string(),
-        "RUN FAILED".to_string(),
-        "ROLLBACK INITIATED".to_string(),
-        "STEP OK".to_string(),
-        "ROLLBACK COMPLETE".to_string()
-    ]), "{events:?}");
+    assert!(
+        events.ends_with(&[
+            "STEP FAILED".to_string(),
+            "RUN FAILED".to_string(),
+            "ROLLBACK INITIATED".to_string(),
+            "STEP OK".to_string(),
+            "ROLLBACK COMPLETE".to_string()
+        ]),
+        "{events:?}"
+    );
     // The smoke test's output tail is in the log.
-    assert!(bench.log().contains("GET /health -> 500"), "{}", bench.log());
+    assert!(
+        bench.log().contains("GET /health -> 500"),
+        "{}",
+        bench.log()
+    );
 }
 
 #[test]
@@ -153,13 +173,21 @@ cmd  = "deployer three"
     assert_eq!(bench.state("app")["status"], "failed");
 
     // promote does not start a failed run over.
-    bench.run(&["promote", "app"]).status(2).stderr_has("rollout resume app");
+    bench
+        .run(&["promote", "app"])
+        .status(2)
+        .stderr_has("rollout resume app");
 
     bench.forget("deployer", "two", "exit");
     bench.run(&["resume", "app"]).status(0);
     assert_eq!(
         bench.calls(),
-        vec!["deployer [one]", "deployer [two]", "deployer [two]", "deployer [three]"]
+        vec![
+            "deployer [one]",
+            "deployer [two]",
+            "deployer [two]",
+            "deployer [three]"
+        ]
     );
     assert_eq!(bench.state("app")["status"], "completed");
 }
@@ -175,7 +203,10 @@ fn a_dry_run_runs_nothing_and_writes_nothing() {
     assert!(!bench.path("reliability.log").exists());
     assert!(!bench.path(".rollout").exists());
 
-    bench.run(&["rollback", "app", "--dry-run"]).status(0).stdout_has("deployer undo");
+    bench
+        .run(&["rollback", "app", "--dry-run"])
+        .status(0)
+        .stdout_has("deployer undo");
     assert!(bench.calls().is_empty());
     assert!(!bench.path(".rollout").exists());
 }
@@ -184,10 +215,20 @@ fn a_dry_run_runs_nothing_and_writes_nothing() {
 fn rollback_runs_the_rollback_steps_and_logs_them() {
     let bench = gated();
     bench.run(&["promote", "app"]).status(0);
-    bench.run(&["rollback", "--reason", "error rate 4%"]).status(0);
+    bench
+        .run(&["rollback", "--reason", "error rate 4%"])
+        .status(0);
     assert_eq!(bench.calls().last().unwrap(), "deployer [undo]");
-    assert!(bench.log().contains("ROLLBACK INITIATED - app"), "{}", bench.log());
-    assert!(bench.log().contains("reason=\"error rate 4%\""), "{}", bench.log());
+    assert!(
+        bench.log().contains("ROLLBACK INITIATED - app"),
+        "{}",
+        bench.log()
+    );
+    assert!(
+        bench.log().contains("reason=\"error rate 4%\""),
+        "{}",
+        bench.log()
+    );
     assert_eq!(bench.state("app")["status"], "rolled_back");
 }
 
@@ -205,11 +246,17 @@ timeout = "1s"
     );
     bench.tell("deployer", "deploy", "hang", "");
     let start = std::time::Instant::now();
-    bench.run(&["promote", "app"]).status(1).stderr_has("timed out after 1s");
+    bench
+        .run(&["promote", "app"])
+        .status(1)
+        .stderr_has("timed out after 1s");
     assert!(start.elapsed() < std::time::Duration::from_secs(20));
     let pids = std::fs::read_to_string(bench.path("fake/deployer.pids")).unwrap();
     for pid in pids.split_whitespace() {
         let pid: i32 = pid.parse().unwrap();
-        assert!(!crate::support::alive(pid), "pid {pid} survived the timeout");
+        assert!(
+            !crate::support::alive(pid),
+            "pid {pid} survived the timeout"
+        );
     }
 }

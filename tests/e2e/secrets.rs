@@ -30,7 +30,12 @@ message = "deployed with {{auth}}"
 "#,
     );
     // The fake echoes its argv, as careless tools do, and then fails.
-    bench.tell("deployer", "smoke", "out", &format!("using token {SECRET}\n"));
+    bench.tell(
+        "deployer",
+        "smoke",
+        "out",
+        &format!("using token {SECRET}\n"),
+    );
     bench.tell("deployer", "smoke", "exit", "1");
     let env = [("API_TOKEN", SECRET)];
 
@@ -56,9 +61,16 @@ message = "deployed with {{auth}}"
     for text in &outputs {
         assert!(!text.contains(SECRET), "secret leaked into output:\n{text}");
     }
-    assert!(outputs.iter().any(|o| o.contains("***")), "masked form shown");
+    assert!(
+        outputs.iter().any(|o| o.contains("***")),
+        "masked form shown"
+    );
     assert!(!bench.log().contains(SECRET), "{}", bench.log());
-    assert!(bench.log().contains("using token ***"), "smoke tail masked: {}", bench.log());
+    assert!(
+        bench.log().contains("using token ***"),
+        "smoke tail masked: {}",
+        bench.log()
+    );
     let state = std::fs::read_to_string(bench.path(".rollout/state/app.json")).unwrap();
     assert!(!state.contains(SECRET), "{state}");
 }
@@ -74,7 +86,10 @@ kind = "run"
 cmd = "deployer deploy {{secret.API_TOKEN}}"
 "#,
     );
-    bench.run(&["promote", "app"]).status(2).stderr_has("API_TOKEN");
+    bench
+        .run(&["promote", "app"])
+        .status(2)
+        .stderr_has("API_TOKEN");
     assert!(bench.calls().is_empty());
 }
 
@@ -90,7 +105,12 @@ cmd = "deployer say {{msg}}"
 "#,
     );
     bench
-        .run(&["promote", "app", "--set", "msg=hello world; rm -rf / && echo $HOME"])
+        .run(&[
+            "promote",
+            "app",
+            "--set",
+            "msg=hello world; rm -rf / && echo $HOME",
+        ])
         .status(0);
     assert_eq!(
         bench.calls(),

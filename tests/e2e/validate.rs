@@ -13,7 +13,10 @@ fn rejects(toml: &str, line: usize, message: &str) {
         .stderr_has(&format!("runbooks/bad.toml:{line}:"))
         .stderr_has(message);
     // Every command that loads the runbook refuses it the same way.
-    bench.run(&["promote", "bad"]).status(2).stderr_has(&format!("runbooks/bad.toml:{line}:"));
+    bench
+        .run(&["promote", "bad"])
+        .status(2)
+        .stderr_has(&format!("runbooks/bad.toml:{line}:"));
 }
 
 #[test]
@@ -37,7 +40,11 @@ fn an_unknown_top_level_key() {
 
 #[test]
 fn an_unknown_kind_with_a_suggestion() {
-    rejects("[[steps]]\nkind = \"smok\"\ncmd = \"true\"\n", 2, "did you mean `smoke`");
+    rejects(
+        "[[steps]]\nkind = \"smok\"\ncmd = \"true\"\n",
+        2,
+        "did you mean `smoke`",
+    );
 }
 
 #[test]
@@ -57,17 +64,29 @@ fn an_empty_command_array() {
 
 #[test]
 fn a_zero_wait() {
-    rejects("[[steps]]\nkind = \"soak\"\nduration = \"0s\"\n", 3, "duration");
+    rejects(
+        "[[steps]]\nkind = \"soak\"\nduration = \"0s\"\n",
+        3,
+        "duration",
+    );
 }
 
 #[test]
 fn a_duration_that_does_not_parse() {
-    rejects("[[steps]]\nkind = \"soak\"\nduration = \"ten minutes\"\n", 3, "duration");
+    rejects(
+        "[[steps]]\nkind = \"soak\"\nduration = \"ten minutes\"\n",
+        3,
+        "duration",
+    );
 }
 
 #[test]
 fn a_negative_retry_count() {
-    rejects("[[steps]]\nkind = \"run\"\ncmd = \"true\"\nretries = -1\n", 4, "retries");
+    rejects(
+        "[[steps]]\nkind = \"run\"\ncmd = \"true\"\nretries = -1\n",
+        4,
+        "retries",
+    );
 }
 
 #[test]
@@ -81,7 +100,11 @@ fn duplicate_step_names() {
 
 #[test]
 fn an_unknown_variable() {
-    rejects("[[steps]]\nkind = \"run\"\ncmd = \"deploy {{imgae}}\"\n[vars]\nimage = \"x\"\n", 3, "imgae");
+    rejects(
+        "[[steps]]\nkind = \"run\"\ncmd = \"deploy {{imgae}}\"\n[vars]\nimage = \"x\"\n",
+        3,
+        "imgae",
+    );
 }
 
 #[test]
@@ -96,12 +119,20 @@ fn an_unknown_adapter() {
 
 #[test]
 fn a_bad_regex() {
-    rejects("[[steps]]\nkind = \"run\"\ncmd = \"true\"\nexpect_output = \"(\"\n", 4, "regex");
+    rejects(
+        "[[steps]]\nkind = \"run\"\ncmd = \"true\"\nexpect_output = \"(\"\n",
+        4,
+        "regex",
+    );
 }
 
 #[test]
 fn an_unbalanced_quote() {
-    rejects("[[steps]]\nkind = \"run\"\ncmd = \"echo 'oops\"\n", 3, "quote");
+    rejects(
+        "[[steps]]\nkind = \"run\"\ncmd = \"echo 'oops\"\n",
+        3,
+        "quote",
+    );
 }
 
 #[test]
@@ -116,7 +147,9 @@ fn validate_lists_every_runbook_and_passes_good_ones() {
         .runbook("good", "[[steps]]\nkind = \"log\"\nmessage = \"hi\"\n")
         .runbook("bad", "[[steps]]\nkind = \"lgo\"\n");
     let run = bench.run(&["validate"]);
-    run.status(2).stdout_has("ok    runbooks/good.toml").stdout_has("FAIL  bad");
+    run.status(2)
+        .stdout_has("ok    runbooks/good.toml")
+        .stdout_has("FAIL  bad");
     bench.run(&["validate", "good"]).status(0);
 }
 
@@ -125,8 +158,15 @@ fn a_corrupt_state_file_is_exit_2_and_left_untouched() {
     let bench = Bench::new();
     bench.runbook("app", "[[steps]]\nkind = \"log\"\nmessage = \"hi\"\n");
     bench.file(".rollout/state/app.json", "{ this is not json");
-    for args in [vec!["promote", "app"], vec!["resume", "app"], vec!["status", "app"]] {
-        bench.run(&args).status(2).stderr_has(".rollout/state/app.json");
+    for args in [
+        vec!["promote", "app"],
+        vec!["resume", "app"],
+        vec!["status", "app"],
+    ] {
+        bench
+            .run(&args)
+            .status(2)
+            .stderr_has(".rollout/state/app.json");
     }
     assert_eq!(
         std::fs::read_to_string(bench.path(".rollout/state/app.json")).unwrap(),
