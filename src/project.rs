@@ -2,7 +2,7 @@
 //! `rollout.toml`, the defaults every runbook of the project shares.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 
 use crate::error::Error;
@@ -52,7 +52,12 @@ impl Project {
     ) -> Result<Project, Error> {
         let root = match dir {
             Some(dir) => {
-                let dir = cwd.join(dir);
+                // `-C .` names the working directory; keep `.` out of every path shown.
+                let dir: PathBuf = cwd
+                    .join(dir)
+                    .components()
+                    .filter(|c| !matches!(c, Component::CurDir))
+                    .collect();
                 if !dir.is_dir() {
                     return Err(Error::usage(format!("-C {}: no such directory", dir.display()))
                         .with_hint("pass -C the project's root: the folder that holds runbooks/"));
@@ -197,6 +202,8 @@ mod tests {
         let other = project_dir();
         let p = Project::discover_from(Some(other.path()), dir.path(), None).expect("found");
         assert_eq!(p.root, other.path());
+        let p = Project::discover_from(Some(Path::new(".")), other.path(), None).expect("found");
+        assert_eq!(p.runbooks_dir(), other.path().join("runbooks"));
     }
 
     #[test]

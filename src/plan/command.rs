@@ -43,7 +43,9 @@ impl CommandSpec {
             CommandLine::Argv(args) => {
                 shell_words::join(args.iter().map(|a| a.shown().to_string()))
             }
-            CommandLine::Shell(script) => shell_words::join(["sh", "-c", script.shown()]),
+            CommandLine::Shell(script) => {
+                shell_words::join(["sh", "-c", script.shown()])
+            }
         }
     }
 

@@ -102,17 +102,19 @@ pub(crate) fn build(
         target: plan_target.clone(),
     };
     let mut parsed = Vec::new();
+    let mut explicit = Vec::new();
     for section in SECTIONS {
         for (index, value) in section_entries(&top, section, &mut b.diagnostics)
             .into_iter()
             .enumerate()
         {
+            explicit.extend(step_names::explicit(value));
             if let Some(p) = step::parse(&mut b, section, index + 1, value) {
                 parsed.push(p);
             }
         }
     }
-    step_names::assign(&mut parsed, &source, &mut b.diagnostics);
+    step_names::assign(&mut parsed, &explicit, &source, &mut b.diagnostics);
     top.reject_unknown(TOP_KEYS, top_level_help, &mut b.diagnostics);
 
     let (secrets, warnings) = b.resolver.finish_up();

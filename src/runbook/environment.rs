@@ -2,6 +2,7 @@
 //! secrets, and what a missing one means under each [`Strictness`].
 
 use std::collections::BTreeSet;
+use std::ops::Range;
 use std::sync::Arc;
 
 use crate::plan::{MASK, Text};
@@ -17,7 +18,7 @@ pub(crate) struct Missing {
     secret: bool,
     name: String,
     source: Arc<Source>,
-    offset: usize,
+    at: Range<usize>,
 }
 
 /// The environment as templates see it.
@@ -41,14 +42,14 @@ impl<'a> Environment<'a> {
         }
     }
 
-    /// `env.NAME` or (`secret`) `secret.NAME`, written at byte `at` of `source`. A
+    /// `env.NAME` or (`secret`) `secret.NAME`, written at `at` of `source`. A
     /// missing one gets a stand-in text (`<unset env.NAME>`, or `***`).
     pub fn lookup(
         &mut self,
         secret: bool,
         name: &str,
         source: &Arc<Source>,
-        at: usize,
+        at: Range<usize>,
     ) -> (Text, Option<Missing>) {
         match (self.read)(name) {
             Some(value) if secret => {
@@ -66,7 +67,7 @@ impl<'a> Environment<'a> {
                     secret,
                     name: name.to_string(),
                     source: source.clone(),
-                    offset: at,
+                    at,
                 };
                 (stand_in, Some(missing))
             }
@@ -85,7 +86,7 @@ impl<'a> Environment<'a> {
         for m in missing {
             let key = if m.secret { "secret" } else { "env" };
             let first = self.reported.insert(format!("{key}.{}", m.name));
-            let at = m.offset..m.offset + 2;
+            let at = m.at.clone();
             match self.strictness {
                 Strictness::Run => {
                     ok = false;
@@ -101,7 +102,7 @@ impl<'a> Environment<'a> {
                                 m.name
                             )
                         };
-                        d.push(Diagnostic::at(&m.source, at, message));
+                        d.push(Diagnostic::at(&m.source, at.clone(), message));
                     }
                 }
                 // `show` never needs a secret's value; `***` is all it prints anyway.
@@ -137,7 +138,7 @@ mod tests {
     fn secrets_are_masked_and_collected() {
         let read = |k: &str| (k == "T").then(|| "tok".to_string());
         let mut env = Environment::new(&read, Strictness::Run);
-        let (text, missing) = env.lookup(true, "T", &source(), 11);
+        let (text, missing) = env.lookup(true, "T", &source(), 11..23);
         assert_eq!((text.value(), text.shown()), ("tok", "***"));
         assert!(missing.is_none());
         assert_eq!(env.into_parts().0, vec!["tok"]);
@@ -147,7 +148,7 @@ mod tests {
     fn missing_ones_are_errors_when_running_reported_once() {
         let read = |_: &str| None;
         let mut env = Environment::new(&read, Strictness::Run);
-        let (text, missing) = env.lookup(true, "T", &source(), 11);
+        let (text, missing) = env.lookup(true, "T", &source(), 11..23);
         let missing: Vec<Missing> = missing.into_iter().collect();
         let mut d = Vec::new();
         assert_eq!(env.settle(text.clone(), &missing, &mut d), None);
@@ -161,8 +162,8 @@ mod tests {
     fn describing_masks_secrets_and_warns_about_env_vars() {
         let read = |_: &str| None;
         let mut env = Environment::new(&read, Strictness::Describe);
-        let (secret, m1) = env.lookup(true, "T", &source(), 11);
-        let (plain, m2) = env.lookup(false, "E", &source(), 24);
+        let (secret, m1) = env.lookup(true, "T", &source(), 11..23);
+        let (plain, m2) = env.lookup(false, "E", &source(), 24..33);
         let mut d = Vec::new();
         let missing: Vec<Missing> = m1.into_iter().chain(m2).collect();
         let text = Text::with_shown(

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use toml::de::DeValue;
 
-use crate::plan::{Section, Step};
+use crate::plan::{Section, Step, StepKind};
 
 use super::Diagnostic;
 use super::build::Build;
@@ -78,6 +78,20 @@ pub(crate) fn parse(
     let known: Vec<&str> = kinds::COMMON_FIELDS.iter().chain(own).copied().collect();
     t.reject_unknown(&known, kinds::owner_help, &mut b.diagnostics);
     let step_kind = kinds::parse(kind_name, &t, b)?;
+    if let (StepKind::Soak { duration }, Some(timeout), Some(value)) =
+        (&step_kind, timeout, t.get("timeout"))
+        && timeout < *duration
+    {
+        b.diagnostics.push(t.error(
+            value.span(),
+            format!(
+                "`timeout` ({}) is shorter than the soak's `duration` ({}): the step could never pass",
+                humantime::format_duration(timeout),
+                humantime::format_duration(*duration)
+            ),
+        ));
+        return None;
+    }
 
     let failed_common = (t.contains("timeout") && timeout.is_none())
         || (t.contains("retry_delay") && retry_delay.is_none())

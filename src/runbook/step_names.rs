@@ -2,12 +2,14 @@
 //! from the kind and its command or wait, with ` #2`, ` #3` added until unique.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Range;
 
-use crate::plan::StepKind;
+use crate::plan::{CommandLine, StepKind};
 
 use super::diagnostic::Diagnostic;
 use super::source::Source;
 use super::step::Parsed;
+use super::table::Value;
 
 /// How much of a command a derived name keeps.
 const MAX_COMMAND: usize = 48;
@@ -17,22 +19,37 @@ const MAX_COMMAND: usize = 48;
 pub(crate) fn derive(kind: &StepKind) -> String {
     match kind {
         StepKind::Run(spec) | StepKind::Smoke(spec) => {
-            format!("{} {}", kind.name(), truncate(&spec.display(), MAX_COMMAND))
+            // A script reads better as itself than as `sh -c '…'`.
+            let command = match &spec.line {
+                CommandLine::Shell(script) => script.shown().to_string(),
+                CommandLine::Argv(_) => spec.display(),
+            };
+            format!("{} {}", kind.name(), truncate(&command, MAX_COMMAND))
         }
         StepKind::Soak { duration } => format!("soak {}", humantime::format_duration(*duration)),
         StepKind::Pause { .. } | StepKind::Log { .. } => kind.name().to_string(),
     }
 }
 
-/// Fills in every step's name, reporting duplicate explicit names at the second one.
-pub(crate) fn assign(steps: &mut [Parsed], source: &Source, d: &mut Vec<Diagnostic>) {
-    let mut first_at: BTreeMap<String, usize> = BTreeMap::new();
-    for parsed in steps.iter() {
-        let Some((name, span)) = &parsed.explicit else {
-            continue;
-        };
-        let line = source.position(span.clone()).line;
-        match first_at.get(name) {
+/// The explicit `name` of a step entry, read even when the rest of the step is wrong,
+/// so a duplicate is found whichever of the two has other problems.
+pub(crate) fn explicit(value: &Value<'_>) -> Option<(String, Range<usize>)> {
+    let name = value.get_ref().as_table()?.get("name")?;
+    let text = name.get_ref().as_str()?;
+    (!text.trim().is_empty()).then(|| (text.to_string(), name.span()))
+}
+
+/// Reports explicit names used twice (at the second), then fills in every parsed
+/// step's name: its own, or a derived one that no other step has.
+pub(crate) fn assign(
+    steps: &mut [Parsed],
+    explicit: &[(String, Range<usize>)],
+    source: &Source,
+    d: &mut Vec<Diagnostic>,
+) {
+    let mut first_at: BTreeMap<&str, usize> = BTreeMap::new();
+    for (name, span) in explicit {
+        match first_at.get(name.as_str()) {
             Some(first) => d.push(
                 Diagnostic::at(
                     source,
@@ -46,11 +63,11 @@ pub(crate) fn assign(steps: &mut [Parsed], source: &Source, d: &mut Vec<Diagnost
                 )),
             ),
             None => {
-                first_at.insert(name.clone(), line);
+                first_at.insert(name, source.position(span.clone()).line);
             }
         }
     }
-    let mut taken: BTreeSet<String> = first_at.into_keys().collect();
+    let mut taken: BTreeSet<String> = first_at.into_keys().map(str::to_string).collect();
     for parsed in steps.iter_mut() {
         parsed.step.name = match &parsed.explicit {
             Some((name, _)) => name.clone(),

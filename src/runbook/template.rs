@@ -2,14 +2,16 @@
 //! and splitting a command like a shell would *before* anything is substituted, so a
 //! value can never become extra arguments or shell syntax.
 
+use std::ops::Range;
+
 /// One part of a template.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Piece {
     Lit(String),
-    /// `{{ name }}`; `offset` is the byte index of `{{` in the template, for messages.
+    /// `{{ name }}`; `at` is where `{{ … }}` is in the template, for messages.
     Var {
         name: String,
-        offset: usize,
+        at: Range<usize>,
     },
 }
 
@@ -53,11 +55,11 @@ pub(crate) fn parse(text: &str) -> Result<Vec<Piece>, TemplateError> {
                 },
             });
         }
+        let consumed = open + 2 + close + 2;
         pieces.push(Piece::Var {
             name: name.to_string(),
-            offset: base + open,
+            at: base + open..base + consumed,
         });
-        let consumed = open + 2 + close + 2;
         base += consumed;
         rest = &rest[consumed..];
     }
@@ -139,10 +141,10 @@ fn unmark(word: &str, pieces: &[Piece]) -> Vec<Piece> {
 mod tests {
     use super::*;
 
-    fn var(name: &str, offset: usize) -> Piece {
+    fn var(name: &str, at: Range<usize>) -> Piece {
         Piece::Var {
             name: name.into(),
-            offset,
+            at,
         }
     }
 
@@ -156,9 +158,9 @@ mod tests {
             parse("https://{{ target }}.fly.dev/{{env.PATH_X}}").unwrap(),
             vec![
                 lit("https://"),
-                var("target", 8),
+                var("target", 8..20),
                 lit(".fly.dev/"),
-                var("env.PATH_X", 29)
+                var("env.PATH_X", 29..43)
             ]
         );
         assert_eq!(parse("plain").unwrap(), vec![lit("plain")]);
@@ -188,9 +190,9 @@ mod tests {
             args,
             vec![
                 vec![lit("echo")],
-                vec![var("msg", 6), lit(" x")],
-                vec![var("msg", 19)],
-                vec![lit("pre"), var("a", 30), lit("post")],
+                vec![var("msg", 6..15), lit(" x")],
+                vec![var("msg", 19..26)],
+                vec![lit("pre"), var("a", 30..35), lit("post")],
             ]
         );
     }

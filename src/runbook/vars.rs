@@ -226,9 +226,9 @@ impl<'a> Resolver<'a> {
                     value.push_str(lit);
                     shown.push_str(lit);
                 }
-                Piece::Var { name, offset } => {
-                    let at = source.offset_in_string(span, content, *offset);
-                    match self.lookup(name, source, at, d) {
+                Piece::Var { name, at } => {
+                    let start = source.offset_in_string(span, content, at.start);
+                    match self.lookup(name, source, start..start + at.len(), d) {
                         Some(found) => {
                             let (v, s) = (found.text.value(), found.text.shown());
                             if splice == Splice::Shell {
@@ -251,12 +251,12 @@ impl<'a> Resolver<'a> {
         })
     }
 
-    /// One `{{name}}`, referenced at byte `at` of `source`.
+    /// One `{{name}}`, written at `at` of `source`.
     fn lookup(
         &mut self,
         name: &str,
         source: &Arc<Source>,
-        at: usize,
+        at: Range<usize>,
         d: &mut Vec<Diagnostic>,
     ) -> Option<Resolved> {
         if let Some((ns @ ("env" | "secret"), var)) = name.split_once('.') {
@@ -283,7 +283,7 @@ impl<'a> Resolver<'a> {
             d.push(
                 Diagnostic::at(
                     source,
-                    at..at + 2,
+                    at,
                     "`{{target}}` is used but the runbook has no `target`",
                 )
                 .with_help(Some("add target = \"…\" at the top of the runbook".into())),
@@ -297,7 +297,7 @@ impl<'a> Resolver<'a> {
         let help = suggest::did_you_mean(name, known)
             .unwrap_or_else(|| format!("define it under [vars], or pass --set {name}=VALUE"));
         d.push(
-            Diagnostic::at(source, at..at + 2, format!("unknown variable `{name}`"))
+            Diagnostic::at(source, at.clone(), format!("unknown variable `{name}`"))
                 .with_help(Some(help)),
         );
         None

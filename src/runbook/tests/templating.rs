@@ -89,6 +89,7 @@ fn shell_scripts_get_values_quoted_and_need_a_string() {
         }) => assert_eq!(script.value(), "echo 'a; rm -rf /' | wc -c"),
         other => panic!("{other:?}"),
     }
+    assert_eq!(f.ok().plan.steps[0].name, "run echo 'a; rm -rf /' | wc -c");
     let d =
         Fixture::new("[[steps]]\nkind = \"run\"\nshell = true\ncmd = [\"echo\", \"x\"]\n").error();
     assert_eq!((d.line, d.col), (4, 7));

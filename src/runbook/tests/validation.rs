@@ -258,3 +258,31 @@ fn every_problem_in_a_file_is_reported_in_file_order() {
     let at: Vec<(usize, usize)> = d.iter().map(|d| (d.line, d.col)).collect();
     assert_eq!(at, vec![(4, 11), (6, 8), (9, 12)]);
 }
+
+#[test]
+fn a_soak_cannot_time_out_before_it_ends() {
+    let d =
+        Fixture::new("[[steps]]\nkind = \"soak\"\nduration = \"30m\"\ntimeout = \"10m\"\n").error();
+    assert_eq!((d.line, d.col), (4, 11));
+    assert_eq!(
+        d.message,
+        "`timeout` (10m) is shorter than the soak's `duration` (30m): the step could never pass"
+    );
+}
+
+#[test]
+fn a_duplicate_name_is_found_even_when_the_first_step_is_wrong() {
+    let d = Fixture::new(
+        "[[steps]]\nkind = \"deploy\"\nname = \"ship\"\n[[steps]]\nkind = \"pause\"\nname = \"ship\"\n",
+    )
+    .errors();
+    assert_eq!(d.len(), 2);
+    assert_eq!((d[1].line, d[1].col), (6, 8));
+    assert!(d[1].message.starts_with("duplicate step name `ship`"));
+}
+
+#[test]
+fn a_variable_reference_is_underlined_whole() {
+    let d = Fixture::new("[[steps]]\nkind = \"log\"\nmessage = \"x {{ nope }}\"\n").error();
+    assert_eq!((d.line, d.col, d.width), (3, 14, 10));
+}
