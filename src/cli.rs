@@ -120,7 +120,9 @@ pub enum Command {
     },
 
     /// Start a runbook, or continue it past its pause
-    #[command(after_help = "Examples:\n  rollout promote canary\n  rollout promote canary --full --yes")]
+    #[command(
+        after_help = "Examples:\n  rollout promote canary\n  rollout promote canary --full --yes"
+    )]
     Promote {
         runbook: String,
         /// Go through every pause without stopping
@@ -129,7 +131,9 @@ pub enum Command {
     },
 
     /// Continue a failed or interrupted run from the step that failed
-    #[command(after_help = "Examples:\n  rollout resume canary\n  rollout resume canary --from \"deploy production\"")]
+    #[command(
+        after_help = "Examples:\n  rollout resume canary\n  rollout resume canary --from \"deploy production\""
+    )]
     Resume {
         runbook: String,
         /// Start from this step instead of the failed one
@@ -138,7 +142,9 @@ pub enum Command {
     },
 
     /// Run [[rollback]]; the runbook defaults to the one most recently run
-    #[command(after_help = "Examples:\n  rollout rollback canary --reason \"error rate 4%\"\n  rollout rollback --emergency")]
+    #[command(
+        after_help = "Examples:\n  rollout rollback canary --reason \"error rate 4%\"\n  rollout rollback --emergency"
+    )]
     Rollback {
         runbook: Option<String>,
         /// No preflight, no prompts, no gates; take the lock; escalate through [[emergency]]
@@ -154,11 +160,15 @@ pub enum Command {
     Status { runbook: Option<String> },
 
     /// Read the reliability log, or append a note to it
-    #[command(after_help = "Examples:\n  rollout log --since 24h --runbook canary\n  rollout log --event \"STEP FAILED\" --json\n  rollout log note \"paging db team about replica lag\"")]
+    #[command(
+        after_help = "Examples:\n  rollout log --since 24h --runbook canary\n  rollout log --event \"STEP FAILED\" --json\n  rollout log note \"paging db team about replica lag\""
+    )]
     Log(LogArgs),
 
     /// Print the completion script for a shell
-    #[command(after_help = "Example:\n  rollout completions bash > ~/.local/share/bash-completion/completions/rollout")]
+    #[command(
+        after_help = "Example:\n  rollout completions bash > ~/.local/share/bash-completion/completions/rollout"
+    )]
     Completions {
         #[arg(value_enum)]
         shell: Shell,
@@ -238,7 +248,8 @@ mod tests {
 
     #[test]
     fn global_flags_work_after_the_subcommand() {
-        let cli = Cli::try_parse_from(["rollout", "promote", "canary", "--yes", "-C", "/p"]).unwrap();
+        let cli =
+            Cli::try_parse_from(["rollout", "promote", "canary", "--yes", "-C", "/p"]).unwrap();
         assert!(cli.global.yes);
         assert_eq!(cli.global.dir, Some(PathBuf::from("/p")));
     }

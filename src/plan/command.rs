@@ -19,7 +19,8 @@ pub enum CommandLine {
 pub struct CommandSpec {
     pub line: CommandLine,
     pub env: Vec<(String, Text)>,
-    pub cwd: PathBuf,
+    /// Where to run it; `None` is the project root.
+    pub cwd: Option<PathBuf>,
     /// Exit codes that count as success.
     pub expect_exit: Vec<i32>,
     /// A regex the combined stdout+stderr must match.
@@ -43,9 +44,7 @@ impl CommandSpec {
             CommandLine::Argv(args) => {
                 shell_words::join(args.iter().map(|a| a.shown().to_string()))
             }
-            CommandLine::Shell(script) => {
-                shell_words::join(["sh", "-c", script.shown()])
-            }
+            CommandLine::Shell(script) => shell_words::join(["sh", "-c", script.shown()]),
         }
     }
 
@@ -66,7 +65,7 @@ mod tests {
         CommandSpec {
             line,
             env: vec![],
-            cwd: PathBuf::from("."),
+            cwd: None,
             expect_exit: vec![0],
             expect_output: None,
         }

@@ -35,7 +35,7 @@ pub(crate) fn parse(t: &Table<'_, '_>, b: &mut Build<'_>) -> Option<CommandSpec>
     Some(CommandSpec {
         line: line?,
         env: env?,
-        cwd: cwd?.unwrap_or_else(|| b.root.to_path_buf()),
+        cwd: cwd?,
         expect_exit: expect_exit?,
         expect_output: expect_output?,
     })

@@ -13,8 +13,8 @@ pub async fn execute(env: &StepEnv<'_>, spec: &CommandSpec) -> Result<Effect, St
 
 pub fn describe(spec: &CommandSpec) -> String {
     let mut text = format!("$ {}", spec.display());
-    if spec.cwd.as_os_str() != "." && !spec.cwd.as_os_str().is_empty() {
-        text.push_str(&format!("  (in {})", spec.cwd.display()));
+    if let Some(cwd) = &spec.cwd {
+        text.push_str(&format!("  (in {})", cwd.display()));
     }
     text
 }
@@ -24,7 +24,7 @@ pub async fn run_command(env: &StepEnv<'_>, spec: &CommandSpec) -> Result<Finish
     let process_spec = ProcessSpec {
         argv: spec.argv(),
         env: spec.env_values(),
-        cwd: env.plan.root.join(&spec.cwd),
+        cwd: spec.cwd.clone().unwrap_or_else(|| env.plan.root.clone()),
         timeout: env.remaining(),
     };
     let section = env.step.section;
@@ -126,7 +126,7 @@ mod tests {
         CommandSpec {
             line: CommandLine::Argv(vec![Text::plain("deploy-tool")]),
             env: vec![],
-            cwd: ".".into(),
+            cwd: None,
             expect_exit,
             expect_output: expect_output.map(|r| regex::Regex::new(r).unwrap()),
         }

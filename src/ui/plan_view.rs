@@ -7,7 +7,7 @@ use crate::plan::{Plan, Section, Step};
 use crate::steps;
 
 /// One step as `show` lists it: `  2. deploy staging  [run]  $ fly deploy …  (timeout 10m)`.
-pub fn step_line(number: usize, step: &Step) -> String {
+pub fn step_line(plan: &Plan, number: usize, step: &Step) -> String {
     let mut extras = vec![format!(
         "timeout {}",
         humantime::format_duration(step.timeout)
@@ -25,7 +25,9 @@ pub fn step_line(number: usize, step: &Step) -> String {
     if step.continue_on_error {
         extras.push("continue_on_error".to_string());
     }
-    if let Some(target) = &step.target {
+    if let Some(target) = &step.target
+        && Some(target) != plan.target.as_ref()
+    {
         extras.push(format!("target {target}"));
     }
     format!(
@@ -74,7 +76,7 @@ pub fn render_plan(plan: &Plan) -> String {
             out.push_str("  (none)\n");
         }
         for (i, step) in steps.iter().enumerate() {
-            out.push_str(&step_line(i + 1, step));
+            out.push_str(&step_line(plan, i + 1, step));
             out.push('\n');
         }
     }
@@ -132,7 +134,7 @@ impl DryRun<'_> {
         if self.preflight && !self.plan.preflight.is_empty() {
             out.push_str("\nwould check first (concurrently):\n");
             for (i, step) in self.plan.preflight.iter().enumerate() {
-                out.push_str(&step_line(i + 1, step));
+                out.push_str(&step_line(self.plan, i + 1, step));
                 out.push('\n');
             }
         }
@@ -142,7 +144,7 @@ impl DryRun<'_> {
                 out.push_str("  (nothing)\n");
             }
             for (i, step) in steps.iter().enumerate() {
-                out.push_str(&step_line(i + 1, step));
+                out.push_str(&step_line(self.plan, i + 1, step));
                 out.push('\n');
             }
         }

@@ -156,7 +156,7 @@ fn a_full_runbook_loads_with_defaults_and_derived_names() {
     );
     assert_eq!(pre.adapter.as_deref(), Some("exec"));
     assert_eq!(pre.location, "runbooks/rb.toml:8:1");
-    assert_eq!(spec(&pre.kind).cwd, f.dir.path());
+    assert_eq!(spec(&pre.kind).cwd, None);
 
     let smoke = &plan.steps[0];
     assert_eq!(smoke.name, "smoke staging");
@@ -172,7 +172,7 @@ fn a_full_runbook_loads_with_defaults_and_derived_names() {
         s.env_values(),
         vec![("REGION".to_string(), "rb-alice".to_string())]
     );
-    assert_eq!(s.cwd, f.dir.path().join("sub"));
+    assert_eq!(s.cwd, Some(f.dir.path().join("sub")));
     assert_eq!((smoke.retries, smoke.confirm), (2, true));
     assert_eq!(smoke.timeout, Duration::from_secs(90));
     assert_eq!(smoke.retry_delay, Duration::from_secs(1));
