@@ -8,7 +8,7 @@ use crate::engine::confirm;
 use crate::engine::event::Fanout;
 use crate::engine::lock::{Holder, RunLock, TAKE_OVER_GRACE};
 use crate::engine::run::{Engine, Options};
-use crate::engine::session::Session;
+use crate::engine::session::{RunFlags, Session};
 use crate::engine::signal::Interrupt;
 use crate::engine::state::{RunState, StateStore};
 use crate::error::Error;
@@ -60,6 +60,7 @@ pub struct Launch {
     lock: RunLock,
     log: LogWriter,
     pub me: Holder,
+    emergency: bool,
 }
 
 impl Launch {
@@ -111,6 +112,7 @@ impl Launch {
             lock,
             log,
             me,
+            emergency,
         })
     }
 
@@ -157,6 +159,11 @@ impl Launch {
             run_id,
             Arc::new(reporters),
             Interrupt::install(),
+            RunFlags {
+                emergency: self.emergency,
+                approved_by: cx.global.approved_by.clone(),
+                interactive: confirm::can_prompt(),
+            },
         );
         let options = Options {
             full,

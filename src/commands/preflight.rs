@@ -10,7 +10,7 @@ use crate::app::Context;
 use crate::cli::ReportFormat;
 use crate::engine::event::Fanout;
 use crate::engine::preflight::{PreflightReport, run_preflight};
-use crate::engine::session::{Session, new_run_id};
+use crate::engine::session::{RunFlags, Session, new_run_id};
 use crate::engine::signal::Interrupt;
 use crate::error::{Error, ExitCode};
 use crate::log::{LogRecorder, LogWriter};
@@ -70,6 +70,11 @@ pub async fn run(
         run_id,
         Arc::new(reporters),
         Interrupt::install(),
+        RunFlags {
+            emergency: false,
+            approved_by: cx.global.approved_by.clone(),
+            interactive: crate::engine::confirm::can_prompt(),
+        },
     );
     let report = run_preflight(&session, jobs).await;
     if report.interrupted {

@@ -58,6 +58,7 @@ pub async fn run_step(session: &Session, step: &Step, index: usize, total: usize
             plan: &session.plan,
             step,
             interrupt: &session.interrupt,
+            flags: &session.flags,
             deadline,
             emit: &emit,
         };

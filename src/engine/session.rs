@@ -15,6 +15,18 @@ pub struct Session {
     pub run_id: String,
     pub reporter: Arc<dyn Reporter>,
     pub interrupt: Interrupt,
+    pub flags: RunFlags,
+}
+
+/// What the person asked for that steps themselves must honour.
+#[derive(Clone, Debug, Default)]
+pub struct RunFlags {
+    /// `rollback --emergency`: no prompts, no gates.
+    pub emergency: bool,
+    /// `--approved-by NAME`.
+    pub approved_by: Option<String>,
+    /// A terminal is there to ask on.
+    pub interactive: bool,
 }
 
 impl Session {
@@ -23,12 +35,14 @@ impl Session {
         run_id: String,
         reporter: Arc<dyn Reporter>,
         interrupt: Interrupt,
+        flags: RunFlags,
     ) -> Self {
         Session {
             plan,
             run_id,
             reporter,
             interrupt,
+            flags,
         }
     }
 

@@ -13,6 +13,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::engine::event::EventKind;
+use crate::engine::session::RunFlags;
 use crate::engine::signal::Interrupt;
 use crate::plan::{Plan, Step, StepKind};
 
@@ -21,6 +22,7 @@ pub struct StepEnv<'a> {
     pub plan: &'a Plan,
     pub step: &'a Step,
     pub interrupt: &'a Interrupt,
+    pub flags: &'a RunFlags,
     /// When this try must be over (the step's timeout, counted from its first try).
     pub deadline: Instant,
     /// Reports output lines and progress; the engine wraps them into events.
