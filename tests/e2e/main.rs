@@ -4,9 +4,11 @@
 mod support;
 
 mod cli;
+mod engine;
 mod interrupt;
 mod lock;
 mod log;
+mod preflight;
 mod run;
 mod secrets;
 mod validate;

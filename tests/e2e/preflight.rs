@@ -1,0 +1,163 @@
+//! `rollout preflight`: concurrent checks, reports for people, programs and CI.
+
+use std::time::{Duration, Instant};
+
+use crate::support::Bench;
+
+fn checks() -> Bench {
+    let bench = Bench::new();
+    bench.fake("checker").runbook(
+        "app",
+        r#"
+[[preflight]]
+kind = "run"
+name = "auth"
+cmd = "checker auth"
+
+[[preflight]]
+kind = "run"
+name = "tests green"
+cmd = "checker tests"
+
+[[steps]]
+kind = "run"
+cmd = "checker deploy"
+"#,
+    );
+    bench
+}
+
+#[test]
+fn passing_checks_exit_0_and_run_no_step() {
+    let bench = checks();
+    bench
+        .run(&["preflight", "app"])
+        .status(0)
+        .stdout_has("preflight of app passed: 2 check(s)");
+    let mut calls = bench.calls();
+    calls.sort();
+    assert_eq!(calls, vec!["checker [auth]", "checker [tests]"]);
+    assert!(
+        bench.log().contains("PREFLIGHT OK - app"),
+        "{}",
+        bench.log()
+    );
+}
+
+#[test]
+fn a_failing_check_exits_1_with_json_and_junit_reports() {
+    let bench = checks();
+    bench.tell("checker", "tests", "exit", "101");
+    bench.tell(
+        "checker",
+        "tests",
+        "out",
+        "test result: FAILED. 3 passed; 1 failed\n",
+    );
+    let run = bench.run(&["preflight", "app", "--format", "json"]);
+    run.status(1);
+    let doc: serde_json::Value = serde_json::from_str(&run.stdout()).unwrap();
+    assert_eq!(doc["ok"], false);
+    assert_eq!(doc["checks"][0]["ok"], true);
+    assert_eq!(doc["checks"][1]["name"], "tests green");
+    assert_eq!(
+        doc["checks"][1]["error"],
+        "`checker` exited with 101 (expected 0)"
+    );
+    assert_eq!(
+        doc["checks"][1]["output_tail"][0],
+        "test result: FAILED. 3 passed; 1 failed"
+    );
+
+    let run = bench.run(&[
+        "preflight",
+        "app",
+        "--format",
+        "junit",
+        "--report",
+        "report.xml",
+    ]);
+    run.status(1)
+        .stdout_has("<testsuite name=\"rollout preflight app\" tests=\"2\"");
+    let xml = std::fs::read_to_string(bench.path("report.xml")).unwrap();
+    assert!(
+        xml.contains("<failure message=\"`checker` exited with 101 (expected 0)\""),
+        "{xml}"
+    );
+    assert!(
+        bench.log().contains("PREFLIGHT FAILED - app"),
+        "{}",
+        bench.log()
+    );
+}
+
+#[test]
+fn github_actions_get_error_annotations() {
+    let bench = checks();
+    bench.tell("checker", "auth", "exit", "1");
+    bench
+        .run_with(&["preflight", "app"], &[("GITHUB_ACTIONS", "true")])
+        .status(1)
+        .stdout_has("::error file=runbooks/app.toml,line=2,title=preflight%3A auth::`checker` exited with 1 (expected 0)");
+    // Without the variable there is no annotation.
+    let plain = bench.run(&["preflight", "app"]);
+    assert!(!plain.stdout().contains("::error"));
+}
+
+#[test]
+fn checks_run_concurrently_up_to_jobs() {
+    let bench = Bench::new();
+    bench.runbook(
+        "slow",
+        r#"
+[[preflight]]
+kind = "run"
+cmd = "sleep 1"
+[[preflight]]
+kind = "run"
+cmd = "sleep 1"
+[[preflight]]
+kind = "run"
+cmd = "sleep 1"
+"#,
+    );
+    let start = Instant::now();
+    bench.run(&["preflight", "slow", "--jobs", "3"]).status(0);
+    let concurrent = start.elapsed();
+    assert!(
+        concurrent < Duration::from_millis(2500),
+        "took {concurrent:?}"
+    );
+    let start = Instant::now();
+    bench.run(&["preflight", "slow", "--jobs", "1"]).status(0);
+    assert!(
+        start.elapsed() >= Duration::from_secs(3),
+        "--jobs 1 runs one at a time"
+    );
+}
+
+#[test]
+fn a_failed_preflight_changes_nothing_and_leaves_no_run() {
+    let bench = checks();
+    bench.tell("checker", "auth", "exit", "1");
+    bench
+        .run(&["promote", "app"])
+        .status(1)
+        .stderr_has("preflight failed: auth");
+    assert!(!bench.calls().contains(&"checker [deploy]".to_string()));
+    assert!(!bench.path(".rollout/state/app.json").exists());
+    // Fixed, the next promote starts normally.
+    bench.forget("checker", "auth", "exit");
+    bench.run(&["promote", "app"]).status(0);
+}
+
+#[test]
+fn preflight_dry_run_runs_nothing() {
+    let bench = checks();
+    bench
+        .run(&["preflight", "app", "--dry-run"])
+        .status(0)
+        .stdout_has("checker auth");
+    assert!(bench.calls().is_empty());
+    assert!(!bench.path("reliability.log").exists());
+}
