@@ -332,7 +332,6 @@ impl Engine {
     async fn run_steps(&self, mut state: RunState, start: usize) -> Result<Outcome, Error> {
         let plan = self.session.plan.clone();
         let total = plan.steps.len();
-        let run_start = std::time::Instant::now();
         for (index, step) in plan.steps.iter().enumerate().skip(start) {
             if self.session.interrupt.is_set() {
                 return self.interrupted(state, Some(&step.name));
@@ -396,8 +395,10 @@ impl Engine {
         state.status = RunStatus::Completed;
         state.at_step = None;
         self.save(&mut state)?;
+        // The whole run, pauses included, not just this invocation.
+        let total = (Utc::now() - state.started_at).to_std().unwrap_or_default();
         self.session.emit(EventKind::RunComplete {
-            duration_ms: run_start.elapsed().as_millis() as u64,
+            duration_ms: total.as_millis() as u64,
         });
         Ok(Outcome::Completed)
     }
