@@ -127,3 +127,26 @@ fn emergency_rollback_goes_on_when_the_log_cannot_be_written() {
         .stderr_has("cannot write the reliability log");
     assert_eq!(bench.calls(), vec!["deployer [undo]"]);
 }
+
+#[test]
+fn follow_prints_entries_as_they_are_appended() {
+    use std::io::{BufRead, BufReader};
+    let bench = Bench::new();
+    bench.run(&["log", "note", "before"]).status(0);
+    let mut child = bench.spawn(&["log", "--follow"]);
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let wait = std::time::Duration::from_secs(10);
+    assert!(rx.recv_timeout(wait).unwrap().contains("message=before"));
+    bench.run(&["log", "note", "after"]).status(0);
+    assert!(rx.recv_timeout(wait).unwrap().contains("message=after"));
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
