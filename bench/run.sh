@@ -47,6 +47,6 @@ if [ "$which" = all ] || [ "$which" = startup ]; then
     hyperfine --warmup 3 --runs 30 -N "$bin -C $work show tiny" 2>/dev/null | grep -E "Time|Range"
   else
     t0=$(date +%s%N); for i in $(seq 30); do "$bin" -C "$work" show tiny >/dev/null; done; t1=$(date +%s%N)
-    echo "show: $(( (t1 - t0) / 30000000 )) ms per run (mean of 30; install hyperfine for more)"
+    echo "show: $(awk "BEGIN { printf \"%.1f\", ($t1 - $t0) / 30 / 1000000 }") ms per run (mean of 30; install hyperfine for more)"
   fi
 fi

@@ -6,7 +6,6 @@ use chrono::Utc;
 use super::attempt::run_step;
 use super::confirm;
 use super::event::{EventKind, Mode, StepStatus};
-use super::preflight::run_preflight;
 use super::run::{Engine, Outcome};
 use super::state::{RollbackRecord, RunState, RunStatus, StepRecord};
 use crate::error::Error;
@@ -46,22 +45,8 @@ impl Engine {
                 &self.options.host,
             )
         });
-        if !emergency {
-            let report = run_preflight(&self.session, self.options.jobs).await;
-            if report.interrupted {
-                self.session.emit(EventKind::Interrupted { step: None });
-                return Ok(Outcome::Interrupted);
-            }
-            if !report.ok() {
-                self.session.emit(EventKind::RunFailed {
-                    step: "preflight".to_string(),
-                    error: format!(
-                        "preflight failed: {}; nothing was rolled back",
-                        report.failed().join(", ")
-                    ),
-                });
-                return Ok(Outcome::Failed);
-            }
+        if !emergency && let Some(stop) = self.preflight_gate("; nothing was rolled back").await {
+            return Ok(stop);
         }
         state.mode = mode;
         state.pid = std::process::id();

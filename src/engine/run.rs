@@ -242,17 +242,8 @@ impl Engine {
             steps: steps_to_run(&plan, start, self.options.full).len(),
             from_step,
         });
-        let report = run_preflight(&self.session, self.options.jobs).await;
-        if report.interrupted {
-            self.session.emit(EventKind::Interrupted { step: None });
-            return Ok(Outcome::Interrupted);
-        }
-        if !report.ok() {
-            self.session.emit(EventKind::RunFailed {
-                step: "preflight".to_string(),
-                error: format!("preflight failed: {}", report.failed().join(", ")),
-            });
-            return Ok(Outcome::Failed);
+        if let Some(stop) = self.preflight_gate("").await {
+            return Ok(stop);
         }
         let mut state = match continuing {
             Some(mut state) => {
@@ -308,17 +299,8 @@ impl Engine {
             steps: steps_to_run(&plan, start, false).len(),
             from_step: plan.steps.get(start).map(|s| s.name.clone()),
         });
-        let report = run_preflight(&self.session, self.options.jobs).await;
-        if report.interrupted {
-            self.session.emit(EventKind::Interrupted { step: None });
-            return Ok(Outcome::Interrupted);
-        }
-        if !report.ok() {
-            self.session.emit(EventKind::RunFailed {
-                step: "preflight".to_string(),
-                error: format!("preflight failed: {}", report.failed().join(", ")),
-            });
-            return Ok(Outcome::Failed);
+        if let Some(stop) = self.preflight_gate("").await {
+            return Ok(stop);
         }
         state.status = RunStatus::Running;
         state.mode = Mode::Resume;
@@ -455,6 +437,27 @@ impl Engine {
             step: step.map(str::to_string),
         });
         Ok(Outcome::Interrupted)
+    }
+
+    /// Runs `[[preflight]]`; `Some(outcome)` when the run must stop here (a failed check
+    /// or an interrupt). `consequence` is added to the failure, e.g. what was not done.
+    pub(super) async fn preflight_gate(&self, consequence: &str) -> Option<Outcome> {
+        let report = run_preflight(&self.session, self.options.jobs).await;
+        if report.interrupted {
+            self.session.emit(EventKind::Interrupted { step: None });
+            return Some(Outcome::Interrupted);
+        }
+        if report.ok() {
+            return None;
+        }
+        self.session.emit(EventKind::RunFailed {
+            step: "preflight".to_string(),
+            error: format!(
+                "preflight failed: {}{consequence}",
+                report.failed().join(", ")
+            ),
+        });
+        Some(Outcome::Failed)
     }
 
     pub(super) fn save(&self, state: &mut RunState) -> Result<(), Error> {
