@@ -148,3 +148,46 @@ fn plain_output_has_no_carriage_returns_or_escape_sequences() {
     assert!(!all.contains('\r') && !all.contains('\u{1b}'), "{all:?}");
     assert!(all.contains("| red"), "{all}");
 }
+
+#[test]
+fn bad_flags_are_exit_2_saying_what_is_wrong() {
+    let bench = Bench::new();
+    bench.runbook("app", "[[steps]]\nkind = \"log\"\nmessage = \"x\"\n");
+    bench
+        .run(&["promote", "app", "--set", "novalue"])
+        .status(2)
+        .stderr_has("is not KEY=VALUE");
+    bench
+        .run(&["preflight", "app", "--jobs", "0"])
+        .status(2)
+        .stderr_has("--jobs");
+    bench
+        .run(&["list", "--color", "sometimes"])
+        .status(2)
+        .stderr_has("--color");
+    bench
+        .run(&["promote", "app", "--bogus"])
+        .status(2)
+        .stderr_has("--bogus");
+    bench.run(&["promote"]).status(2).stderr_has("RUNBOOK");
+    bench
+        .run(&["log", "--tail", "many"])
+        .status(2)
+        .stderr_has("--tail");
+    bench.run(&[]).status(2).stderr_has("Usage");
+    bench.run(&["--version"]).status(0).stdout_has("rollout ");
+}
+
+#[test]
+fn an_unused_set_is_a_warning_with_a_suggestion() {
+    let bench = Bench::new();
+    bench.fake("deployer").runbook(
+        "app",
+        "[vars]\nimage = \"a\"\n[[steps]]\nkind = \"run\"\ncmd = \"deployer {{image}}\"\n",
+    );
+    bench
+        .run(&["promote", "app", "--set", "imgae=b"])
+        .status(0)
+        .stderr_has("imgae");
+    assert_eq!(bench.calls(), vec!["deployer [a]"]);
+}
