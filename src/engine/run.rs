@@ -2,8 +2,6 @@
 //! one) and `resume` (a failed or interrupted one). Steps run in order with their
 //! retries; state is saved after each; a failure after a change rolls back by itself.
 
-use std::sync::Arc;
-
 use chrono::Utc;
 
 use super::attempt::run_step;
@@ -76,7 +74,12 @@ pub fn promote_start(plan: &Plan, previous: Option<&RunState>) -> Result<usize, 
     let Some(state) = previous else {
         return Ok(0);
     };
-    match state.status {
+    // We hold the lock, so a run still marked running died without saying so.
+    let status = match state.status {
+        RunStatus::Running => RunStatus::Interrupted,
+        status => status,
+    };
+    match status {
         status if status.is_over() => Ok(0),
         RunStatus::Paused => {
             let at = state.at_step.as_deref().unwrap_or_default();
@@ -220,10 +223,6 @@ impl Engine {
             options,
             _lock: lock,
         }
-    }
-
-    pub fn plan(&self) -> &Arc<Plan> {
-        &self.session.plan
     }
 
     /// `rollout promote`: a new run from the first step, or a paused run continued.
