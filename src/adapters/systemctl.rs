@@ -63,7 +63,7 @@ impl Systemctl {
                 .join(format!("{name}.d")),
             (None, _, _) => PathBuf::from("/etc/systemd/system").join(format!("{name}.d")),
         };
-        dir.join(format!("rollout-{}.conf", flag.to_lowercase()))
+        dir.join(format!("rollout-{flag}.conf"))
     }
 
     pub fn describe(&self, verb: &Verb, unit: &Text) -> Vec<String> {
@@ -329,11 +329,11 @@ mod tests {
         let web = Text::plain("web");
         assert_eq!(
             adapter(false, false).dropin_path(&web, "CANARY"),
-            PathBuf::from("/etc/systemd/system/web.service.d/rollout-canary.conf")
+            PathBuf::from("/etc/systemd/system/web.service.d/rollout-CANARY.conf")
         );
         assert_eq!(
             adapter(true, false).dropin_path(&web, "CANARY"),
-            PathBuf::from("/home/op/.config/systemd/user/web.service.d/rollout-canary.conf")
+            PathBuf::from("/home/op/.config/systemd/user/web.service.d/rollout-CANARY.conf")
         );
     }
 
