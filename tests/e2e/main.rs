@@ -1,6 +1,7 @@
 //! End-to-end tests: the real `rollout` binary in temporary projects, against fake
 //! platform executables that record their argv.
 
+mod fakes;
 mod support;
 
 mod cli;
@@ -10,3 +11,4 @@ mod log;
 mod run;
 mod secrets;
 mod validate;
+mod adapters_fly;
