@@ -27,7 +27,20 @@ pub fn argv<S: AsRef<str>>(parts: &[S]) -> Argv {
 
 /// A command line as people read it: shell-quoted, secrets masked.
 pub fn display(argv: &[Text]) -> String {
-    format!("$ {}", shell_words::join(argv.iter().map(|a| a.shown())))
+    format!("$ {}", shown(argv))
+}
+
+/// Quotes an argument only where a shell would need it (`=` and `:` need not).
+fn quote(arg: &str) -> std::borrow::Cow<'_, str> {
+    let plain = !arg.is_empty()
+        && arg
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:=,@%+".contains(c));
+    if plain {
+        arg.into()
+    } else {
+        shell_words::quote(arg)
+    }
 }
 
 /// The binary of adapter `name`: `[adapters.NAME] bin`, else `ROLLOUT_<NAME>_BIN`, else
@@ -177,7 +190,8 @@ impl Runner<'_> {
 
 /// The command as a one-line, masked string for messages.
 fn shown(argv: &[Text]) -> String {
-    shell_words::join(argv.iter().map(|a| a.shown()))
+    let words: Vec<_> = argv.iter().map(|a| quote(a.shown())).collect();
+    words.join(" ")
 }
 
 /// The adapter a step names, ready to describe or run its verbs.
@@ -267,6 +281,12 @@ mod tests {
             binary("kubectl", &AdapterSettings::default(), &env),
             "kubectl"
         );
+    }
+
+    #[test]
+    fn display_quotes_only_what_a_shell_needs() {
+        let a = argv(&["fly", "deploy", "--image", "reg/app:1", "FLAG=5", "<the previous>"]);
+        assert_eq!(display(&a), "$ fly deploy --image reg/app:1 FLAG=5 '<the previous>'");
     }
 
     #[test]

@@ -12,3 +12,4 @@ mod run;
 mod secrets;
 mod validate;
 mod adapters_fly;
+mod adapters_kubectl;
