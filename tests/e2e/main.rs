@@ -13,3 +13,4 @@ mod secrets;
 mod validate;
 mod adapters_fly;
 mod adapters_kubectl;
+mod adapters_systemctl;
