@@ -5,7 +5,10 @@ use super::Failure;
 use crate::plan::Verb;
 
 pub fn describe(verb: &Verb) -> Vec<String> {
-    vec![format!("error: the exec adapter has no default for `{}`; give a `cmd`", verb.name())]
+    vec![format!(
+        "error: the exec adapter has no default for `{}`; give a `cmd`",
+        verb.name()
+    )]
 }
 
 /// The loader rejects such steps; this is the same message should one get through.

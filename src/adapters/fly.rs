@@ -70,9 +70,10 @@ impl Fly {
                 out.push(app.clone());
                 out
             }
-            Verb::Scale { count } => {
-                with_app(self.cmd(&["scale", "count", &count.to_string()]), &["--yes"])
-            }
+            Verb::Scale { count } => with_app(
+                self.cmd(&["scale", "count", &count.to_string()]),
+                &["--yes"],
+            ),
             Verb::Promote { percent, flag } => {
                 let flag = flag.as_ref()?;
                 let mut out = self.cmd(&["secrets", "set"]);
@@ -171,7 +172,9 @@ pub struct FlyRelease {
 pub fn parse_releases(output: &str) -> Result<Vec<FlyRelease>, String> {
     let start = output.find('[').ok_or("no JSON array in its output")?;
     let end = output.rfind(']').ok_or("no JSON array in its output")?;
-    let json = output.get(start..=end).ok_or("no JSON array in its output")?;
+    let json = output
+        .get(start..=end)
+        .ok_or("no JSON array in its output")?;
     let value: Value = serde_json::from_str(json).map_err(|e| format!("invalid JSON: {e}"))?;
     let items = value.as_array().ok_or("the JSON is not an array")?;
     let mut out = Vec::new();
@@ -247,15 +250,24 @@ mod tests {
 
     #[test]
     fn deploy_passes_only_the_fields_given() {
-        let verb = Verb::Deploy(Deploy {
+        let verb = Verb::Deploy(Box::new(Deploy {
             config: Some(Text::plain("fly.staging.toml")),
             strategy: Some(Text::plain("rolling")),
             ..Default::default()
-        });
+        }));
         let a = fly().deploy_argv(&verb, &Text::plain("web"));
         assert_eq!(
             shown(&a),
-            ["fly", "deploy", "--app", "web", "--config", "fly.staging.toml", "--strategy", "rolling"]
+            [
+                "fly",
+                "deploy",
+                "--app",
+                "web",
+                "--config",
+                "fly.staging.toml",
+                "--strategy",
+                "rolling"
+            ]
         );
     }
 
@@ -266,12 +278,18 @@ mod tests {
         let line = |v: &Verb| shown(&f.simple_argv(v, &app).unwrap()).join(" ");
         assert_eq!(line(&Verb::Auth), "fly auth whoami");
         assert_eq!(line(&Verb::Restart), "fly apps restart web");
-        assert_eq!(line(&Verb::Scale { count: 0 }), "fly scale count 0 --app web --yes");
+        assert_eq!(
+            line(&Verb::Scale { count: 0 }),
+            "fly scale count 0 --app web --yes"
+        );
         let promote = Verb::Promote {
             percent: 25,
             flag: Some(Text::plain("CANARY_PERCENT")),
         };
-        assert_eq!(line(&promote), "fly secrets set CANARY_PERCENT=25 --app web");
+        assert_eq!(
+            line(&promote),
+            "fly secrets set CANARY_PERCENT=25 --app web"
+        );
     }
 
     #[test]
@@ -288,7 +306,10 @@ mod tests {
         let Err(Failure::Failed { message, .. }) = previous_image(&only) else {
             panic!("expected a failure")
         };
-        assert!(message.contains("no complete release older than v1"), "{message}");
+        assert!(
+            message.contains("no complete release older than v1"),
+            "{message}"
+        );
         assert!(previous_image(&[]).is_err());
         assert!(parse_releases("Error: not logged in").is_err());
     }
@@ -297,7 +318,11 @@ mod tests {
     fn describe_shows_both_rollback_commands() {
         let lines = fly().describe(&Verb::Rollback { to: None }, &Text::plain("web"));
         assert_eq!(lines[0], "$ fly releases --app web --json");
-        assert!(lines[1].starts_with("$ fly deploy --app web --image '<image of"), "{}", lines[1]);
+        assert!(
+            lines[1].starts_with("$ fly deploy --app web --image '<image of"),
+            "{}",
+            lines[1]
+        );
         let to_image = Verb::Rollback {
             to: Some(Text::plain("reg/app:5")),
         };

@@ -41,7 +41,12 @@ impl Kubectl {
 
     /// The commands of `verb`, in order; the last waits for the rollout where the verb
     /// changes pods. `wait` is the `--timeout` of `rollout status`.
-    pub fn commands(&self, verb: &Verb, target: &Text, wait: Duration) -> Result<Vec<Argv>, Failure> {
+    pub fn commands(
+        &self,
+        verb: &Verb,
+        target: &Text,
+        wait: Duration,
+    ) -> Result<Vec<Argv>, Failure> {
         let w = workload(target);
         let p = |s: &str| Text::plain(s);
         let status = || {
@@ -81,7 +86,10 @@ impl Kubectl {
                 }
                 vec![self.cmd(undo), status()]
             }
-            Verb::Restart => vec![self.cmd(vec![p("rollout"), p("restart"), w.clone()]), status()],
+            Verb::Restart => vec![
+                self.cmd(vec![p("rollout"), p("restart"), w.clone()]),
+                status(),
+            ],
             Verb::Scale { count } => vec![self.cmd(vec![
                 p("scale"),
                 w.clone(),
@@ -151,7 +159,8 @@ impl Kubectl {
 }
 
 fn is_status(argv: &Argv) -> bool {
-    argv.get(1).map(Text::value) == Some("rollout") && argv.get(2).map(Text::value) == Some("status")
+    argv.get(1).map(Text::value) == Some("rollout")
+        && argv.get(2).map(Text::value) == Some("status")
 }
 
 /// `3` or `v3` → 3.
@@ -179,11 +188,11 @@ mod tests {
             context: Some("prod".into()),
             namespace: Some("shop".into()),
         };
-        let deploy = Verb::Deploy(Deploy {
+        let deploy = Verb::Deploy(Box::new(Deploy {
             image: Some(Text::plain("reg/web:2")),
             container: Some(Text::plain("app")),
             ..Default::default()
-        });
+        }));
         assert_eq!(
             lines(&k, &deploy),
             [
@@ -191,7 +200,10 @@ mod tests {
                 "$ kubectl rollout status deployment/web --timeout=600s --context prod --namespace shop",
             ]
         );
-        assert_eq!(workload(&Text::plain("statefulset/db")).value(), "statefulset/db");
+        assert_eq!(
+            workload(&Text::plain("statefulset/db")).value(),
+            "statefulset/db"
+        );
     }
 
     #[test]
@@ -201,12 +213,23 @@ mod tests {
             context: None,
             namespace: None,
         };
-        assert_eq!(lines(&k, &Verb::Auth), ["$ kubectl auth can-i patch deployment/web"]);
         assert_eq!(
-            lines(&k, &Verb::Rollback { to: Some(Text::plain("v3")) })[0],
+            lines(&k, &Verb::Auth),
+            ["$ kubectl auth can-i patch deployment/web"]
+        );
+        assert_eq!(
+            lines(
+                &k,
+                &Verb::Rollback {
+                    to: Some(Text::plain("v3"))
+                }
+            )[0],
             "$ kubectl rollout undo deployment/web --to-revision=3"
         );
-        assert_eq!(lines(&k, &Verb::Restart)[0], "$ kubectl rollout restart deployment/web");
+        assert_eq!(
+            lines(&k, &Verb::Restart)[0],
+            "$ kubectl rollout restart deployment/web"
+        );
         assert_eq!(
             lines(&k, &Verb::Scale { count: 0 }),
             ["$ kubectl scale deployment/web --replicas=0"]
@@ -215,11 +238,14 @@ mod tests {
             percent: 5,
             flag: Some(Text::plain("CANARY_PERCENT")),
         };
-        assert_eq!(lines(&k, &promote), ["$ kubectl set env deployment/web CANARY_PERCENT=5"]);
-        let manifest = Verb::Deploy(Deploy {
+        assert_eq!(
+            lines(&k, &promote),
+            ["$ kubectl set env deployment/web CANARY_PERCENT=5"]
+        );
+        let manifest = Verb::Deploy(Box::new(Deploy {
             manifest: Some(Text::plain("k8s/")),
             ..Default::default()
-        });
+        }));
         assert_eq!(lines(&k, &manifest)[0], "$ kubectl apply -f k8s/");
         assert!(revision("latest").is_err());
     }

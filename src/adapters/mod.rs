@@ -285,8 +285,18 @@ mod tests {
 
     #[test]
     fn display_quotes_only_what_a_shell_needs() {
-        let a = argv(&["fly", "deploy", "--image", "reg/app:1", "FLAG=5", "<the previous>"]);
-        assert_eq!(display(&a), "$ fly deploy --image reg/app:1 FLAG=5 '<the previous>'");
+        let a = argv(&[
+            "fly",
+            "deploy",
+            "--image",
+            "reg/app:1",
+            "FLAG=5",
+            "<the previous>",
+        ]);
+        assert_eq!(
+            display(&a),
+            "$ fly deploy --image reg/app:1 FLAG=5 '<the previous>'"
+        );
     }
 
     #[test]
@@ -295,7 +305,10 @@ mod tests {
         let Failure::Failed { message, .. } = err else {
             panic!("not a failure")
         };
-        assert!(message.contains("`/nonexistent/fly` does not exist"), "{message}");
+        assert!(
+            message.contains("`/nonexistent/fly` does not exist"),
+            "{message}"
+        );
         assert!(message.contains("[adapters.fly] bin"), "{message}");
         assert!(message.contains("ROLLOUT_FLY_BIN"), "{message}");
         assert!(locate("sh", "sh").is_ok());

@@ -143,7 +143,11 @@ impl Systemctl {
             }
             Verb::Rollback { to } => {
                 let link = self.current_link()?;
-                let release = match call.to.clone().or_else(|| to.as_ref().map(|t| t.value().to_string())) {
+                let release = match call
+                    .to
+                    .clone()
+                    .or_else(|| to.as_ref().map(|t| t.value().to_string()))
+                {
                     Some(to) => absolute(runner.root, &to),
                     None => match call.known.previous.clone() {
                         Some(previous) => PathBuf::from(previous),
@@ -183,7 +187,12 @@ impl Systemctl {
     }
 
     /// Points `current` at `release`, restarts the unit, checks it is active.
-    async fn go_live(&self, unit: &Text, release: &Path, runner: &Runner<'_>) -> Result<(), Failure> {
+    async fn go_live(
+        &self,
+        unit: &Text,
+        release: &Path,
+        runner: &Runner<'_>,
+    ) -> Result<(), Failure> {
         repoint(self.current_link()?, release)?;
         runner.run(&self.verb("restart", unit)).await?;
         runner.run(&self.verb("is-active", unit)).await?;
@@ -219,7 +228,10 @@ pub fn repoint(link: &Path, release: &Path) -> Result<(), Failure> {
         )));
     }
     let dir = link.parent().unwrap_or(Path::new("."));
-    let name = link.file_name().and_then(|n| n.to_str()).unwrap_or("current");
+    let name = link
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("current");
     let tmp = dir.join(format!(".{name}.rollout-{}", std::process::id()));
     let _ = fs::remove_file(&tmp);
     std::os::unix::fs::symlink(release, &tmp)
@@ -237,7 +249,10 @@ pub fn repoint(link: &Path, release: &Path) -> Result<(), Failure> {
 
 /// The file next to `current` listing the releases deployed through it, oldest first.
 pub fn history_file(link: &Path) -> PathBuf {
-    let name = link.file_name().and_then(|n| n.to_str()).unwrap_or("current");
+    let name = link
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("current");
     link.with_file_name(format!(".{name}.rollout-history"))
 }
 
@@ -278,7 +293,10 @@ fn write_dropin(path: &Path, flag: &str, percent: u8) -> Result<(), Failure> {
     let write = || -> std::io::Result<()> {
         fs::create_dir_all(dir)?;
         let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-        writeln!(tmp, "# written by rollout: the {flag} feature-flag percentage")?;
+        writeln!(
+            tmp,
+            "# written by rollout: the {flag} feature-flag percentage"
+        )?;
         writeln!(tmp, "[Service]\nEnvironment={flag}={percent}")?;
         tmp.as_file().sync_all()?;
         tmp.persist(path).map_err(|e| e.error)?;

@@ -59,7 +59,9 @@ pub async fn run(
                 preflight: !emergency,
                 sections,
                 note: Some(match to {
-                    Some(to) => format!("reason: {reason}\nrollback steps return the target to {to} (--to)"),
+                    Some(to) => {
+                        format!("reason: {reason}\nrollback steps return the target to {to} (--to)")
+                    }
                     None => format!("reason: {reason}"),
                 }),
             },

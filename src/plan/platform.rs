@@ -18,7 +18,7 @@ pub struct PlatformStep {
 #[derive(Clone, Debug)]
 pub enum Verb {
     Auth,
-    Deploy(Deploy),
+    Deploy(Box<Deploy>),
     Rollback { to: Option<Text> },
     Restart,
     Scale { count: u32 },

@@ -68,7 +68,7 @@ pub enum StepKind {
     /// Appends a line of the runbook's own to the reliability log.
     Log { message: Text },
     /// auth, deploy, rollback, restart, scale or promote, through the step's adapter.
-    Platform(PlatformStep),
+    Platform(Box<PlatformStep>),
 }
 
 impl StepKind {

@@ -83,7 +83,7 @@ pub(crate) fn parse(kind: &str, t: &Table<'_, '_>, b: &mut Build<'_>) -> Option<
             })
         }
         "auth" | "deploy" | "rollback" | "restart" | "scale" | "promote" => {
-            platform::parse(kind, t, b).map(StepKind::Platform)
+            platform::parse(kind, t, b).map(|p| StepKind::Platform(Box::new(p)))
         }
         _ => None,
     }

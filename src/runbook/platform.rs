@@ -48,7 +48,7 @@ pub(crate) fn parse(kind: &str, t: &Table<'_, '_>, b: &mut Build<'_>) -> Option<
     let verb = match kind {
         "auth" => Verb::Auth,
         "restart" => Verb::Restart,
-        "deploy" => Verb::Deploy(deploy(t, b, adapter.as_deref(), cmd.is_some())?),
+        "deploy" => Verb::Deploy(Box::new(deploy(t, b, adapter.as_deref(), cmd.is_some())?)),
         "rollback" => Verb::Rollback {
             to: optional_text(t, b, "to")?,
         },
@@ -152,10 +152,24 @@ fn deploy(
         Some("fly") => &["config", "strategy", "image"],
         Some("kubectl") => &["manifest", "image", "container"],
         Some("systemctl") => &["release"],
-        _ => &["config", "strategy", "image", "manifest", "container", "release"],
+        _ => &[
+            "config",
+            "strategy",
+            "image",
+            "manifest",
+            "container",
+            "release",
+        ],
     };
     let mut ok = true;
-    for key in ["config", "strategy", "image", "manifest", "container", "release"] {
+    for key in [
+        "config",
+        "strategy",
+        "image",
+        "manifest",
+        "container",
+        "release",
+    ] {
         if let (Some(value), Some(adapter)) = (t.get(key), adapter)
             && !own.contains(&key)
             && !has_cmd
@@ -192,14 +206,16 @@ fn deploy(
             (Some(_), None, None) | (None, Some(_), Some(_)) => None,
             (Some(_), _, _) => Some("either `manifest`, or `image` with `container`, not both"),
             (None, Some(_), None) => Some("`container` to go with `image`: container = \"app\""),
-            (None, None, Some(_)) => Some("`image` to go with `container`: image = \"repo/app:1.2\""),
+            (None, None, Some(_)) => {
+                Some("`image` to go with `container`: image = \"repo/app:1.2\"")
+            }
             (None, None, None) => Some(
                 "`manifest` (a file or folder for kubectl apply -f), or `image` with `container`",
             ),
         },
-        Some("systemctl") if deploy.release.is_none() => {
-            Some("`release`: the directory to make current, e.g. release = \"/srv/app/releases/{{env.VERSION}}\"")
-        }
+        Some("systemctl") if deploy.release.is_none() => Some(
+            "`release`: the directory to make current, e.g. release = \"/srv/app/releases/{{env.VERSION}}\"",
+        ),
         _ => None,
     };
     if let Some(missing) = missing {

@@ -29,7 +29,9 @@ pub(crate) fn derive(kind: &StepKind) -> String {
         StepKind::Soak { duration } => format!("soak {}", humantime::format_duration(*duration)),
         StepKind::Pause { .. } | StepKind::Log { .. } => kind.name().to_string(),
         StepKind::Platform(p) => match (&p.cmd, &p.verb) {
-            (Some(spec), _) => format!("{} {}", kind.name(), truncate(&spec.display(), MAX_COMMAND)),
+            (Some(spec), _) => {
+                format!("{} {}", kind.name(), truncate(&spec.display(), MAX_COMMAND))
+            }
             (None, Verb::Promote { percent, .. }) => format!("promote {percent}%"),
             (None, Verb::Scale { count }) => format!("scale to {count}"),
             (None, _) => kind.name().to_string(),

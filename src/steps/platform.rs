@@ -51,17 +51,14 @@ pub async fn carry_out(env: &StepEnv<'_>, p: &PlatformStep) -> Result<Change, St
         to,
         known: env.releases.get(target.shown()),
     };
-    adapter
-        .execute(&call, &runner)
-        .await
-        .map_err(|f| match f {
-            Failure::Failed { message, tail } => StepError::Failed { message, tail },
-            Failure::TimedOut { tail } => StepError::TimedOut {
-                after: step.timeout,
-                tail,
-            },
-            Failure::Interrupted => StepError::Interrupted,
-        })
+    adapter.execute(&call, &runner).await.map_err(|f| match f {
+        Failure::Failed { message, tail } => StepError::Failed { message, tail },
+        Failure::TimedOut { tail } => StepError::TimedOut {
+            after: step.timeout,
+            tail,
+        },
+        Failure::Interrupted => StepError::Interrupted,
+    })
 }
 
 /// The target as release tracking keys it (masked, so no secret reaches state).

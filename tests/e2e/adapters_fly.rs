@@ -43,7 +43,10 @@ fn bench() -> Bench {
 #[test]
 fn a_failed_check_after_a_deploy_redeploys_the_previous_complete_image() {
     let bench = bench();
-    bench.file("fake/fly.releases", "1 complete reg/web:1\n2 failed reg/web:bad\n");
+    bench.file(
+        "fake/fly.releases",
+        "1 complete reg/web:1\n2 failed reg/web:bad\n",
+    );
     bench.tell("checker", "none", "exit", "1");
     bench.run(&["promote", "app"]).status(1);
     assert_eq!(
@@ -106,7 +109,10 @@ fn rollback_to_a_named_image() {
         bench.calls().last().unwrap(),
         "fly [deploy] [--app] [web] [--image] [reg/web:0]"
     );
-    assert_eq!(bench.state("app")["releases"]["web"]["current"], "reg/web:0");
+    assert_eq!(
+        bench.state("app")["releases"]["web"]["current"],
+        "reg/web:0"
+    );
 }
 
 #[test]
@@ -145,7 +151,11 @@ fn a_hung_fly_is_killed_at_the_step_timeout() {
         .run(&["promote", "app"])
         .status(1)
         .stderr_has("timed out after 1s");
-    assert!(start.elapsed() < Duration::from_secs(9), "{:?}", start.elapsed());
+    assert!(
+        start.elapsed() < Duration::from_secs(9),
+        "{:?}",
+        start.elapsed()
+    );
     let pids = fakes::hung_pids(&bench, "fly");
     assert_eq!(pids.len(), 2, "{pids:?}");
     assert!(pids.iter().all(|p| !alive(*p)), "still alive: {pids:?}");
@@ -193,7 +203,10 @@ fn rollout_fly_bin_chooses_the_binary() {
     );
     let flyctl = bench.path("bin/flyctl");
     bench
-        .run_with(&["promote", "app"], &[("ROLLOUT_FLY_BIN", flyctl.to_str().unwrap())])
+        .run_with(
+            &["promote", "app"],
+            &[("ROLLOUT_FLY_BIN", flyctl.to_str().unwrap())],
+        )
         .status(0);
     assert_eq!(bench.calls(), ["flyctl [auth] [whoami]"]);
 }

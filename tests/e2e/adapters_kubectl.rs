@@ -86,12 +86,19 @@ fn a_failed_check_after_a_deploy_undoes_the_rollout_and_waits_for_it() {
     );
     // The wait gets what is left of the step's 5m, never more.
     let status = bench.calls()[1].clone();
-    let secs: u64 = regex::Regex::new(r"--timeout=(\d+)s").unwrap().captures(&status).unwrap()[1]
+    let secs: u64 = regex::Regex::new(r"--timeout=(\d+)s")
+        .unwrap()
+        .captures(&status)
+        .unwrap()[1]
         .parse()
         .unwrap();
     assert!((290..=300).contains(&secs), "{status}");
     let web = &bench.state("app")["releases"]["deployment/web"];
-    let web = if web.is_null() { &bench.state("app")["releases"]["web"] } else { web };
+    let web = if web.is_null() {
+        &bench.state("app")["releases"]["web"]
+    } else {
+        web
+    };
     assert_eq!(web["percent"], 5);
 }
 
@@ -145,7 +152,10 @@ fn a_hung_kubectl_is_killed_at_the_step_timeout() {
         .stderr_has("timed out after 1s");
     std::thread::sleep(Duration::from_millis(100));
     let pids = fakes::hung_pids(&bench, "kubectl");
-    assert!(!pids.is_empty() && pids.iter().all(|p| !alive(*p)), "{pids:?}");
+    assert!(
+        !pids.is_empty() && pids.iter().all(|p| !alive(*p)),
+        "{pids:?}"
+    );
 }
 
 #[test]
@@ -167,7 +177,12 @@ fn dry_run_calls_nothing() {
 /// closed port: each must fail to connect, never on a flag or command kubectl lacks.
 #[test]
 fn the_real_kubectl_accepts_every_command_line() {
-    if Command::new("kubectl").arg("version").arg("--client").output().is_err() {
+    if Command::new("kubectl")
+        .arg("version")
+        .arg("--client")
+        .output()
+        .is_err()
+    {
         eprintln!("skipped: kubectl is not installed on this machine");
         return;
     }
@@ -194,15 +209,15 @@ fn the_real_kubectl_accepts_every_command_line() {
     let t = |s: &str| Some(Text::plain(s));
     let verbs = [
         Verb::Auth,
-        Verb::Deploy(Deploy {
+        Verb::Deploy(Box::new(Deploy {
             image: t("reg/web:2"),
             container: t("app"),
             ..Default::default()
-        }),
-        Verb::Deploy(Deploy {
+        })),
+        Verb::Deploy(Box::new(Deploy {
             manifest: t(manifest.to_str().unwrap()),
             ..Default::default()
-        }),
+        })),
         Verb::Rollback { to: t("3") },
         Verb::Restart,
         Verb::Scale { count: 0 },
@@ -223,14 +238,30 @@ fn the_real_kubectl_accepts_every_command_line() {
                 .output()
                 .unwrap();
             let stderr = String::from_utf8_lossy(&out.stderr).to_lowercase();
-            assert!(!out.status.success(), "{args:?} succeeded against no cluster");
-            for bad in ["unknown flag", "unknown command", "unknown shorthand", "invalid argument", "usage:"] {
+            assert!(
+                !out.status.success(),
+                "{args:?} succeeded against no cluster"
+            );
+            for bad in [
+                "unknown flag",
+                "unknown command",
+                "unknown shorthand",
+                "invalid argument",
+                "usage:",
+            ] {
                 assert!(!stderr.contains(bad), "{args:?}: {stderr}");
             }
             assert!(
-                ["connection refused", "unable to connect", "dial tcp", "couldn't get current server", "timed out", "timeout"]
-                    .iter()
-                    .any(|c| stderr.contains(c)),
+                [
+                    "connection refused",
+                    "unable to connect",
+                    "dial tcp",
+                    "couldn't get current server",
+                    "timed out",
+                    "timeout"
+                ]
+                .iter()
+                .any(|c| stderr.contains(c)),
                 "{args:?} did not fail on the connection: {stderr}"
             );
         }

@@ -6,7 +6,7 @@ use std::fs;
 use std::process::Command;
 
 use rollout::adapters::systemctl::Systemctl;
-use rollout::plan::{AdapterSettings, Deploy, Text, Verb};
+use rollout::plan::{AdapterSettings, Text, Verb};
 
 use crate::fakes;
 use crate::support::{Bench, alive};
@@ -89,7 +89,9 @@ fn a_failed_check_turns_the_flag_off_and_repoints_to_the_previous_release() {
     let before = bench.calls().len();
 
     bench.tell("checker", "none", "exit", "1");
-    bench.run(&["promote", "app", "--set", "version=v2"]).status(1);
+    bench
+        .run(&["promote", "app", "--set", "version=v2"])
+        .status(1);
     assert_eq!(
         bench.calls()[before..],
         [
@@ -107,7 +109,13 @@ fn a_failed_check_turns_the_flag_off_and_repoints_to_the_previous_release() {
     assert_eq!(current(&bench), "v1");
     assert!(dropin(&bench).contains("Environment=NEW_CHECKOUT=0\n"));
     let web = &bench.state("app")["releases"]["web"];
-    assert!(web["current"].as_str().unwrap().ends_with("srv/releases/v1"), "{web}");
+    assert!(
+        web["current"]
+            .as_str()
+            .unwrap()
+            .ends_with("srv/releases/v1"),
+        "{web}"
+    );
     assert_eq!(web["percent"], 0);
 }
 
@@ -115,7 +123,9 @@ fn a_failed_check_turns_the_flag_off_and_repoints_to_the_previous_release() {
 fn emergency_rollback_uses_the_last_run_and_the_symlink_history() {
     let bench = bench();
     bench.run(&["promote", "app"]).status(0);
-    bench.run(&["promote", "app", "--set", "version=v2"]).status(0);
+    bench
+        .run(&["promote", "app", "--set", "version=v2"])
+        .status(0);
     assert_eq!(current(&bench), "v2");
     // Without the state, the history kept next to the symlink still knows v1.
     fs::remove_dir_all(bench.path(".rollout/state")).unwrap();
@@ -187,7 +197,10 @@ fn a_hung_systemctl_is_killed_at_the_step_timeout() {
         .status(1)
         .stderr_has("timed out after 1s");
     let pids = fakes::hung_pids(&bench, "systemctl");
-    assert!(!pids.is_empty() && pids.iter().all(|p| !alive(*p)), "{pids:?}");
+    assert!(
+        !pids.is_empty() && pids.iter().all(|p| !alive(*p)),
+        "{pids:?}"
+    );
 }
 
 #[test]
@@ -231,7 +244,7 @@ fn the_real_systemctl_accepts_every_command_line() {
             Verb::Restart,
             Verb::Scale { count: 0 },
             Verb::Scale { count: 1 },
-            Verb::Deploy(Deploy::default()),
+            Verb::Deploy(Box::default()),
             Verb::Promote {
                 percent: 5,
                 flag: Some(Text::plain("F")),
@@ -248,7 +261,12 @@ fn the_real_systemctl_accepts_every_command_line() {
                 String::from_utf8_lossy(&out.stderr)
             );
             assert!(!out.status.success(), "`{line}` succeeded without systemd");
-            for bad in ["Unknown command verb", "unrecognized option", "invalid option", "Unknown operation"] {
+            for bad in [
+                "Unknown command verb",
+                "unrecognized option",
+                "invalid option",
+                "Unknown operation",
+            ] {
                 assert!(!all.contains(bad), "`{line}`: {all}");
             }
             assert!(

@@ -4,6 +4,9 @@
 mod fakes;
 mod support;
 
+mod adapters_fly;
+mod adapters_kubectl;
+mod adapters_systemctl;
 mod cli;
 mod interrupt;
 mod lock;
@@ -11,6 +14,3 @@ mod log;
 mod run;
 mod secrets;
 mod validate;
-mod adapters_fly;
-mod adapters_kubectl;
-mod adapters_systemctl;
