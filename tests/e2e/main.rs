@@ -8,6 +8,7 @@ mod adapters_fly;
 mod adapters_kubectl;
 mod adapters_systemctl;
 mod cli;
+mod examples;
 mod interrupt;
 mod lock;
 mod log;
