@@ -73,7 +73,17 @@ async fn dispatch(cx: &Context, command: Command) -> Result<ExitCode, Error> {
             runbook,
             emergency,
             reason,
-        } => commands::rollback::run(cx, runbook.as_deref(), emergency, reason.as_deref()).await,
+            to,
+        } => {
+            commands::rollback::run(
+                cx,
+                runbook.as_deref(),
+                emergency,
+                reason.as_deref(),
+                to.as_deref(),
+            )
+            .await
+        }
         Command::Status { runbook } => commands::status::run(cx, runbook.as_deref()),
         Command::Log(args) => commands::log::run(cx, &args),
         Command::Completions { shell } => commands::completions::run(shell),

@@ -153,6 +153,9 @@ pub enum Command {
         /// Why, for the log
         #[arg(long, value_name = "TEXT")]
         reason: Option<String>,
+        /// Return to this release (an image, a revision, a release directory) instead of the previous one
+        #[arg(long, value_name = "RELEASE")]
+        to: Option<String>,
     },
 
     /// Where each run stands: step, status, lock holder

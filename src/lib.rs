@@ -4,6 +4,7 @@
 //! The flow goes one way: `runbook` (TOML → validated) → `plan` → `engine` → `steps` →
 //! `engine::process`. The `log` and `ui` are told about events; they drive nothing.
 
+pub mod adapters;
 pub mod app;
 pub mod cli;
 pub mod commands;

@@ -163,6 +163,7 @@ impl Launch {
                 emergency: self.emergency,
                 approved_by: cx.global.approved_by.clone(),
                 interactive: confirm::can_prompt(),
+                rollback_to: None,
             },
         );
         let options = Options {

@@ -74,6 +74,7 @@ pub async fn run(
             emergency: false,
             approved_by: cx.global.approved_by.clone(),
             interactive: crate::engine::confirm::can_prompt(),
+            rollback_to: None,
         },
     );
     let report = run_preflight(&session, jobs).await;

@@ -1,4 +1,4 @@
-//! `rollout rollback [RUNBOOK] [--emergency] [--reason TEXT]`: run `[[rollback]]`.
+//! `rollout rollback [RUNBOOK] [--emergency] [--reason TEXT] [--to RELEASE]`: run `[[rollback]]`.
 //! RUNBOOK defaults to the one most recently run here.
 
 use crate::app::Context;
@@ -17,6 +17,7 @@ pub async fn run(
     name: Option<&str>,
     emergency: bool,
     reason: Option<&str>,
+    to: Option<&str>,
 ) -> Result<ExitCode, Error> {
     let project = cx.project()?;
     let name = match name {
@@ -57,7 +58,12 @@ pub async fn run(
                 },
                 preflight: !emergency,
                 sections,
-                note: Some(format!("reason: {reason}")),
+                note: Some(match to {
+                    Some(to) => {
+                        format!("reason: {reason}\nrollback steps return the target to {to} (--to)")
+                    }
+                    None => format!("reason: {reason}"),
+                }),
             },
         );
     }
@@ -73,7 +79,9 @@ pub async fn run(
         .map(|s| s.run_id.clone())
         .unwrap_or_else(new_run_id);
     let plan = load_plan(cx, &project, &name, &run_id, Strictness::Run)?;
-    let engine = launch.engine(cx, &project, plan, run_id, false);
+    let engine = launch
+        .engine(cx, &project, plan, run_id, false)
+        .with_rollback_to(to.map(str::to_string));
     Ok(engine
         .rollback(previous, &reason, emergency)
         .await?

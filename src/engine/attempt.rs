@@ -59,6 +59,7 @@ pub async fn run_step(session: &Session, step: &Step, index: usize, total: usize
             step,
             interrupt: &session.interrupt,
             flags: &session.flags,
+            releases: &session.releases,
             deadline,
             emit: &emit,
         };

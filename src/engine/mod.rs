@@ -8,6 +8,7 @@ pub mod identity;
 pub mod lock;
 pub mod preflight;
 pub mod process;
+pub mod releases;
 pub mod rollback;
 pub mod run;
 pub mod session;

@@ -12,6 +12,12 @@ use crate::error::Error;
 use crate::plan::Section;
 
 impl Engine {
+    /// Rollback steps return the target to `to` (`rollback --to RELEASE`).
+    pub fn with_rollback_to(mut self, to: Option<String>) -> Engine {
+        self.session.flags.rollback_to = to;
+        self
+    }
+
     /// `rollout rollback [--emergency]`. A plain rollback runs preflight and asks its
     /// confirmations; an emergency one skips both and never prompts.
     pub async fn rollback(
@@ -21,6 +27,7 @@ impl Engine {
         emergency: bool,
     ) -> Result<Outcome, Error> {
         let plan = self.session.plan.clone();
+        self.adopt_releases(previous.as_ref());
         if plan.rollback.is_empty() {
             return Err(
                 Error::usage(format!("`{}` has no [[rollback]] steps", plan.name)).with_hint(

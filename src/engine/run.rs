@@ -229,6 +229,7 @@ impl Engine {
     pub async fn promote(self, previous: Option<RunState>) -> Result<Outcome, Error> {
         let plan = self.session.plan.clone();
         let start = promote_start(&plan, previous.as_ref())?;
+        self.adopt_releases(previous.as_ref());
         confirm::check_up_front(
             steps_to_run(&plan, start, self.options.full),
             self.options.yes,
@@ -282,6 +283,7 @@ impl Engine {
     ) -> Result<Outcome, Error> {
         let plan = self.session.plan.clone();
         let start = resume_start(&plan, previous.as_ref(), from)?;
+        self.adopt_releases(previous.as_ref());
         let Some(mut state) = previous else {
             return Err(Error::usage(format!(
                 "`{}` has no run to resume",
@@ -461,6 +463,7 @@ impl Engine {
 
     pub(super) fn save(&self, state: &mut RunState) -> Result<(), Error> {
         state.updated_at = Utc::now();
+        state.releases = self.session.releases.snapshot();
         self.store.save(state)
     }
 }

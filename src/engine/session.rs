@@ -6,6 +6,7 @@ use std::sync::Arc;
 use chrono::Utc;
 
 use super::event::{Event, EventKind, Reporter};
+use super::releases::Ledger;
 use super::signal::Interrupt;
 use crate::plan::Plan;
 
@@ -16,6 +17,8 @@ pub struct Session {
     pub reporter: Arc<dyn Reporter>,
     pub interrupt: Interrupt,
     pub flags: RunFlags,
+    /// Release tracking, written by platform steps, saved with the state.
+    pub releases: Ledger,
 }
 
 /// What the person asked for that steps themselves must honour.
@@ -27,6 +30,8 @@ pub struct RunFlags {
     pub approved_by: Option<String>,
     /// A terminal is there to ask on.
     pub interactive: bool,
+    /// `rollback --to RELEASE`: where rollback steps return the target.
+    pub rollback_to: Option<String>,
 }
 
 impl Session {
@@ -43,6 +48,7 @@ impl Session {
             reporter,
             interrupt,
             flags,
+            releases: Ledger::default(),
         }
     }
 

@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::event::{Mode, StepStatus};
+use super::releases::Releases;
 use crate::error::Error;
 use crate::plan::Section;
 
@@ -96,6 +97,10 @@ pub struct RunState {
     /// Free-form facts later features record (releases, stage percent).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub facts: BTreeMap<String, String>,
+    /// Per target: current and previous release, promote percentage. Carried from run
+    /// to run of the runbook.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub releases: Releases,
 }
 
 impl RunState {
@@ -117,6 +122,7 @@ impl RunState {
             error: None,
             rollback: None,
             facts: BTreeMap::new(),
+            releases: BTreeMap::new(),
         }
     }
 

@@ -3,6 +3,7 @@
 
 mod adapter_settings;
 mod command;
+mod platform;
 mod redactor;
 mod step;
 mod text;
@@ -12,6 +13,7 @@ use std::path::PathBuf;
 
 pub use adapter_settings::{ADAPTERS, AdapterSettings};
 pub use command::{CommandLine, CommandSpec};
+pub use platform::{Deploy, PlatformStep, Verb};
 pub use redactor::{MASK, Redactor};
 pub use step::{Section, Step, StepKind};
 pub use text::Text;

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::{CommandSpec, Text};
+use super::{CommandSpec, PlatformStep, Text};
 
 /// Which array of the runbook a step came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
@@ -67,6 +67,8 @@ pub enum StepKind {
     Pause { reason: Option<Text> },
     /// Appends a line of the runbook's own to the reliability log.
     Log { message: Text },
+    /// auth, deploy, rollback, restart, scale or promote, through the step's adapter.
+    Platform(Box<PlatformStep>),
 }
 
 impl StepKind {
@@ -78,13 +80,18 @@ impl StepKind {
             StepKind::Soak { .. } => "soak",
             StepKind::Pause { .. } => "pause",
             StepKind::Log { .. } => "log",
+            StepKind::Platform(p) => p.verb.name(),
         }
     }
 
     /// Whether completing this step counts as a change that auto-rollback must undo
     /// (SPEC §4: deploy, promote, rollback, restart, scale, run, smoke).
     pub fn changes_things(&self) -> bool {
-        matches!(self, StepKind::Run(_) | StepKind::Smoke(_))
+        match self {
+            StepKind::Run(_) | StepKind::Smoke(_) => true,
+            StepKind::Platform(p) => p.verb.changes_things(),
+            _ => false,
+        }
     }
 
     /// The default timeout of SPEC §2: 10 m for commands, the wait itself for waits.

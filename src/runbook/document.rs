@@ -126,7 +126,8 @@ pub(crate) fn build(
         return Err(d);
     }
     let mut by_section: BTreeMap<&str, Vec<Step>> = BTreeMap::new();
-    for p in parsed {
+    for mut p in parsed {
+        super::platform::attach_settings(&mut p.step, &adapter_settings);
         by_section
             .entry(p.step.section.as_str())
             .or_default()

@@ -8,6 +8,7 @@ mod diagnostic;
 mod document;
 mod environment;
 mod kinds;
+mod platform;
 mod settings;
 mod source;
 mod step;

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 
-use crate::plan::{CommandLine, StepKind};
+use crate::plan::{CommandLine, StepKind, Verb};
 
 use super::diagnostic::Diagnostic;
 use super::source::Source;
@@ -28,6 +28,14 @@ pub(crate) fn derive(kind: &StepKind) -> String {
         }
         StepKind::Soak { duration } => format!("soak {}", humantime::format_duration(*duration)),
         StepKind::Pause { .. } | StepKind::Log { .. } => kind.name().to_string(),
+        StepKind::Platform(p) => match (&p.cmd, &p.verb) {
+            (Some(spec), _) => {
+                format!("{} {}", kind.name(), truncate(&spec.display(), MAX_COMMAND))
+            }
+            (None, Verb::Promote { percent, .. }) => format!("promote {percent}%"),
+            (None, Verb::Scale { count }) => format!("scale to {count}"),
+            (None, _) => kind.name().to_string(),
+        },
     }
 }
 

@@ -131,6 +131,15 @@ impl<'a> Resolver<'a> {
         ok.then_some(args)
     }
 
+    /// Sets (or with `None` removes) a built-in for the templates resolved next:
+    /// `{{percent}}` exists only while one promote step is read.
+    pub fn scoped_builtin(&mut self, name: &'static str, value: Option<String>) {
+        self.scope.builtins.retain(|(b, _)| *b != name);
+        if let Some(value) = value {
+            self.scope.builtins.push((name, value));
+        }
+    }
+
     /// The runbook's target: what `{{target}}` is (`--set target=…`, a `[vars]` entry
     /// `target`, else the top-level `target`), so the plan and its templates agree.
     pub fn target(&mut self, d: &mut Vec<Diagnostic>) -> Option<Text> {

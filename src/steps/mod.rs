@@ -2,9 +2,16 @@
 //! interrupt, a way to report output) and returns what happened; retries, timeouts of
 //! the whole step, state and the log are the engine's business.
 
+mod auth;
+mod deploy;
 mod log;
 mod pause;
+mod platform;
+mod promote;
+mod restart;
+mod rollback;
 mod run;
+mod scale;
 mod smoke;
 mod soak;
 
@@ -13,9 +20,10 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::engine::event::EventKind;
+use crate::engine::releases::Ledger;
 use crate::engine::session::RunFlags;
 use crate::engine::signal::Interrupt;
-use crate::plan::{Plan, Step, StepKind};
+use crate::plan::{Plan, Step, StepKind, Verb};
 
 /// What a step may use while it runs.
 pub struct StepEnv<'a> {
@@ -23,6 +31,8 @@ pub struct StepEnv<'a> {
     pub step: &'a Step,
     pub interrupt: &'a Interrupt,
     pub flags: &'a RunFlags,
+    /// Release tracking: platform steps read the previous release and record new ones.
+    pub releases: &'a Ledger,
     /// When this try must be over (the step's timeout, counted from its first try).
     pub deadline: Instant,
     /// Reports output lines and progress; the engine wraps them into events.
@@ -82,6 +92,14 @@ pub async fn execute(env: &StepEnv<'_>) -> Result<Effect, StepError> {
         StepKind::Soak { duration } => soak::execute(env, *duration).await,
         StepKind::Pause { reason } => Ok(pause::execute(reason.as_ref())),
         StepKind::Log { message } => Ok(log::execute(env, message)),
+        StepKind::Platform(p) => match p.verb {
+            Verb::Auth => auth::execute(env, p).await,
+            Verb::Deploy(_) => deploy::execute(env, p).await,
+            Verb::Rollback { .. } => rollback::execute(env, p).await,
+            Verb::Restart => restart::execute(env, p).await,
+            Verb::Scale { .. } => scale::execute(env, p).await,
+            Verb::Promote { .. } => promote::execute(env, p).await,
+        },
     }
 }
 
@@ -93,5 +111,6 @@ pub fn describe(step: &Step) -> String {
         StepKind::Soak { duration } => soak::describe(*duration),
         StepKind::Pause { reason } => pause::describe(reason.as_ref()),
         StepKind::Log { message } => log::describe(message),
+        StepKind::Platform(p) => platform::describe(step, p),
     }
 }

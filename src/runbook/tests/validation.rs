@@ -34,7 +34,7 @@ fn unknown_and_missing_kinds() {
     assert_eq!((d.line, d.col), (2, 8));
     assert_eq!(
         d.message,
-        "unknown step kind `smok`; this build knows run, smoke, soak, pause, log"
+        "unknown step kind `smok`; this build knows run, smoke, soak, pause, log, auth, deploy, rollback, restart, scale, promote"
     );
     assert_eq!(d.help.as_deref(), Some("did you mean `smoke`?"));
 
@@ -252,7 +252,7 @@ fn adapter_written_as_a_table_points_to_adapters() {
 fn every_problem_in_a_file_is_reported_in_file_order() {
     let d = Fixture::new(
         "[[preflight]]\nkind = \"run\"\ncmd = \"x\"\nretries = -2\n\
-         [[steps]]\nkind = \"deploy\"\n[[steps]]\nkind = \"soak\"\nduration = \"never\"\n",
+         [[steps]]\nkind = \"depoy\"\n[[steps]]\nkind = \"soak\"\nduration = \"never\"\n",
     )
     .errors();
     let at: Vec<(usize, usize)> = d.iter().map(|d| (d.line, d.col)).collect();

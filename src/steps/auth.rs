@@ -1,0 +1,8 @@
+//! `auth`: the adapter's "am I logged in / allowed" check, usually a preflight.
+
+use super::{Effect, StepEnv, StepError, platform};
+use crate::plan::PlatformStep;
+
+pub async fn execute(env: &StepEnv<'_>, p: &PlatformStep) -> Result<Effect, StepError> {
+    platform::carry_out(env, p).await.map(|_| Effect::Continue)
+}

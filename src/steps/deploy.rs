@@ -1,0 +1,26 @@
+//! `deploy`: ships a release through the adapter, waits until it is rolled out, and
+//! records it as the target's current release (the one before becomes previous).
+
+use super::{Effect, StepEnv, StepError, platform};
+use crate::adapters::Change;
+use crate::plan::{PlatformStep, Text, Verb};
+
+pub async fn execute(env: &StepEnv<'_>, p: &PlatformStep) -> Result<Effect, StepError> {
+    let change = platform::carry_out(env, p).await?;
+    let release = match change {
+        Change::Deployed(release) => Some(release),
+        // A `cmd` of the runbook's own: the release is what its fields name, if any.
+        _ => match &p.verb {
+            Verb::Deploy(d) => d
+                .image
+                .as_ref()
+                .or(d.release.as_ref())
+                .map(|t: &Text| t.shown().to_string()),
+            _ => None,
+        },
+    };
+    if let Some(release) = release {
+        env.releases.deployed(&platform::target_key(env), &release);
+    }
+    Ok(Effect::Continue)
+}
