@@ -2,6 +2,7 @@
 //! `runbook::load`; nothing downstream ever sees raw TOML.
 
 mod adapter_settings;
+mod checks;
 mod command;
 mod redactor;
 mod step;
@@ -11,6 +12,9 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 pub use adapter_settings::{ADAPTERS, AdapterSettings};
+pub use checks::{
+    ExpectStatus, GitSpec, HealthSpec, MetricsSpec, NotifySpec, ProbeSpec, WatchSpec, WindowSpec,
+};
 pub use command::{CommandLine, CommandSpec};
 pub use redactor::{MASK, Redactor};
 pub use step::{Section, Step, StepKind};

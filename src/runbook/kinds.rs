@@ -4,8 +4,11 @@
 use crate::plan::StepKind;
 
 use super::build::Build;
+use super::checks;
 use super::command;
+use super::probe_fields;
 use super::table::{Table, Wait};
+use super::window_fields;
 
 /// Fields every step has, whatever its kind.
 pub(crate) const COMMON_FIELDS: &[&str] = &[
@@ -24,9 +27,15 @@ pub(crate) const COMMON_FIELDS: &[&str] = &[
 pub(crate) const KINDS: &[(&str, &[&str])] = &[
     ("run", command::FIELDS),
     ("smoke", command::FIELDS),
-    ("soak", &["duration"]),
+    ("soak", &["duration", "watch"]),
     ("pause", &["reason"]),
     ("log", &["message"]),
+    ("health", probe_fields::HEALTH_FIELDS),
+    ("metrics", checks::METRICS_FIELDS),
+    ("window", window_fields::FIELDS),
+    ("approval", checks::APPROVAL_FIELDS),
+    ("git", checks::GIT_FIELDS),
+    ("notify", checks::NOTIFY_FIELDS),
 ];
 
 /// The own fields of `kind`, if this build knows it.
@@ -58,8 +67,12 @@ pub(crate) fn parse(kind: &str, t: &Table<'_, '_>, b: &mut Build<'_>) -> Option<
         "soak" => {
             let example = "\"30m\"";
             t.required_string("duration", example, &mut b.diagnostics)?;
-            let duration = t.duration("duration", Wait::Positive, &mut b.diagnostics)?;
-            Some(StepKind::Soak { duration })
+            let duration = t.duration("duration", Wait::Positive, &mut b.diagnostics);
+            let watch = probe_fields::watch(t, b)?;
+            Some(StepKind::Soak {
+                duration: duration?,
+                watch,
+            })
         }
         "pause" => {
             let reason = match t.string("reason", &mut b.diagnostics) {
@@ -75,6 +88,12 @@ pub(crate) fn parse(kind: &str, t: &Table<'_, '_>, b: &mut Build<'_>) -> Option<
                 message: b.text(&s)?,
             })
         }
+        "health" => probe_fields::health(t, b).map(|s| StepKind::Health(Box::new(s))),
+        "metrics" => checks::metrics(t, b).map(|s| StepKind::Metrics(Box::new(s))),
+        "window" => window_fields::parse(t, b).map(|s| StepKind::Window(Box::new(s))),
+        "approval" => checks::approval(t, b).map(|from| StepKind::Approval { from }),
+        "git" => checks::git(t, b).map(|s| StepKind::Git(Box::new(s))),
+        "notify" => checks::notify(t, b).map(|s| StepKind::Notify(Box::new(s))),
         _ => None,
     }
 }
@@ -91,7 +110,10 @@ mod tests {
                 assert!(!COMMON_FIELDS.contains(f), "{kind}.{f}");
             }
         }
-        assert_eq!(known_list(), "run, smoke, soak, pause, log");
+        assert_eq!(
+            known_list(),
+            "run, smoke, soak, pause, log, health, metrics, window, approval, git, notify"
+        );
     }
 
     #[test]

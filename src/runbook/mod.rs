@@ -3,11 +3,13 @@
 
 mod adapters;
 mod build;
+mod checks;
 mod command;
 mod diagnostic;
 mod document;
 mod environment;
 mod kinds;
+mod probe_fields;
 mod settings;
 mod source;
 mod step;
@@ -16,6 +18,7 @@ mod suggest;
 mod table;
 mod template;
 mod vars;
+mod window_fields;
 
 #[cfg(test)]
 mod tests;
