@@ -18,7 +18,12 @@ const HISTORY: usize = 12;
 
 pub async fn execute(env: &StepEnv<'_>, spec: &HealthSpec) -> Result<Effect, StepError> {
     let start = Instant::now();
-    let until = (start + spec.within).min(env.deadline);
+    // `within` is the health check's own deadline; the step's timeout may be shorter.
+    let (until, limit) = if start + spec.within <= env.deadline {
+        (start + spec.within, spec.within)
+    } else {
+        (env.deadline, env.step.timeout)
+    };
     let mut streak = 0u32;
     let mut latencies: Vec<Duration> = Vec::new();
     let mut history: VecDeque<String> = VecDeque::new();
@@ -83,7 +88,7 @@ pub async fn execute(env: &StepEnv<'_>, spec: &HealthSpec) -> Result<Effect, Ste
     Err(StepError::Failed {
         message: format!(
             "not healthy within {}: {streak} of {} consecutive successes; {seen}",
-            humantime::format_duration(until - start),
+            humantime::format_duration(limit),
             spec.successes
         ),
         tail: history.into(),

@@ -81,6 +81,8 @@ pub async fn send(req: &Request<'_>) -> Result<Answer, String> {
 }
 
 fn describe_error(err: &reqwest::Error, timeout: Duration) -> String {
+    // A timeout cut to fit the step's deadline reads 999ms 997us: show whole milliseconds.
+    let timeout = Duration::from_millis((timeout.as_secs_f64() * 1000.0).round() as u64);
     if err.is_timeout() {
         return format!("timed out after {}", humantime::format_duration(timeout));
     }

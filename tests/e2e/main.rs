@@ -10,3 +10,9 @@ mod log;
 mod run;
 mod secrets;
 mod validate;
+
+mod http;
+
+mod gates;
+mod health;
+mod metrics;
