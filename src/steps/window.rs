@@ -64,9 +64,10 @@ pub fn check(spec: &WindowSpec, now: DateTime<Utc>) -> Result<String, String> {
     let here = format!("it is {} in {}", local.format("%a %Y-%m-%d %H:%M"), spec.tz);
     let why = if let Some((a, b)) = frozen(spec, date) {
         format!("inside the freeze {a}..{b}")
-    } else if !day_ok(spec, date) {
-        format!("outside the deployment window ({})", hours(spec))
-    } else if local.time() < spec.from || spec.to.is_some_and(|to| local.time() >= to) {
+    } else if !day_ok(spec, date)
+        || local.time() < spec.from
+        || spec.to.is_some_and(|to| local.time() >= to)
+    {
         format!("outside the deployment window ({})", hours(spec))
     } else {
         return Ok(format!(

@@ -259,3 +259,18 @@ fn git_checks_the_working_tree_branch_and_tag() {
     git(&["tag", "-f", "v1.0.1"]);
     bench.run(&["promote", "app"]).status(0);
 }
+
+#[test]
+fn the_shipped_gated_runbook_validates_and_shows() {
+    let bench = Bench::new();
+    let root = env!("CARGO_MANIFEST_DIR");
+    bench
+        .run(&["-C", root, "validate", "gated"])
+        .status(0)
+        .stdout_has("runbooks/gated.toml");
+    bench
+        .run(&["-C", root, "show", "gated"])
+        .status(0)
+        .stdout_has("only Tue, Wed, Thu 10:00–14:00 America/Chicago")
+        .stdout_has("POST *** text:");
+}
