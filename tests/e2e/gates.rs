@@ -274,3 +274,19 @@ fn the_shipped_gated_runbook_validates_and_shows() {
         .stdout_has("only Tue, Wed, Thu 10:00–14:00 America/Chicago")
         .stdout_has("POST *** text:");
 }
+
+#[test]
+fn emergency_skips_approvals_a_plain_rollback_asks_for_one() {
+    let bench = Bench::new();
+    bench.fake("deployer").runbook(
+        "app",
+        "[[rollback]]\nkind = \"approval\"\n\n[[rollback]]\nname = \"undo\"\nkind = \"run\"\ncmd = \"deployer undo\"\n",
+    );
+    bench
+        .run(&["rollback", "app", "--yes"])
+        .status(2)
+        .stderr_has("an approver's name is needed for `approval`");
+    assert!(bench.calls().is_empty());
+    bench.run(&["rollback", "app", "--emergency"]).status(0);
+    assert_eq!(bench.calls(), vec!["deployer [undo]"]);
+}
