@@ -1,43 +1,79 @@
-//! Confirmations before steps with `confirm = true`. Without a terminal to ask on, the
-//! run refuses up front — before any step has run, never half-way.
+//! Confirmations before steps with `confirm = true`, and the approver's name for
+//! `approval` steps. Without a terminal to ask on (and without `--yes` or
+//! `--approved-by`), the run refuses up front — before any step has run, never half-way.
 
 use std::io::IsTerminal;
 
 use crate::error::Error;
-use crate::plan::{Plan, Step};
+use crate::plan::{Plan, Step, StepKind};
 
 /// Whether a person can be asked: both stdin and stderr are terminals.
 pub fn can_prompt() -> bool {
     std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
 }
 
-/// Refuses (exit 2) when a step that will run needs a confirmation that cannot be given.
+/// What the person answered in advance, and whether they can be asked.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Answers {
+    /// `--yes`.
+    pub yes: bool,
+    /// `--approved-by NAME` was given.
+    pub approved_by: bool,
+    /// A terminal is there to ask on.
+    pub interactive: bool,
+}
+
+/// Refuses (exit 2) when a step that will run needs a confirmation or an approver's
+/// name that cannot be given.
 pub fn check_up_front<'a>(
     steps: impl IntoIterator<Item = &'a Step>,
-    yes: bool,
-    interactive: bool,
+    answers: Answers,
 ) -> Result<(), Error> {
-    if yes || interactive {
+    if answers.interactive {
         return Ok(());
     }
-    let needing: Vec<&str> = steps
-        .into_iter()
-        .filter(|s| s.confirm)
-        .map(|s| s.name.as_str())
-        .collect();
-    if needing.is_empty() {
-        return Ok(());
-    }
-    Err(Error::usage(format!(
-        "confirmation needed for {} but there is no terminal to ask on",
-        needing
+    let steps: Vec<&Step> = steps.into_iter().collect();
+    let names = |f: &dyn Fn(&Step) -> bool| -> Vec<String> {
+        steps
             .iter()
-            .map(|n| format!("`{n}`"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    ))
-    .with_detail("nothing was run")
-    .with_hint("pass --yes to confirm in advance, or run it from a terminal"))
+            .filter(|s| f(s))
+            .map(|s| format!("`{}`", s.name))
+            .collect()
+    };
+    let confirming = if answers.yes {
+        Vec::new()
+    } else {
+        names(&|s| s.confirm)
+    };
+    let approving = if answers.approved_by {
+        Vec::new()
+    } else {
+        names(&|s| matches!(s.kind, StepKind::Approval { .. }))
+    };
+    let (message, hint) = match (confirming.is_empty(), approving.is_empty()) {
+        (true, true) => return Ok(()),
+        (false, true) => (
+            format!("confirmation needed for {}", confirming.join(", ")),
+            "pass --yes to confirm in advance, or run it from a terminal",
+        ),
+        (true, false) => (
+            format!("an approver's name is needed for {}", approving.join(", ")),
+            "pass --approved-by NAME, or run it from a terminal",
+        ),
+        (false, false) => (
+            format!(
+                "confirmation needed for {} and an approver's name for {}",
+                confirming.join(", "),
+                approving.join(", ")
+            ),
+            "pass --yes and --approved-by NAME, or run it from a terminal",
+        ),
+    };
+    Err(
+        Error::usage(format!("{message} but there is no terminal to ask on"))
+            .with_detail("nothing was run")
+            .with_hint(hint),
+    )
 }
 
 /// The question of SPEC §4.

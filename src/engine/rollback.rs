@@ -36,7 +36,7 @@ impl Engine {
             );
         }
         if !emergency {
-            confirm::check_up_front(&plan.rollback, self.options.yes, self.options.interactive)?;
+            confirm::check_up_front(&plan.rollback, self.answers())?;
         }
         let mode = if emergency {
             Mode::Emergency

@@ -231,9 +231,10 @@ impl Engine {
         let start = promote_start(&plan, previous.as_ref())?;
         self.adopt_releases(previous.as_ref());
         confirm::check_up_front(
-            steps_to_run(&plan, start, self.options.full),
-            self.options.yes,
-            self.options.interactive,
+            steps_to_run(&plan, start, self.options.full)
+                .iter()
+                .chain(&plan.preflight),
+            self.answers(),
         )?;
         let continuing = previous.filter(|s| s.status == RunStatus::Paused);
         let from_step = continuing.as_ref().and_then(|s| s.at_step.clone());
@@ -291,9 +292,10 @@ impl Engine {
             )));
         };
         confirm::check_up_front(
-            steps_to_run(&plan, start, false),
-            self.options.yes,
-            self.options.interactive,
+            steps_to_run(&plan, start, false)
+                .iter()
+                .chain(&plan.preflight),
+            self.answers(),
         )?;
         self.session.emit(EventKind::RunStarted {
             mode: Mode::Resume,
@@ -459,6 +461,15 @@ impl Engine {
             ),
         });
         Some(Outcome::Failed)
+    }
+
+    /// What was answered in advance, for [`confirm::check_up_front`].
+    pub(super) fn answers(&self) -> confirm::Answers {
+        confirm::Answers {
+            yes: self.options.yes,
+            approved_by: self.session.flags.approved_by.is_some(),
+            interactive: self.options.interactive,
+        }
     }
 
     pub(super) fn save(&self, state: &mut RunState) -> Result<(), Error> {

@@ -2,6 +2,7 @@
 //! `runbook::load`; nothing downstream ever sees raw TOML.
 
 mod adapter_settings;
+mod checks;
 mod command;
 mod platform;
 mod redactor;
@@ -12,6 +13,9 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 pub use adapter_settings::{ADAPTERS, AdapterSettings};
+pub use checks::{
+    ExpectStatus, GitSpec, HealthSpec, MetricsSpec, NotifySpec, ProbeSpec, WatchSpec, WindowSpec,
+};
 pub use command::{CommandLine, CommandSpec};
 pub use platform::{Deploy, PlatformStep, Verb};
 pub use redactor::{MASK, Redactor};

@@ -5,7 +5,10 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::{CommandSpec, PlatformStep, Text};
+use super::{
+    CommandSpec, GitSpec, HealthSpec, MetricsSpec, NotifySpec, PlatformStep, Text, WatchSpec,
+    WindowSpec,
+};
 
 /// Which array of the runbook a step came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
@@ -61,14 +64,29 @@ pub enum StepKind {
     Run(CommandSpec),
     /// Runs a command whose output tail goes into the log on failure.
     Smoke(CommandSpec),
-    /// Waits for `duration`.
-    Soak { duration: Duration },
+    /// Waits for `duration`, failing early if its `watch` fails.
+    Soak {
+        duration: Duration,
+        watch: Option<Box<WatchSpec>>,
+    },
     /// A manual gate: the run stops here until the next `rollout promote`.
     Pause { reason: Option<Text> },
     /// Appends a line of the runbook's own to the reliability log.
     Log { message: Text },
     /// auth, deploy, rollback, restart, scale or promote, through the step's adapter.
     Platform(Box<PlatformStep>),
+    /// Polls HTTP until healthy.
+    Health(Box<HealthSpec>),
+    /// Checks a Prometheus query against a threshold, repeatedly.
+    Metrics(Box<MetricsSpec>),
+    /// Passes only inside a deployment window and outside freezes.
+    Window(Box<WindowSpec>),
+    /// Records who approved.
+    Approval { from: Option<Text> },
+    /// Working-tree checks.
+    Git(Box<GitSpec>),
+    /// POSTs `{"text": …}` to a webhook.
+    Notify(Box<NotifySpec>),
 }
 
 impl StepKind {
@@ -81,6 +99,12 @@ impl StepKind {
             StepKind::Pause { .. } => "pause",
             StepKind::Log { .. } => "log",
             StepKind::Platform(p) => p.verb.name(),
+            StepKind::Health(_) => "health",
+            StepKind::Metrics(_) => "metrics",
+            StepKind::Window(_) => "window",
+            StepKind::Approval { .. } => "approval",
+            StepKind::Git(_) => "git",
+            StepKind::Notify(_) => "notify",
         }
     }
 
@@ -97,7 +121,12 @@ impl StepKind {
     /// The default timeout of SPEC §2: 10 m for commands, the wait itself for waits.
     pub fn default_timeout(&self) -> Duration {
         match self {
-            StepKind::Soak { duration } => *duration + Duration::from_secs(60),
+            StepKind::Soak { duration, .. } => *duration + Duration::from_secs(60),
+            StepKind::Health(spec) => spec.within,
+            StepKind::Metrics(spec) => {
+                spec.interval * spec.count.saturating_sub(1) + Duration::from_secs(60)
+            }
+            StepKind::Notify(_) => Duration::from_secs(30),
             _ => Duration::from_secs(600),
         }
     }

@@ -35,6 +35,12 @@ impl Build<'_> {
             .shell_text(&self.source, s, &mut self.diagnostics)
     }
 
+    /// A regex: values are regex-escaped as they are substituted.
+    pub fn regex_text(&mut self, s: &Str<'_>) -> Option<Text> {
+        self.resolver
+            .regex_text(&self.source, s, &mut self.diagnostics)
+    }
+
     /// A command string, split like a shell, then substituted argument by argument.
     pub fn args(&mut self, s: &Str<'_>) -> Option<Vec<Text>> {
         self.resolver.args(&self.source, s, &mut self.diagnostics)

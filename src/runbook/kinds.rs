@@ -4,9 +4,12 @@
 use crate::plan::StepKind;
 
 use super::build::Build;
+use super::checks;
 use super::command;
 use super::platform;
+use super::probe_fields;
 use super::table::{Table, Wait};
+use super::window_fields;
 
 /// Fields every step has, whatever its kind.
 pub(crate) const COMMON_FIELDS: &[&str] = &[
@@ -25,7 +28,7 @@ pub(crate) const COMMON_FIELDS: &[&str] = &[
 pub(crate) const KINDS: &[(&str, &[&str])] = &[
     ("run", command::FIELDS),
     ("smoke", command::FIELDS),
-    ("soak", &["duration"]),
+    ("soak", &["duration", "watch"]),
     ("pause", &["reason"]),
     ("log", &["message"]),
     ("auth", platform::AUTH),
@@ -34,6 +37,12 @@ pub(crate) const KINDS: &[(&str, &[&str])] = &[
     ("restart", platform::RESTART),
     ("scale", platform::SCALE),
     ("promote", platform::PROMOTE),
+    ("health", probe_fields::HEALTH_FIELDS),
+    ("metrics", checks::METRICS_FIELDS),
+    ("window", window_fields::FIELDS),
+    ("approval", checks::APPROVAL_FIELDS),
+    ("git", checks::GIT_FIELDS),
+    ("notify", checks::NOTIFY_FIELDS),
 ];
 
 /// The own fields of `kind`, if this build knows it.
@@ -65,8 +74,12 @@ pub(crate) fn parse(kind: &str, t: &Table<'_, '_>, b: &mut Build<'_>) -> Option<
         "soak" => {
             let example = "\"30m\"";
             t.required_string("duration", example, &mut b.diagnostics)?;
-            let duration = t.duration("duration", Wait::Positive, &mut b.diagnostics)?;
-            Some(StepKind::Soak { duration })
+            let duration = t.duration("duration", Wait::Positive, &mut b.diagnostics);
+            let watch = probe_fields::watch(t, b)?;
+            Some(StepKind::Soak {
+                duration: duration?,
+                watch,
+            })
         }
         "pause" => {
             let reason = match t.string("reason", &mut b.diagnostics) {
@@ -85,6 +98,12 @@ pub(crate) fn parse(kind: &str, t: &Table<'_, '_>, b: &mut Build<'_>) -> Option<
         "auth" | "deploy" | "rollback" | "restart" | "scale" | "promote" => {
             platform::parse(kind, t, b).map(|p| StepKind::Platform(Box::new(p)))
         }
+        "health" => probe_fields::health(t, b).map(|s| StepKind::Health(Box::new(s))),
+        "metrics" => checks::metrics(t, b).map(|s| StepKind::Metrics(Box::new(s))),
+        "window" => window_fields::parse(t, b).map(|s| StepKind::Window(Box::new(s))),
+        "approval" => checks::approval(t, b).map(|from| StepKind::Approval { from }),
+        "git" => checks::git(t, b).map(|s| StepKind::Git(Box::new(s))),
+        "notify" => checks::notify(t, b).map(|s| StepKind::Notify(Box::new(s))),
         _ => None,
     }
 }

@@ -3,12 +3,14 @@
 
 mod adapters;
 mod build;
+mod checks;
 mod command;
 mod diagnostic;
 mod document;
 mod environment;
 mod kinds;
 mod platform;
+mod probe_fields;
 mod settings;
 mod source;
 mod step;
@@ -17,6 +19,7 @@ mod suggest;
 mod table;
 mod template;
 mod vars;
+mod window_fields;
 
 #[cfg(test)]
 mod tests;

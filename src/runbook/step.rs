@@ -78,7 +78,7 @@ pub(crate) fn parse(
     let known: Vec<&str> = kinds::COMMON_FIELDS.iter().chain(own).copied().collect();
     t.reject_unknown(&known, kinds::owner_help, &mut b.diagnostics);
     let step_kind = kinds::parse(kind_name, &t, b)?;
-    if let (StepKind::Soak { duration }, Some(timeout), Some(value)) =
+    if let (StepKind::Soak { duration, .. }, Some(timeout), Some(value)) =
         (&step_kind, timeout, t.get("timeout"))
         && timeout < *duration
     {
@@ -103,6 +103,8 @@ pub(crate) fn parse(
     if failed_common {
         return None;
     }
+    // A notification must never hold up a rollout or a rollback (SPEC §2).
+    let soft_by_default = matches!(step_kind, StepKind::Notify(_));
     Some(Parsed {
         step: Step {
             name: String::new(),
@@ -114,7 +116,7 @@ pub(crate) fn parse(
             retries: retries.unwrap_or(0),
             retry_delay: retry_delay.unwrap_or(RETRY_DELAY),
             confirm: confirm.unwrap_or(false),
-            continue_on_error: continue_on_error.unwrap_or(false),
+            continue_on_error: continue_on_error.unwrap_or(soft_by_default),
             location: source.location(value.span()),
         },
         explicit,

@@ -26,7 +26,9 @@ pub(crate) fn derive(kind: &StepKind) -> String {
             };
             format!("{} {}", kind.name(), truncate(&command, MAX_COMMAND))
         }
-        StepKind::Soak { duration } => format!("soak {}", humantime::format_duration(*duration)),
+        StepKind::Soak { duration, .. } => {
+            format!("soak {}", humantime::format_duration(*duration))
+        }
         StepKind::Pause { .. } | StepKind::Log { .. } => kind.name().to_string(),
         StepKind::Platform(p) => match (&p.cmd, &p.verb) {
             (Some(spec), _) => {
@@ -36,6 +38,15 @@ pub(crate) fn derive(kind: &StepKind) -> String {
             (None, Verb::Scale { count }) => format!("scale to {count}"),
             (None, _) => kind.name().to_string(),
         },
+        StepKind::Health(spec) => match spec.probes.as_slice() {
+            [one] => format!("health {}", truncate(one.url.shown(), MAX_COMMAND)),
+            many => format!("health of {} URLs", many.len()),
+        },
+        StepKind::Metrics(spec) => format!("metrics {}", truncate(spec.query.shown(), MAX_COMMAND)),
+        StepKind::Window(_)
+        | StepKind::Approval { .. }
+        | StepKind::Git(_)
+        | StepKind::Notify(_) => kind.name().to_string(),
     }
 }
 
@@ -119,6 +130,7 @@ mod tests {
     fn soak_names_read_like_the_duration() {
         let kind = StepKind::Soak {
             duration: std::time::Duration::from_secs(5400),
+            watch: None,
         };
         assert_eq!(derive(&kind), "soak 1h 30m");
     }

@@ -43,6 +43,9 @@ enum Splice {
     Raw,
     /// Shell-quoted: the template is a script for `sh -c`, and a value must stay data.
     Shell,
+    /// Regex-escaped: the template is a regex (`expect_body`), and a value such as a
+    /// version `1.4.2` must match itself, not any character for each `.`.
+    Regex,
 }
 
 /// A resolved template, and the env vars and secrets it needed but did not find.
@@ -95,6 +98,16 @@ impl<'a> Resolver<'a> {
         d: &mut Vec<Diagnostic>,
     ) -> Option<Text> {
         self.whole(source, s, Splice::Shell, d)
+    }
+
+    /// A regex field: every value is regex-escaped as it goes in.
+    pub fn regex_text(
+        &mut self,
+        source: &Arc<Source>,
+        s: &Str<'_>,
+        d: &mut Vec<Diagnostic>,
+    ) -> Option<Text> {
+        self.whole(source, s, Splice::Regex, d)
     }
 
     /// A command string: split like a shell first, then each argument substituted.
@@ -240,12 +253,19 @@ impl<'a> Resolver<'a> {
                     match self.lookup(name, source, start..start + at.len(), d) {
                         Some(found) => {
                             let (v, s) = (found.text.value(), found.text.shown());
-                            if splice == Splice::Shell {
-                                value.push_str(&shell_words::quote(v));
-                                shown.push_str(&shell_words::quote(s));
-                            } else {
-                                value.push_str(v);
-                                shown.push_str(s);
+                            match splice {
+                                Splice::Shell => {
+                                    value.push_str(&shell_words::quote(v));
+                                    shown.push_str(&shell_words::quote(s));
+                                }
+                                Splice::Regex => {
+                                    value.push_str(&regex::escape(v));
+                                    shown.push_str(&regex::escape(s));
+                                }
+                                Splice::Raw => {
+                                    value.push_str(v);
+                                    shown.push_str(s);
+                                }
                             }
                             missing.extend(found.missing);
                         }

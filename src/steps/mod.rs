@@ -2,11 +2,18 @@
 //! interrupt, a way to report output) and returns what happened; retries, timeouts of
 //! the whole step, state and the log are the engine's business.
 
+mod approval;
 mod auth;
 mod deploy;
+mod git;
+mod health;
+mod http_client;
 mod log;
+mod metrics;
+mod notify;
 mod pause;
 mod platform;
+mod probe;
 mod promote;
 mod restart;
 mod rollback;
@@ -14,6 +21,7 @@ mod run;
 mod scale;
 mod smoke;
 mod soak;
+mod window;
 
 use std::time::Duration;
 
@@ -89,7 +97,7 @@ pub async fn execute(env: &StepEnv<'_>) -> Result<Effect, StepError> {
     match &env.step.kind {
         StepKind::Run(spec) => run::execute(env, spec).await,
         StepKind::Smoke(spec) => smoke::execute(env, spec).await,
-        StepKind::Soak { duration } => soak::execute(env, *duration).await,
+        StepKind::Soak { duration, watch } => soak::execute(env, *duration, watch.as_deref()).await,
         StepKind::Pause { reason } => Ok(pause::execute(reason.as_ref())),
         StepKind::Log { message } => Ok(log::execute(env, message)),
         StepKind::Platform(p) => match p.verb {
@@ -100,6 +108,12 @@ pub async fn execute(env: &StepEnv<'_>) -> Result<Effect, StepError> {
             Verb::Scale { .. } => scale::execute(env, p).await,
             Verb::Promote { .. } => promote::execute(env, p).await,
         },
+        StepKind::Health(spec) => health::execute(env, spec).await,
+        StepKind::Metrics(spec) => metrics::execute(env, spec).await,
+        StepKind::Window(spec) => window::execute(env, spec),
+        StepKind::Approval { from } => approval::execute(env, from.as_ref()).await,
+        StepKind::Git(spec) => git::execute(env, spec).await,
+        StepKind::Notify(spec) => notify::execute(env, spec).await,
     }
 }
 
@@ -108,9 +122,15 @@ pub async fn execute(env: &StepEnv<'_>) -> Result<Effect, StepError> {
 pub fn describe(step: &Step) -> String {
     match &step.kind {
         StepKind::Run(spec) | StepKind::Smoke(spec) => run::describe(spec),
-        StepKind::Soak { duration } => soak::describe(*duration),
+        StepKind::Soak { duration, watch } => soak::describe(*duration, watch.as_deref()),
         StepKind::Pause { reason } => pause::describe(reason.as_ref()),
         StepKind::Log { message } => log::describe(message),
         StepKind::Platform(p) => platform::describe(step, p),
+        StepKind::Health(spec) => health::describe(spec),
+        StepKind::Metrics(spec) => metrics::describe(spec),
+        StepKind::Window(spec) => window::describe(spec),
+        StepKind::Approval { from } => approval::describe(from.as_ref()),
+        StepKind::Git(spec) => git::describe(spec),
+        StepKind::Notify(spec) => notify::describe(spec),
     }
 }

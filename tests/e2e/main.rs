@@ -17,3 +17,9 @@ mod preflight;
 mod run;
 mod secrets;
 mod validate;
+
+mod http;
+
+mod gates;
+mod health;
+mod metrics;

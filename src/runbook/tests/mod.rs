@@ -1,5 +1,6 @@
 //! Loading whole runbooks through the public door: every rule, with its position.
 
+mod checks;
 mod platform;
 mod templating;
 mod validation;

@@ -1,0 +1,131 @@
+//! The validated fields of the steps that decide: health, soak's watch, metrics,
+//! window, approval, git and notify. Only `runbook::load` builds these.
+
+use std::time::Duration;
+
+use chrono::{NaiveDate, NaiveTime, Weekday};
+use regex::Regex;
+
+use super::Text;
+
+/// Which HTTP statuses count as healthy.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ExpectStatus {
+    /// Any 2xx (the default).
+    Success,
+    /// One of these.
+    Codes(Vec<u16>),
+}
+
+impl ExpectStatus {
+    pub fn accepts(&self, status: u16) -> bool {
+        match self {
+            ExpectStatus::Success => (200..300).contains(&status),
+            ExpectStatus::Codes(codes) => codes.contains(&status),
+        }
+    }
+
+    /// "2xx", "200", "200 or 204".
+    pub fn describe(&self) -> String {
+        match self {
+            ExpectStatus::Success => "2xx".to_string(),
+            ExpectStatus::Codes(codes) => codes
+                .iter()
+                .map(u16::to_string)
+                .collect::<Vec<_>>()
+                .join(" or "),
+        }
+    }
+}
+
+/// One HTTP request a check makes, and what makes its answer good.
+#[derive(Clone, Debug)]
+pub struct ProbeSpec {
+    pub url: Text,
+    /// Upper case: `GET`, `HEAD`, …
+    pub method: String,
+    /// Values may carry secrets.
+    pub headers: Vec<(String, Text)>,
+    pub expect_status: ExpectStatus,
+    /// Templates inside were substituted regex-escaped.
+    pub expect_body: Option<Regex>,
+    pub request_timeout: Duration,
+}
+
+/// `health`: polls until `successes` rounds in a row pass, within `within`.
+#[derive(Clone, Debug)]
+pub struct HealthSpec {
+    /// One probe per URL, polled concurrently each round.
+    pub probes: Vec<ProbeSpec>,
+    pub interval: Duration,
+    pub successes: u32,
+    pub within: Duration,
+    /// A budget for the 95th percentile latency of the answered probes.
+    pub latency_p95: Option<Duration>,
+}
+
+/// `soak`'s `watch`: fails the wait after `failures` failed probes in a row.
+#[derive(Clone, Debug)]
+pub struct WatchSpec {
+    pub probe: ProbeSpec,
+    pub interval: Duration,
+    pub failures: u32,
+}
+
+/// `metrics`: a Prometheus instant query sampled `count` times.
+#[derive(Clone, Debug)]
+pub struct MetricsSpec {
+    /// The base URL, e.g. `http://prometheus:9090`.
+    pub prometheus: Text,
+    pub query: Text,
+    pub max: Option<f64>,
+    pub min: Option<f64>,
+    pub interval: Duration,
+    pub count: u32,
+    /// Failed samples tolerated.
+    pub failure_limit: u32,
+}
+
+/// `window`: weekdays and hours in a time zone, minus freezes.
+#[derive(Clone, Debug)]
+pub struct WindowSpec {
+    /// Empty: every day.
+    pub days: Vec<Weekday>,
+    pub from: NaiveTime,
+    /// `None`: until the end of the day.
+    pub to: Option<NaiveTime>,
+    pub tz: chrono_tz::Tz,
+    /// Inclusive date ranges, in `tz`.
+    pub freeze: Vec<(NaiveDate, NaiveDate)>,
+}
+
+/// `git`: working-tree checks.
+#[derive(Clone, Debug, Default)]
+pub struct GitSpec {
+    pub clean: bool,
+    pub branch: Option<Text>,
+    /// A `git tag --list` glob that a tag on HEAD must match.
+    pub tag_pattern: Option<Text>,
+}
+
+/// `notify`: one POST of `{"text": message}`.
+#[derive(Clone, Debug)]
+pub struct NotifySpec {
+    /// Often carries a token: shown only in its masked form.
+    pub webhook: Text,
+    pub message: Text,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expect_status_defaults_to_any_2xx() {
+        assert!(ExpectStatus::Success.accepts(204));
+        assert!(!ExpectStatus::Success.accepts(301));
+        let codes = ExpectStatus::Codes(vec![200, 401]);
+        assert!(codes.accepts(401));
+        assert_eq!(codes.describe(), "200 or 401");
+    }
+}

@@ -1,0 +1,98 @@
+//! `approval`: records who approved. `--approved-by NAME` answers in advance; on a
+//! terminal the approver types their name; without either the run refused up front
+//! (see `engine::confirm`). The name goes into the reliability log as a `NOTE`.
+//! `--emergency` skips approvals.
+
+use super::{Effect, StepEnv, StepError};
+use crate::engine::event::EventKind;
+use crate::plan::Text;
+
+pub async fn execute(env: &StepEnv<'_>, from: Option<&Text>) -> Result<Effect, StepError> {
+    let say = |line: String| {
+        (env.emit)(EventKind::StepOutput {
+            section: env.step.section,
+            step: env.step.name.clone(),
+            line,
+        })
+    };
+    if env.flags.emergency {
+        say("skipped: --emergency needs no approval".to_string());
+        return Ok(Effect::Continue);
+    }
+    let name = match &env.flags.approved_by {
+        Some(name) => name.trim().to_string(),
+        None if env.flags.interactive => ask(env, from).await?,
+        None => {
+            return Err(StepError::Failed {
+                message: "no approver: pass --approved-by NAME, or run it from a terminal"
+                    .to_string(),
+                tail: Vec::new(),
+            });
+        }
+    };
+    if name.is_empty() {
+        return Err(StepError::Failed {
+            message: "the approver's name is empty; nothing was approved".to_string(),
+            tail: Vec::new(),
+        });
+    }
+    let name = env.plan.redactor.redact(&name).into_owned();
+    let mut message = format!("approved by {name}");
+    if let Some(from) = from {
+        message.push_str(&format!(" (approval from {})", from.shown()));
+    }
+    say(message.clone());
+    (env.emit)(EventKind::Note {
+        step: env.step.name.clone(),
+        message,
+    });
+    Ok(Effect::Continue)
+}
+
+pub fn describe(from: Option<&Text>) -> String {
+    match from {
+        Some(from) => format!("record an approval from {from} (--approved-by NAME, or asked)"),
+        None => "record who approves (--approved-by NAME, or asked)".to_string(),
+    }
+}
+
+/// Asks on the terminal. The prompt blocks a thread of its own, so Ctrl-C and the
+/// step's timeout still end the step.
+async fn ask(env: &StepEnv<'_>, from: Option<&Text>) -> Result<String, StepError> {
+    let prompt = match from {
+        Some(from) => format!("Approver's name for `{}` ({from})", env.step.name),
+        None => format!("Approver's name for `{}`", env.step.name),
+    };
+    let asking = tokio::task::spawn_blocking(move || {
+        dialoguer::Input::<String>::new()
+            .with_prompt(prompt)
+            .interact_text()
+    });
+    tokio::select! {
+        answer = asking => match answer {
+            Ok(Ok(name)) => Ok(name.trim().to_string()),
+            _ => Err(StepError::Failed {
+                message: "no approver's name was given".to_string(),
+                tail: Vec::new(),
+            }),
+        },
+        _ = env.interrupt.wait() => Err(StepError::Interrupted),
+        _ = tokio::time::sleep_until(env.deadline) => Err(StepError::TimedOut {
+            after: env.step.timeout,
+            tail: Vec::new(),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn describe_names_the_hint() {
+        assert_eq!(
+            describe(Some(&Text::plain("release managers"))),
+            "record an approval from release managers (--approved-by NAME, or asked)"
+        );
+    }
+}
