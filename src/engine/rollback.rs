@@ -92,6 +92,18 @@ impl Engine {
             if self.session.interrupt.is_set() {
                 return self.interrupted(state.clone(), Some(&step.name));
             }
+            if auto
+                && let Some(target) = step.platform_target()
+                && !state.changed_targets.iter().any(|t| t == target)
+            {
+                self.session.emit(EventKind::Warning {
+                    message: format!(
+                        "skipping rollback step `{}`: this run did not change {target}",
+                        step.name
+                    ),
+                });
+                continue;
+            }
             if step.confirm && may_ask && !confirm::ask(&plan, step) {
                 failure = Some(format!(
                     "`{}` was declined at the confirmation prompt",

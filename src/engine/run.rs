@@ -370,6 +370,9 @@ impl Engine {
             });
             if status == StepStatus::Ok && step.kind.changes_things() {
                 state.changed = true;
+                if let Some(target) = step.platform_target() {
+                    state.note_changed_target(target);
+                }
             }
             if status == StepStatus::Failed {
                 let error = error.unwrap_or_default();

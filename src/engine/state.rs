@@ -85,6 +85,10 @@ pub struct RunState {
     pub pid: u32,
     /// A completed deploy, promote, run, … step: auto-rollback has something to undo.
     pub changed: bool,
+    /// Targets that platform steps of this run changed: auto-rollback acts on these
+    /// only, so a failure in staging never rolls production back.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub changed_targets: Vec<String>,
     /// Main steps that finished, in the order they finished.
     pub steps: Vec<StepRecord>,
     /// The step the run is stopped at: the pause it waits behind, or the one that failed.
@@ -117,6 +121,7 @@ impl RunState {
             host: host.to_string(),
             pid: std::process::id(),
             changed: false,
+            changed_targets: Vec::new(),
             steps: Vec::new(),
             at_step: None,
             error: None,
@@ -131,6 +136,12 @@ impl RunState {
         self.steps.iter().any(|r| {
             r.name == step && r.section == Section::Steps && r.status != StepStatus::Failed
         })
+    }
+
+    pub fn note_changed_target(&mut self, target: &str) {
+        if !self.changed_targets.iter().any(|t| t == target) {
+            self.changed_targets.push(target.to_string());
+        }
     }
 
     /// Records a finished step, replacing an earlier record of the same step.

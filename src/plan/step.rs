@@ -57,6 +57,16 @@ pub struct Step {
     pub location: String,
 }
 
+impl Step {
+    /// The target a platform step acts on (as shown), or None for other kinds.
+    pub fn platform_target(&self) -> Option<&str> {
+        match (&self.kind, &self.target) {
+            (StepKind::Platform(_), Some(target)) => Some(target.shown()),
+            _ => None,
+        }
+    }
+}
+
 /// What a step does.
 #[derive(Clone, Debug)]
 pub enum StepKind {

@@ -210,3 +210,60 @@ fn rollout_fly_bin_chooses_the_binary() {
         .status(0);
     assert_eq!(bench.calls(), ["flyctl [auth] [whoami]"]);
 }
+
+#[test]
+fn auto_rollback_leaves_targets_this_run_did_not_change_alone() {
+    let bench = Bench::new();
+    bench.fake("checker").runbook(
+        "two",
+        r#"
+adapter = "fly"
+target  = "web"
+
+[[steps]]
+kind   = "deploy"
+name   = "deploy staging"
+target = "web-staging"
+image  = "reg/web:2"
+
+[[steps]]
+kind = "smoke"
+name = "smoke staging"
+cmd  = "checker"
+
+[[steps]]
+kind  = "deploy"
+name  = "deploy production"
+image = "reg/web:2"
+
+[[rollback]]
+kind   = "rollback"
+name   = "staging back"
+target = "web-staging"
+
+[[rollback]]
+kind = "rollback"
+name = "production back"
+"#,
+    );
+    fakes::fly(&bench, &["1 complete reg/web:1"]);
+    bench.tell("checker", "none", "exit", "1");
+    bench
+        .run(&["promote", "two"])
+        .status(1)
+        .stderr_has("skipping rollback step `production back`: this run did not change web");
+    let calls = bench.calls();
+    assert!(
+        calls.iter().all(|c| !c.contains("--app] [web]")),
+        "production untouched: {calls:?}"
+    );
+    assert!(
+        calls
+            .iter()
+            .any(|c| c.starts_with("fly [releases] [--app] [web-staging]")),
+        "{calls:?}"
+    );
+    // A manual rollback is the operator's choice: it runs every step.
+    bench.run(&["rollback", "two", "--yes"]).status(0);
+    assert!(bench.calls().iter().any(|c| c.contains("--app] [web]")));
+}
