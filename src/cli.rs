@@ -4,7 +4,9 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use clap_complete::Shell;
+use clap_complete::{ArgValueCandidates, Shell};
+
+use crate::completion::{runbook_candidates, step_candidates};
 
 /// Deployment runbooks you can trust: plan, run, pause, resume, roll back, and a
 /// reliability log of all of it.
@@ -92,6 +94,7 @@ pub enum Command {
     #[command(after_help = "Example:\n  rollout show canary --set image=registry/app:1.4.2")]
     Show {
         /// Runbook name (file stem under runbooks/)
+        #[arg(add = ArgValueCandidates::new(runbook_candidates))]
         runbook: String,
     },
 
@@ -99,6 +102,7 @@ pub enum Command {
     #[command(after_help = "Example:\n  rollout validate canary k8s-canary")]
     Validate {
         /// Runbook names; all runbooks when none is given
+        #[arg(add = ArgValueCandidates::new(runbook_candidates))]
         runbooks: Vec<String>,
     },
 
@@ -107,6 +111,7 @@ pub enum Command {
         after_help = "Example:\n  rollout preflight canary --format junit --report preflight.xml"
     )]
     Preflight {
+        #[arg(add = ArgValueCandidates::new(runbook_candidates))]
         runbook: String,
         /// How many checks run at once
         #[arg(long, short = 'j', default_value_t = 4, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
@@ -124,6 +129,7 @@ pub enum Command {
         after_help = "Examples:\n  rollout promote canary\n  rollout promote canary --full --yes"
     )]
     Promote {
+        #[arg(add = ArgValueCandidates::new(runbook_candidates))]
         runbook: String,
         /// Go through every pause without stopping
         #[arg(long)]
@@ -135,9 +141,10 @@ pub enum Command {
         after_help = "Examples:\n  rollout resume canary\n  rollout resume canary --from \"deploy production\""
     )]
     Resume {
+        #[arg(add = ArgValueCandidates::new(runbook_candidates))]
         runbook: String,
         /// Start from this step instead of the failed one
-        #[arg(long, value_name = "STEP")]
+        #[arg(long, value_name = "STEP", add = ArgValueCandidates::new(step_candidates))]
         from: Option<String>,
     },
 
@@ -146,6 +153,7 @@ pub enum Command {
         after_help = "Examples:\n  rollout rollback canary --reason \"error rate 4%\"\n  rollout rollback --emergency"
     )]
     Rollback {
+        #[arg(add = ArgValueCandidates::new(runbook_candidates))]
         runbook: Option<String>,
         /// No preflight, no prompts, no gates; take the lock; escalate through [[emergency]]
         #[arg(long)]
@@ -157,7 +165,10 @@ pub enum Command {
 
     /// Where each run stands: step, status, lock holder
     #[command(after_help = "Example:\n  rollout status canary --json")]
-    Status { runbook: Option<String> },
+    Status {
+        #[arg(add = ArgValueCandidates::new(runbook_candidates))]
+        runbook: Option<String>,
+    },
 
     /// Read the reliability log, or append a note to it
     #[command(
@@ -186,7 +197,7 @@ pub struct LogArgs {
     pub since: Option<String>,
 
     /// Only entries of this runbook
-    #[arg(long, value_name = "RUNBOOK")]
+    #[arg(long, value_name = "RUNBOOK", add = ArgValueCandidates::new(runbook_candidates))]
     pub runbook: Option<String>,
 
     /// Only entries of this event (e.g. "STEP FAILED"; case-insensitive)

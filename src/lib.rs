@@ -7,6 +7,7 @@
 pub mod app;
 pub mod cli;
 pub mod commands;
+pub mod completion;
 pub mod engine;
 pub mod error;
 pub mod log;

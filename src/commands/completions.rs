@@ -2,10 +2,9 @@
 
 use std::io::Write;
 
-use clap::CommandFactory;
 use clap_complete::Shell;
 
-use crate::cli::Cli;
+use crate::completion::script;
 use crate::error::{Error, ExitCode};
 
 pub fn run(shell: Shell) -> Result<ExitCode, Error> {
@@ -18,14 +17,6 @@ pub fn run(shell: Shell) -> Result<ExitCode, Error> {
             "cannot write the completion script: {e}"
         ))),
     }
-}
-
-/// The script for `shell`, rendered into memory first: generating straight into a
-/// closed pipe panics inside clap_complete.
-pub fn script(shell: Shell) -> Vec<u8> {
-    let mut buffer = Vec::new();
-    clap_complete::generate(shell, &mut Cli::command(), "rollout", &mut buffer);
-    buffer
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 mod support;
 
 mod cli;
+mod generated;
 mod interrupt;
 mod lock;
 mod log;
