@@ -4,7 +4,9 @@
 mod support;
 
 mod cli;
+mod demo;
 mod generated;
+mod init;
 mod interrupt;
 mod lock;
 mod log;
