@@ -18,25 +18,3 @@ pub fn run(shell: Shell) -> Result<ExitCode, Error> {
         ))),
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_shell_gets_a_script_naming_the_subcommands() {
-        for shell in [
-            Shell::Bash,
-            Shell::Zsh,
-            Shell::Fish,
-            Shell::PowerShell,
-            Shell::Elvish,
-        ] {
-            let text = String::from_utf8(script(shell)).unwrap();
-            assert!(
-                text.contains("promote") && text.contains("rollback"),
-                "{shell}"
-            );
-        }
-    }
-}

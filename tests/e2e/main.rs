@@ -12,4 +12,5 @@ mod lock;
 mod log;
 mod run;
 mod secrets;
+mod terminal;
 mod validate;
