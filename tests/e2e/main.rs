@@ -7,6 +7,7 @@ mod cli;
 mod demo;
 mod generated;
 mod init;
+mod install;
 mod interrupt;
 mod lock;
 mod log;
