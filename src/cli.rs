@@ -202,7 +202,11 @@ pub enum Command {
     },
 
     /// The demo's throwaway local HTTP service (used by runbooks/demo.toml)
-    #[command(hide = true, name = "demo-service")]
+    #[command(
+        hide = true,
+        name = "demo-service",
+        after_help = "Examples:\n  rollout demo-service deploy --port 47080 --release 2.0.0\n  rollout demo-service probe --port 47080 --expect-release 2.0.0 --successes 3\n  rollout demo-service stop"
+    )]
     DemoService {
         #[command(subcommand)]
         action: DemoAction,
@@ -322,6 +326,9 @@ pub struct LogArgs {
 #[derive(Debug, Clone, Subcommand)]
 pub enum LogAction {
     /// Append a note to the reliability log
+    #[command(
+        after_help = "Example:\n  rollout log note --runbook canary \"paging the db team about replica lag\""
+    )]
     Note {
         /// The note's text (words are joined with spaces)
         #[arg(required = true, num_args = 1..)]

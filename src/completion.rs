@@ -85,9 +85,33 @@ pub const SHELLS: [Shell; 5] = [
     Shell::Elvish,
 ];
 
-/// Runbook names of the project around the working directory; nothing outside one.
+/// The project the line being completed names with `-C DIR`, else the one around the
+/// working directory.
+fn project() -> Option<Project> {
+    let args: Vec<OsString> = std::env::args_os().collect();
+    let dir = flag_value(&args, &["-C", "--dir"]).map(std::path::PathBuf::from);
+    Project::discover(dir.as_deref()).ok()
+}
+
+/// The value after the last of `flags` on the line (`-C DIR`, `--dir DIR`, `--dir=DIR`).
+fn flag_value(args: &[OsString], flags: &[&str]) -> Option<String> {
+    let words: Vec<&str> = args.iter().filter_map(|a| a.to_str()).collect();
+    let mut found = None;
+    for (i, word) in words.iter().enumerate() {
+        if flags.contains(word) {
+            found = words.get(i + 1).map(|v| v.to_string());
+        } else if let Some((flag, value)) = word.split_once('=')
+            && flags.contains(&flag)
+        {
+            found = Some(value.to_string());
+        }
+    }
+    found.filter(|v| !v.is_empty())
+}
+
+/// Runbook names of the project; nothing outside one.
 pub fn runbook_candidates() -> Vec<CompletionCandidate> {
-    let Ok(project) = Project::discover(None) else {
+    let Some(project) = project() else {
         return Vec::new();
     };
     project
@@ -115,7 +139,7 @@ pub fn step_candidates() -> Vec<CompletionCandidate> {
 }
 
 fn step_names(name: &str) -> Vec<String> {
-    let Ok(project) = Project::discover(None) else {
+    let Some(project) = project() else {
         return Vec::new();
     };
     let cx = runbook::Context {
@@ -168,6 +192,16 @@ mod tests {
         ]);
         assert_eq!(runbook_after(&line, "resume").as_deref(), Some("web"));
         assert_eq!(runbook_after(&args(&["rollout", "list"]), "resume"), None);
+    }
+
+    #[test]
+    fn the_project_dir_comes_from_the_line() {
+        let flags = ["-C", "--dir"];
+        let line = args(&["rollout", "--", "rollout", "-C", "/p", "show", ""]);
+        assert_eq!(flag_value(&line, &flags).as_deref(), Some("/p"));
+        let line = args(&["rollout", "--", "rollout", "show", "--dir=/q", ""]);
+        assert_eq!(flag_value(&line, &flags).as_deref(), Some("/q"));
+        assert_eq!(flag_value(&args(&["rollout", "show"]), &flags), None);
     }
 
     #[test]

@@ -6,6 +6,7 @@ mod support;
 mod cli;
 mod demo;
 mod generated;
+mod help;
 mod init;
 mod install;
 mod interrupt;

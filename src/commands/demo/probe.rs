@@ -63,7 +63,7 @@ fn check(port: u16, expect: &Expect<'_>) -> Result<String, String> {
         return Err(format!("status {}", response.status));
     }
     if let Some(version) = expect.version
-        && !response.body.contains(version)
+        && !names_version(&response.body, version)
     {
         return Err(format!(
             "expected version {version}, got {}",
@@ -71,4 +71,36 @@ fn check(port: u16, expect: &Expect<'_>) -> Result<String, String> {
         ));
     }
     Ok(response.body)
+}
+
+/// A JSON body's `version` is exactly `version`; a text body mentions it as a word.
+fn names_version(body: &str, version: &str) -> bool {
+    match serde_json::from_str::<serde_json::Value>(body) {
+        Ok(json) => json.get("version").and_then(|v| v.as_str()) == Some(version),
+        Err(_) => body
+            .split(|c: char| c.is_whitespace() || c == ',')
+            .any(|word| word == version),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_version_must_match_exactly() {
+        assert!(names_version(
+            r#"{"status":"ok","version":"2.0.0"}"#,
+            "2.0.0"
+        ));
+        assert!(!names_version(
+            r#"{"status":"ok","version":"2.0.0"}"#,
+            "2.0"
+        ));
+        assert!(names_version(
+            "hello, version 2.0.0, 10% of traffic",
+            "2.0.0"
+        ));
+        assert!(!names_version("hello, version 12.0.0, 10%", "2.0.0"));
+    }
 }
