@@ -65,7 +65,10 @@ impl Tally {
     }
 
     fn lines(&self, event: &Event, log_path: &Path) -> Vec<String> {
-        let mut counts = vec![format!("{} step(s) done", self.ok)];
+        let mut counts = Vec::new();
+        if self.ok > 0 || self.undone == 0 {
+            counts.push(format!("{} step(s) done", self.ok));
+        }
         if self.warned > 0 {
             counts.push(format!("{} warned", self.warned));
         }
