@@ -4,6 +4,7 @@
 //! The "platform" is a folder (`.rollout/demo/PORT/`): a pid file, the release history
 //! (one version a line, newest last), the traffic percent, and the service's own log.
 
+pub mod args;
 mod daemon;
 mod http;
 mod probe;
