@@ -80,8 +80,11 @@ impl Place {
             .trim()
             .parse()
             .ok()?;
+        // A pid can be reused: only a live demo service counts, never another process.
+        let cmdline = fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+        let ours = cmdline.split(|b| *b == 0).any(|arg| arg == b"demo-service");
         let pid = Pid::from_raw(pid);
-        kill(pid, None).ok().map(|_| pid)
+        (ours && kill(pid, None).is_ok()).then_some(pid)
     }
 }
 
@@ -179,7 +182,7 @@ pub fn stop(at: &DemoPort) -> Result<ExitCode, Error> {
 fn halt(place: &Place, pid: Pid) {
     let _ = kill(pid, Signal::SIGTERM);
     let start = Instant::now();
-    while kill(pid, None).is_ok() && reap(pid) {
+    while kill(pid, None).is_ok() && still_running(pid) {
         if start.elapsed() > Duration::from_secs(3) {
             let _ = kill(pid, Signal::SIGKILL);
         }
@@ -190,7 +193,7 @@ fn halt(place: &Place, pid: Pid) {
 
 /// True while `pid` is still running (and not a zombie we could not reap: it is not our
 /// child, so its parent, init, reaps it).
-fn reap(pid: Pid) -> bool {
+fn still_running(pid: Pid) -> bool {
     fs::read_to_string(format!("/proc/{pid}/stat"))
         .map(|stat| {
             !stat
