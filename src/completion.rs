@@ -3,7 +3,8 @@
 //! clap_complete's dynamic engine: so runbook names and step names come from the project
 //! the shell is in, and the scripts never go stale when a runbook is added.
 //!
-//! How it works: the shell runs `COMPLETE=bash rollout -- rollout promote ca`, and
+//! How it works: the shell runs `ROLLOUT_COMPLETE=bash rollout -- rollout promote ca`
+//! (a variable of our own, so a stray `COMPLETE` in the environment changes nothing), and
 //! [`complete_from_env`] answers before anything else runs.
 
 use std::ffi::OsString;
@@ -17,7 +18,7 @@ use crate::project::Project;
 use crate::runbook::{self, Strictness};
 
 /// The environment variable a shell sets to ask for completions.
-const VAR: &str = "COMPLETE";
+const VAR: &str = "ROLLOUT_COMPLETE";
 
 /// When a shell asks for completions, answers and exits; otherwise returns at once.
 pub fn complete_from_env() {
