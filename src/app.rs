@@ -87,6 +87,12 @@ async fn dispatch(cx: &Context, command: Command) -> Result<ExitCode, Error> {
         Command::Status { runbook } => commands::status::run(cx, runbook.as_deref()),
         Command::Log(args) => commands::log::run(cx, &args),
         Command::Completions { shell } => commands::completions::run(shell),
+        Command::Init {
+            adapter,
+            name,
+            force,
+        } => commands::init::run(cx, adapter, name.as_deref(), force),
+        Command::DemoService { action } => commands::demo::run(&action),
     }
 }
 

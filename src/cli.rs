@@ -4,7 +4,10 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use clap_complete::Shell;
+use clap_complete::{ArgValueCandidates, Shell};
+
+pub use crate::commands::demo::args::{DemoAction, DemoPort};
+use crate::completion::{runbook_candidates, step_candidates};
 
 /// Deployment runbooks you can trust: plan, run, pause, resume, roll back, and a
 /// reliability log of all of it.
@@ -92,6 +95,7 @@ pub enum Command {
     #[command(after_help = "Example:\n  rollout show canary --set image=registry/app:1.4.2")]
     Show {
         /// Runbook name (file stem under runbooks/)
+        #[arg(add = ArgValueCandidates::new(runbook_candidates))]
         runbook: String,
     },
 
@@ -99,6 +103,7 @@ pub enum Command {
     #[command(after_help = "Example:\n  rollout validate canary k8s-canary")]
     Validate {
         /// Runbook names; all runbooks when none is given
+        #[arg(add = ArgValueCandidates::new(runbook_candidates))]
         runbooks: Vec<String>,
     },
 
@@ -107,6 +112,7 @@ pub enum Command {
         after_help = "Example:\n  rollout preflight canary --format junit --report preflight.xml"
     )]
     Preflight {
+        #[arg(add = ArgValueCandidates::new(runbook_candidates))]
         runbook: String,
         /// How many checks run at once
         #[arg(long, short = 'j', default_value_t = 4, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
@@ -124,6 +130,7 @@ pub enum Command {
         after_help = "Examples:\n  rollout promote canary\n  rollout promote canary --full --yes"
     )]
     Promote {
+        #[arg(add = ArgValueCandidates::new(runbook_candidates))]
         runbook: String,
         /// Go through every pause without stopping
         #[arg(long)]
@@ -135,9 +142,10 @@ pub enum Command {
         after_help = "Examples:\n  rollout resume canary\n  rollout resume canary --from \"deploy production\""
     )]
     Resume {
+        #[arg(add = ArgValueCandidates::new(runbook_candidates))]
         runbook: String,
         /// Start from this step instead of the failed one
-        #[arg(long, value_name = "STEP")]
+        #[arg(long, value_name = "STEP", add = ArgValueCandidates::new(step_candidates))]
         from: Option<String>,
     },
 
@@ -146,6 +154,7 @@ pub enum Command {
         after_help = "Examples:\n  rollout rollback canary --reason \"error rate 4%\"\n  rollout rollback --emergency"
     )]
     Rollback {
+        #[arg(add = ArgValueCandidates::new(runbook_candidates))]
         runbook: Option<String>,
         /// No preflight, no prompts, no gates; take the lock; escalate through [[emergency]]
         #[arg(long)]
@@ -160,7 +169,10 @@ pub enum Command {
 
     /// Where each run stands: step, status, lock holder
     #[command(after_help = "Example:\n  rollout status canary --json")]
-    Status { runbook: Option<String> },
+    Status {
+        #[arg(add = ArgValueCandidates::new(runbook_candidates))]
+        runbook: Option<String>,
+    },
 
     /// Read the reliability log, or append a note to it
     #[command(
@@ -176,6 +188,41 @@ pub enum Command {
         #[arg(value_enum)]
         shell: Shell,
     },
+
+    /// Write a commented starter runbook into runbooks/ (and rollout.toml if absent)
+    #[command(
+        after_help = "Examples:\n  rollout init\n  rollout init --adapter kubectl --name canary\n  rollout init --adapter fly --force"
+    )]
+    Init {
+        /// The platform the starter runbook deploys to
+        #[arg(long, value_enum, default_value_t = InitAdapter::Fly)]
+        adapter: InitAdapter,
+        /// The runbook's name (runbooks/NAME.toml); default: the adapter's name
+        #[arg(long, value_name = "NAME")]
+        name: Option<String>,
+        /// Overwrite a runbook that already exists
+        #[arg(long)]
+        force: bool,
+    },
+
+    /// The demo's throwaway local HTTP service (used by runbooks/demo.toml)
+    #[command(
+        hide = true,
+        name = "demo-service",
+        after_help = "Examples:\n  rollout demo-service deploy --port 47080 --release 2.0.0\n  rollout demo-service probe --port 47080 --expect-release 2.0.0 --successes 3\n  rollout demo-service stop"
+    )]
+    DemoService {
+        #[command(subcommand)]
+        action: DemoAction,
+    },
+}
+
+/// The platforms `rollout init` writes a starter for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum InitAdapter {
+    Fly,
+    Kubectl,
+    Systemctl,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -189,7 +236,7 @@ pub struct LogArgs {
     pub since: Option<String>,
 
     /// Only entries of this runbook
-    #[arg(long, value_name = "RUNBOOK")]
+    #[arg(long, value_name = "RUNBOOK", add = ArgValueCandidates::new(runbook_candidates))]
     pub runbook: Option<String>,
 
     /// Only entries of this event (e.g. "STEP FAILED"; case-insensitive)
@@ -208,6 +255,9 @@ pub struct LogArgs {
 #[derive(Debug, Clone, Subcommand)]
 pub enum LogAction {
     /// Append a note to the reliability log
+    #[command(
+        after_help = "Example:\n  rollout log note --runbook canary \"paging the db team about replica lag\""
+    )]
     Note {
         /// The note's text (words are joined with spaces)
         #[arg(required = true, num_args = 1..)]

@@ -8,6 +8,7 @@ pub mod adapters;
 pub mod app;
 pub mod cli;
 pub mod commands;
+pub mod completion;
 pub mod engine;
 pub mod error;
 pub mod log;

@@ -2,10 +2,9 @@
 
 use std::io::Write;
 
-use clap::CommandFactory;
 use clap_complete::Shell;
 
-use crate::cli::Cli;
+use crate::completion::script;
 use crate::error::{Error, ExitCode};
 
 pub fn run(shell: Shell) -> Result<ExitCode, Error> {
@@ -17,35 +16,5 @@ pub fn run(shell: Shell) -> Result<ExitCode, Error> {
         Err(e) => Err(Error::failed(format!(
             "cannot write the completion script: {e}"
         ))),
-    }
-}
-
-/// The script for `shell`, rendered into memory first: generating straight into a
-/// closed pipe panics inside clap_complete.
-pub fn script(shell: Shell) -> Vec<u8> {
-    let mut buffer = Vec::new();
-    clap_complete::generate(shell, &mut Cli::command(), "rollout", &mut buffer);
-    buffer
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_shell_gets_a_script_naming_the_subcommands() {
-        for shell in [
-            Shell::Bash,
-            Shell::Zsh,
-            Shell::Fish,
-            Shell::PowerShell,
-            Shell::Elvish,
-        ] {
-            let text = String::from_utf8(script(shell)).unwrap();
-            assert!(
-                text.contains("promote") && text.contains("rollback"),
-                "{shell}"
-            );
-        }
     }
 }

@@ -2,7 +2,9 @@
 //! and its own arguments, and returns the exit code or an error for people.
 
 pub mod completions;
+pub mod demo;
 pub mod dry_run;
+pub mod init;
 pub mod launch;
 pub mod list;
 pub mod log;

@@ -85,6 +85,9 @@ pub(crate) fn build(
             ("run_id", cx.run_id.to_string()),
             ("user", cx.user.to_string()),
             ("host", cx.host.to_string()),
+            // The running binary, so a runbook can call `{{rollout}} demo-service …`
+            // without rollout on PATH.
+            ("rollout", rollout_binary()),
         ],
         target,
         env,
@@ -215,4 +218,12 @@ fn top_level_help(key: &str) -> Option<String> {
     }
     let step_field = kinds::COMMON_FIELDS.contains(&key) || kinds::owner_help(key).is_some();
     step_field.then(|| format!("`{key}` is a step field: put it under a [[steps]] table"))
+}
+
+/// The path of the running `rollout`, or plain `rollout` when the OS cannot say.
+fn rollout_binary() -> String {
+    std::env::current_exe()
+        .ok()
+        .and_then(|p| p.to_str().map(str::to_string))
+        .unwrap_or_else(|| "rollout".to_string())
 }

@@ -7,6 +7,7 @@ mod json;
 mod message;
 mod plain;
 pub mod plan_view;
+mod summary;
 mod terminal;
 
 use std::io::IsTerminal;

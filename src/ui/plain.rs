@@ -10,6 +10,7 @@ use std::time::Duration;
 use super::Verbosity;
 use super::format::{clean_line, human_duration};
 use super::message::{Mark, message, position};
+use super::summary::Tally;
 use crate::engine::event::{Event, EventKind, Reporter};
 
 /// Long waits say how they are going at least this often.
@@ -25,6 +26,7 @@ struct Inner {
     out: Box<dyn Write + Send>,
     /// When each waiting step last printed a progress line (elapsed ms).
     last_progress: HashMap<String, u64>,
+    tally: Tally,
 }
 
 impl PlainRenderer {
@@ -43,6 +45,7 @@ impl PlainRenderer {
             inner: Mutex::new(Inner {
                 out,
                 last_progress: HashMap::new(),
+                tally: Tally::default(),
             }),
         }
     }
@@ -92,12 +95,6 @@ impl PlainRenderer {
                 };
                 let mut lines = vec![format!("{} {}", label(message.mark), message.text)];
                 lines.extend(message.detail.iter().map(|d| format!("      {d}")));
-                if matches!(
-                    event.kind,
-                    EventKind::RunComplete { .. } | EventKind::RollbackFinished { .. }
-                ) {
-                    lines.push(format!("      log: {}", self.log_path.display()));
-                }
                 lines
             }
         }
@@ -121,7 +118,16 @@ impl Reporter for PlainRenderer {
             return;
         };
         let stamp = event.ts.format("%Y-%m-%dT%H:%M:%SZ");
-        for line in self.lines(event, &mut inner) {
+        let mut lines = self.lines(event, &mut inner);
+        let quiet = self.verbosity == Verbosity::Quiet;
+        let summary = inner.tally.observe(event, &self.log_path);
+        lines.extend(
+            summary
+                .into_iter()
+                .filter(|l| !quiet || l.starts_with("log:"))
+                .map(|l| format!("      {l}")),
+        );
+        for line in lines {
             let _ = writeln!(inner.out, "{stamp} {line}");
         }
         let _ = inner.out.flush();

@@ -10,8 +10,9 @@ use console::style;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::Verbosity;
-use super::format::clean_line;
+use super::format::{clean_line, human_duration};
 use super::message::{Mark, Message, message, position};
+use super::summary::Tally;
 use crate::engine::event::{Event, EventKind, Reporter};
 
 pub struct TerminalRenderer {
@@ -19,6 +20,7 @@ pub struct TerminalRenderer {
     log_path: PathBuf,
     multi: MultiProgress,
     bars: Mutex<HashMap<String, Running>>,
+    tally: Mutex<Tally>,
 }
 
 /// A step on screen.
@@ -35,6 +37,7 @@ impl TerminalRenderer {
             log_path,
             multi: MultiProgress::with_draw_target(ProgressDrawTarget::stderr()),
             bars: Mutex::new(HashMap::new()),
+            tally: Mutex::new(Tally::default()),
         }
     }
 
@@ -45,7 +48,7 @@ impl TerminalRenderer {
     }
 
     fn bar_style() -> ProgressStyle {
-        ProgressStyle::with_template("{spinner:.cyan} {prefix:.bold} [{bar:30.cyan/blue}] {msg}")
+        ProgressStyle::with_template("{spinner:.cyan} {prefix:.bold} {bar:30.cyan/blue} {msg}")
             .unwrap_or_else(|_| ProgressStyle::default_bar())
             .progress_chars("━╸ ")
     }
@@ -72,6 +75,21 @@ impl TerminalRenderer {
         self.print(format!("{symbol} {text}"));
         for line in &message.detail {
             self.print(format!("    {}", style(line).dim()));
+        }
+    }
+
+    /// After the line that ends a run or a rollback: the summary, dimmed (under
+    /// `--quiet`, only where the log is).
+    fn print_summary(&self, event: &Event) {
+        let lines = match self.tally.lock() {
+            Ok(mut tally) => tally.observe(event, &self.log_path),
+            Err(_) => return,
+        };
+        let quiet = self.verbosity == Verbosity::Quiet;
+        for line in lines {
+            if !quiet || line.starts_with("log:") {
+                self.print(format!("    {}", style(line).dim()));
+            }
         }
     }
 
@@ -139,7 +157,12 @@ impl Reporter for TerminalRenderer {
                         running.bar.set_length(*total_ms);
                     }
                     running.bar.set_position(*elapsed_ms);
-                    running.bar.set_message(message.clone());
+                    running.bar.set_message(format!(
+                        "{} / {}  {}",
+                        human_duration(Duration::from_millis(*elapsed_ms)),
+                        human_duration(Duration::from_millis(*total_ms)),
+                        clean_line(message)
+                    ));
                 }
             }
             EventKind::StepFinished { section, step, .. } => {
@@ -154,17 +177,10 @@ impl Reporter for TerminalRenderer {
             _ => {
                 if let Some(message) = message(event, self.verbosity) {
                     self.print_message(&message);
-                    if matches!(
-                        event.kind,
-                        EventKind::RunComplete { .. } | EventKind::RollbackFinished { .. }
-                    ) {
-                        self.print(format!(
-                            "    {}",
-                            style(format!("log: {}", self.log_path.display())).dim()
-                        ));
-                    }
                 }
             }
         }
+        drop(bars);
+        self.print_summary(event);
     }
 }

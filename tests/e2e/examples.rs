@@ -25,7 +25,9 @@ fn canary_goes_staging_to_production_on_evidence_and_rolls_back() {
         if seen.url.starts_with("/health") {
             Reply::ok("{\"status\":\"ok\",\"version\":\"1.4.2\"}")
         } else if seen.url.starts_with("/api/v1/query") {
-            Reply::ok(r#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1,"0.002"]}]}}"#)
+            Reply::ok(
+                r#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1,"0.002"]}]}}"#,
+            )
         } else {
             Reply::ok("ok")
         }
@@ -46,9 +48,16 @@ fn canary_goes_staging_to_production_on_evidence_and_rolls_back() {
     ];
     let hook = server.url("/hooks/T0/s3cr3t");
     // A Tuesday at 11:00 in Chicago: inside the deployment window.
-    let env = [("SLACK_WEBHOOK_URL", hook.as_str()), ("ROLLOUT_NOW", "2026-11-24T17:00:00Z")];
+    let env = [
+        ("SLACK_WEBHOOK_URL", hook.as_str()),
+        ("ROLLOUT_NOW", "2026-11-24T17:00:00Z"),
+    ];
     let args = |words: &[&str]| -> Vec<String> {
-        words.iter().map(|w| w.to_string()).chain(sets.iter().cloned()).collect()
+        words
+            .iter()
+            .map(|w| w.to_string())
+            .chain(sets.iter().cloned())
+            .collect()
     };
     let promote = args(&["promote", "canary"]);
     let promote: Vec<&str> = promote.iter().map(String::as_str).collect();
@@ -60,17 +69,29 @@ fn canary_goes_staging_to_production_on_evidence_and_rolls_back() {
     again.push("--yes");
     bench.run_with(&again, &env).status(0);
     let calls = bench.calls();
-    assert!(calls.contains(&"fly [auth] [whoami]".to_string()), "{calls:?}");
+    assert!(
+        calls.contains(&"fly [auth] [whoami]".to_string()),
+        "{calls:?}"
+    );
     assert!(
         calls.contains(&"fly [deploy] [--app] [hotdash-agent-service] [--config] [fly.production.toml] [--strategy] [rolling] [--image] [registry.fly.io/hotdash-agent-service:1.4.2]".to_string()),
         "{calls:?}"
     );
     let seen = server.requests();
-    assert!(seen.iter().any(|r| r.url.starts_with("/api/v1/query?query=")));
-    let hooks: Vec<_> = seen.iter().filter(|r| r.url.starts_with("/hooks/")).collect();
+    assert!(
+        seen.iter()
+            .any(|r| r.url.starts_with("/api/v1/query?query="))
+    );
+    let hooks: Vec<_> = seen
+        .iter()
+        .filter(|r| r.url.starts_with("/hooks/"))
+        .collect();
     assert_eq!(hooks.len(), 2, "announce and announce done");
     assert!(hooks[1].body.contains("1.4.2 is live"), "{}", hooks[1].body);
-    assert!(!bench.log().contains("s3cr3t"), "the webhook secret stays out of the log");
+    assert!(
+        !bench.log().contains("s3cr3t"),
+        "the webhook secret stays out of the log"
+    );
 
     let rollback = args(&["rollback", "--emergency"]);
     let rollback: Vec<&str> = rollback.iter().map(String::as_str).collect();
@@ -104,12 +125,29 @@ fn canary_outside_the_window_stops_before_production() {
             "at_step":"manager approval"}"#,
     );
     let base = server.url("");
-    let env = [("SLACK_WEBHOOK_URL", "http://127.0.0.1:1/x"), ("ROLLOUT_NOW", "2026-11-27T17:00:00Z")];
+    let env = [
+        ("SLACK_WEBHOOK_URL", "http://127.0.0.1:1/x"),
+        ("ROLLOUT_NOW", "2026-11-27T17:00:00Z"),
+    ];
     bench
-        .run_with(&["promote", "canary", "--yes", "--set", &format!("prod_url={base}")], &env)
+        .run_with(
+            &[
+                "promote",
+                "canary",
+                "--yes",
+                "--set",
+                &format!("prod_url={base}"),
+            ],
+            &env,
+        )
         .status(1)
         .stderr_has("opens Tue");
-    assert!(!bench.calls().iter().any(|c| c.contains("fly.production.toml")));
+    assert!(
+        !bench
+            .calls()
+            .iter()
+            .any(|c| c.contains("fly.production.toml"))
+    );
 }
 
 #[test]

@@ -2,24 +2,28 @@
 //! platform executables that record their argv.
 
 mod fakes;
+mod http;
 mod support;
 
 mod adapters_fly;
 mod adapters_kubectl;
 mod adapters_systemctl;
 mod cli;
+mod demo;
 mod engine;
 mod examples;
+mod gates;
+mod generated;
+mod health;
+mod help;
+mod init;
+mod install;
 mod interrupt;
 mod lock;
 mod log;
+mod metrics;
 mod preflight;
 mod run;
 mod secrets;
+mod terminal;
 mod validate;
-
-mod http;
-
-mod gates;
-mod health;
-mod metrics;

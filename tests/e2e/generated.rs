@@ -1,0 +1,127 @@
+//! Files generated from the CLI definition and kept in the repository: the completion
+//! scripts in `completions/` and the man page `man/rollout.1`. Each test fails when its
+//! file is stale; `UPDATE_GENERATED=1 cargo test generated` rewrites them.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use clap::CommandFactory;
+
+use crate::support::Bench;
+
+fn repo(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
+}
+
+/// Compares `path` with what the generator says it should hold (or rewrites it).
+#[track_caller]
+fn check_fresh(path: &Path, expected: &[u8]) {
+    if std::env::var_os("UPDATE_GENERATED").is_some() {
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, expected).unwrap();
+        return;
+    }
+    let actual = fs::read(path).unwrap_or_default();
+    assert!(
+        actual == expected,
+        "{} is stale: run `UPDATE_GENERATED=1 cargo test generated` and commit it",
+        path.display()
+    );
+}
+
+#[test]
+fn committed_completions_match_the_generator() {
+    for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
+        let out = Command::new(env!("CARGO_BIN_EXE_rollout"))
+            .args(["completions", shell])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{shell}");
+        let file = match shell {
+            "bash" => "rollout.bash",
+            "zsh" => "_rollout",
+            "fish" => "rollout.fish",
+            "powershell" => "_rollout.ps1",
+            _ => "rollout.elv",
+        };
+        check_fresh(&repo(&format!("completions/{file}")), &out.stdout);
+    }
+}
+
+#[test]
+fn committed_man_page_matches_the_generator() {
+    let mut page = Vec::new();
+    clap_mangen::Man::new(rollout::cli::Cli::command())
+        .render(&mut page)
+        .unwrap();
+    check_fresh(&repo("man/rollout.1"), &page);
+}
+
+/// Runs the committed bash script's completion function as bash would on TAB, in `dir`.
+fn bash_complete(dir: &Path, words: &[&str]) -> Option<Vec<String>> {
+    if Command::new("bash").arg("--version").output().is_err() {
+        eprintln!("skipped: bash is not installed");
+        return None;
+    }
+    let bin_dir = Path::new(env!("CARGO_BIN_EXE_rollout")).parent().unwrap();
+    let quoted: Vec<String> = words.iter().map(|w| format!("'{w}'")).collect();
+    let script = format!(
+        "source '{}'\nCOMP_WORDS=({})\nCOMP_CWORD={}\nCOMP_TYPE=9\n_clap_complete_rollout rollout '{}' '{}'\nprintf '%s\\n' \"${{COMPREPLY[@]}}\"\n",
+        repo("completions/rollout.bash").display(),
+        quoted.join(" "),
+        words.len() - 1,
+        words[words.len() - 1],
+        words[words.len() - 2],
+    );
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg(script)
+        .current_dir(dir)
+        .env("PATH", format!("{}:/usr/bin:/bin", bin_dir.display()))
+        .output()
+        .unwrap();
+    Some(
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(str::to_string)
+            .collect(),
+    )
+}
+
+#[test]
+fn bash_completes_runbook_names_from_the_project() {
+    let b = Bench::new();
+    b.runbook("canary", "[[steps]]\nkind = \"soak\"\nduration = \"1s\"\n")
+        .runbook("web", "[[steps]]\nkind = \"soak\"\nduration = \"1s\"\n");
+    fs::create_dir_all(b.path("sub")).unwrap();
+    let Some(found) = bash_complete(&b.path("sub"), &["rollout", "promote", "ca"]) else {
+        return;
+    };
+    assert_eq!(found, vec!["canary"], "{found:?}");
+    let found = bash_complete(b.root(), &["rollout", "show", ""]).unwrap();
+    assert!(found.contains(&"canary".to_string()) && found.contains(&"web".to_string()));
+}
+
+#[test]
+fn bash_completes_step_names_for_resume_from() {
+    let b = Bench::new();
+    b.runbook(
+        "canary",
+        "[[steps]]\nkind = \"soak\"\nname = \"bake\"\nduration = \"1s\"\n\n[[steps]]\nkind = \"pause\"\nname = \"gate\"\n",
+    );
+    let Some(found) = bash_complete(b.root(), &["rollout", "resume", "canary", "--from", ""])
+    else {
+        return;
+    };
+    assert_eq!(found, vec!["bake", "gate"], "{found:?}");
+}
+
+#[test]
+fn bash_completes_subcommands() {
+    let b = Bench::new();
+    let Some(found) = bash_complete(b.root(), &["rollout", "pro"]) else {
+        return;
+    };
+    assert_eq!(found, vec!["promote"], "{found:?}");
+}

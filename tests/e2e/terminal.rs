@@ -1,0 +1,152 @@
+//! The live display under a real pseudo-terminal (util-linux `script`), and the same run
+//! off a terminal: plain lines, no carriage returns, no escape sequences.
+
+use std::process::{Command, Stdio};
+
+use crate::support::Bench;
+
+const RUNBOOK: &str = r#"
+[[steps]]
+kind  = "run"
+name  = "build"
+shell = true
+cmd   = "echo compiling widgets; sleep 1; echo linking"
+
+[[steps]]
+kind     = "soak"
+name     = "bake"
+duration = "2s"
+"#;
+
+/// `script` from util-linux, if this machine has it.
+fn script_available() -> bool {
+    Command::new("script")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// Runs `rollout ARGS` in `b` with a pseudo-terminal as its stdio; returns what it drew.
+fn on_a_tty(b: &Bench, args: &str, env: &[(&str, &str)]) -> String {
+    let line = format!("{} {args}", env!("CARGO_BIN_EXE_rollout"));
+    let mut cmd = Command::new("script");
+    cmd.args(["-qfec", &line, "/dev/null"])
+        .current_dir(b.root())
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", b.root())
+        .env("USER", "tester")
+        .env("TERM", "xterm-256color")
+        .stdin(Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("run script");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn a_terminal_gets_spinners_bars_marks_and_a_summary() {
+    if !script_available() {
+        eprintln!("skipped: `script` (util-linux) is not installed, so no pseudo-terminal");
+        return;
+    }
+    let b = Bench::new();
+    b.runbook("app", RUNBOOK);
+    let screen = on_a_tty(&b, "promote app", &[]);
+    // The spinner line carries the child's latest output line.
+    assert!(screen.contains("compiling widgets"), "{screen}");
+    // The soak bar: its bar characters and elapsed / total.
+    assert!(screen.contains('━'), "{screen}");
+    assert!(screen.contains(" / 2.0s"), "{screen}");
+    assert!(screen.contains("left"), "{screen}");
+    // Marks with durations, colour, and the summary at the end.
+    assert!(
+        screen.contains("✓") && screen.contains("build ("),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("\u{1b}["),
+        "colour and cursor moves on a terminal"
+    );
+    assert!(screen.contains("summary: 2 step(s) done"), "{screen}");
+    assert!(screen.contains("changed: build"), "{screen}");
+    assert!(screen.contains("reliability.log"), "{screen}");
+}
+
+#[test]
+fn no_color_on_a_terminal_keeps_the_bars_but_drops_colour() {
+    if !script_available() {
+        eprintln!("skipped: `script` (util-linux) is not installed, so no pseudo-terminal");
+        return;
+    }
+    let b = Bench::new();
+    b.runbook("app", RUNBOOK);
+    let screen = on_a_tty(&b, "promote app", &[("NO_COLOR", "1")]);
+    assert!(
+        screen.contains('━') && screen.contains("summary:"),
+        "{screen}"
+    );
+    assert!(
+        !screen.contains("\u{1b}[32m"),
+        "no green with NO_COLOR: {screen:?}"
+    );
+    let screen = on_a_tty(&b, "promote app --color never", &[]);
+    assert!(
+        !screen.contains("\u{1b}[32m"),
+        "no green with --color never"
+    );
+}
+
+#[test]
+fn a_failure_on_a_terminal_shows_the_tail_and_the_summary() {
+    if !script_available() {
+        eprintln!("skipped: `script` (util-linux) is not installed, so no pseudo-terminal");
+        return;
+    }
+    let b = Bench::new();
+    b.runbook(
+        "app",
+        "[[steps]]\nkind = \"run\"\nname = \"boom\"\nshell = true\ncmd = \"echo it broke; exit 3\"\n",
+    );
+    let screen = on_a_tty(&b, "promote app", &[]);
+    assert!(
+        screen.contains("✗") && screen.contains("it broke"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("summary: 0 step(s) done, 1 failed"),
+        "{screen}"
+    );
+}
+
+#[test]
+fn off_a_terminal_the_same_run_is_plain_lines_with_a_summary() {
+    let b = Bench::new();
+    b.runbook("app", RUNBOOK);
+    let run = b.run(&["promote", "app"]);
+    run.status(0);
+    let all = run.stderr() + &run.stdout();
+    assert!(!all.contains('\r') && !all.contains('\u{1b}'), "{all:?}");
+    assert!(!all.contains('━'), "no bars off a terminal: {all}");
+    for line in run.stderr().lines() {
+        assert!(
+            line.len() > 20 && line.as_bytes()[4] == b'-' && line.contains("Z "),
+            "every line starts with a timestamp: {line:?}"
+        );
+    }
+    run.stderr_has("summary: 2 step(s) done")
+        .stderr_has("changed: build")
+        .stderr_has("log: ");
+}
+
+#[test]
+fn quiet_keeps_only_the_result_and_the_log() {
+    let b = Bench::new();
+    b.runbook("app", RUNBOOK);
+    let run = b.run(&["promote", "app", "--quiet"]);
+    run.status(0);
+    assert!(!run.stderr().contains("start"), "{}", run.stderr());
+    assert!(!run.stderr().contains("summary:"), "{}", run.stderr());
+    run.stderr_has("app complete").stderr_has("log: ");
+}
