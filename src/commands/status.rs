@@ -124,15 +124,7 @@ fn report(project: &Project, store: &StateStore, name: &str) -> Result<Report, E
                 ));
             }
             for (target, release) in &state.releases {
-                text.push_str(&format!(
-                    "  {target}: current {}, previous {}{}\n",
-                    release.current.as_deref().unwrap_or("unknown"),
-                    release.previous.as_deref().unwrap_or("unknown"),
-                    release
-                        .percent
-                        .map(|p| format!(", at {p}%"))
-                        .unwrap_or_default()
-                ));
+                text.push_str(&format!("  {target}: {}\n", release.describe()));
             }
             for (key, value) in &state.facts {
                 text.push_str(&format!("  {key}: {value}\n"));

@@ -63,7 +63,7 @@ pub async fn run_step(session: &Session, step: &Step, index: usize, total: usize
             deadline,
             emit: &emit,
         };
-        let result = steps::execute(&env).await;
+        let result = with_heartbeat(session, step, start, steps::execute(&env)).await;
         let retryable = matches!(result, Err(StepError::Failed { .. }));
         if !retryable || attempts > step.retries {
             break result;
@@ -109,4 +109,28 @@ pub async fn run_step(session: &Session, step: &Step, index: usize, total: usize
         });
     }
     outcome
+}
+
+/// How often a running step says it is still running.
+const HEARTBEAT: Duration = Duration::from_secs(30);
+
+/// Runs `work`, telling the session every [`HEARTBEAT`] that `step` is still going.
+async fn with_heartbeat<F: std::future::Future>(
+    session: &Session,
+    step: &Step,
+    started: Instant,
+    work: F,
+) -> F::Output {
+    tokio::pin!(work);
+    let mut ticks = tokio::time::interval_at(started + HEARTBEAT, HEARTBEAT);
+    loop {
+        tokio::select! {
+            out = &mut work => return out,
+            _ = ticks.tick() => session.emit(EventKind::StepHeartbeat {
+                section: step.section,
+                step: step.name.clone(),
+                elapsed_ms: started.elapsed().as_millis() as u64,
+            }),
+        }
+    }
 }

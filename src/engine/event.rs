@@ -91,6 +91,12 @@ pub enum EventKind {
         total_ms: u64,
         message: String,
     },
+    /// A step is still running: said every 30 s so logs off a terminal never go quiet.
+    StepHeartbeat {
+        section: Section,
+        step: String,
+        elapsed_ms: u64,
+    },
     StepRetry {
         section: Section,
         step: String,
@@ -132,6 +138,10 @@ pub enum EventKind {
         emergency: bool,
         ok: bool,
         error: Option<String>,
+    },
+    /// Where each target stands as a run or rollback ends (releases and percent).
+    Releases {
+        releases: super::releases::Releases,
     },
     /// A `log` step's message.
     Note {

@@ -34,6 +34,20 @@ impl Default for Release {
     }
 }
 
+impl Release {
+    /// `current 2.0.0, previous 1.0.0, at 100%`, for people.
+    pub fn describe(&self) -> String {
+        format!(
+            "current {}, previous {}{}",
+            self.current.as_deref().unwrap_or("not recorded"),
+            self.previous.as_deref().unwrap_or("not recorded"),
+            self.percent
+                .map(|p| format!(", at {p}%"))
+                .unwrap_or_default()
+        )
+    }
+}
+
 /// Releases by target (its shown, masked form).
 pub type Releases = BTreeMap<String, Release>;
 

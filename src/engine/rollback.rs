@@ -154,6 +154,7 @@ impl Engine {
             rollback.error = failure.clone();
         }
         self.save(state)?;
+        self.report_releases();
         self.session.emit(EventKind::RollbackFinished {
             emergency,
             ok,

@@ -383,6 +383,7 @@ impl Engine {
         state.status = RunStatus::Completed;
         state.at_step = None;
         self.save(&mut state)?;
+        self.report_releases();
         // The whole run, pauses included, not just this invocation.
         let total = (Utc::now() - state.started_at).to_std().unwrap_or_default();
         self.session.emit(EventKind::RunComplete {
@@ -472,6 +473,14 @@ impl Engine {
             yes: self.options.yes,
             approved_by: self.session.flags.approved_by.is_some(),
             interactive: self.options.interactive,
+        }
+    }
+
+    /// Tells the renderers where each target stands, if any release is known.
+    pub(super) fn report_releases(&self) {
+        let releases = self.session.releases.snapshot();
+        if !releases.is_empty() {
+            self.session.emit(EventKind::Releases { releases });
         }
     }
 

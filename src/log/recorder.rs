@@ -149,7 +149,9 @@ impl LogRecorder {
             | EventKind::StepStarted { .. }
             | EventKind::StepOutput { .. }
             | EventKind::StepProgress { .. }
+            | EventKind::StepHeartbeat { .. }
             | EventKind::StepRetry { .. }
+            | EventKind::Releases { .. }
             | EventKind::Warning { .. } => return None,
         };
         Some(entry.field("user", &self.user).field("host", &self.host))

@@ -97,9 +97,11 @@ pub fn message(event: &Event, verbosity: Verbosity) -> Option<Message> {
                 failed.join(", ")
             ),
         ),
-        EventKind::StepStarted { .. }
+        EventKind::Releases { .. }
+        | EventKind::StepStarted { .. }
         | EventKind::StepOutput { .. }
-        | EventKind::StepProgress { .. } => {
+        | EventKind::StepProgress { .. }
+        | EventKind::StepHeartbeat { .. } => {
             return None;
         }
         EventKind::StepRetry {

@@ -89,6 +89,20 @@ impl PlainRenderer {
                     message
                 )]
             }
+            EventKind::StepHeartbeat {
+                step, elapsed_ms, ..
+            } if !quiet => {
+                // Waits that report progress have said enough already.
+                let last = inner.last_progress.get(step).copied().unwrap_or(0);
+                if elapsed_ms.saturating_sub(last) < PROGRESS_EVERY.as_millis() as u64 {
+                    return Vec::new();
+                }
+                inner.last_progress.insert(step.clone(), *elapsed_ms);
+                vec![format!(
+                    "wait  {step}: still running after {}",
+                    human_duration(Duration::from_millis(*elapsed_ms))
+                )]
+            }
             _ => {
                 let Some(message) = message(event, self.verbosity) else {
                     return Vec::new();
@@ -179,5 +193,29 @@ mod tests {
         let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
         assert_eq!(text.lines().count(), 2, "{text}");
         assert!(!text.contains('\r') && !text.contains('\u{1b}'));
+    }
+
+    #[test]
+    fn a_silent_long_step_still_says_it_is_running() {
+        let buffer = Buffer::default();
+        let r = PlainRenderer::new(Box::new(buffer.clone()), Verbosity::Normal, "log".into());
+        for elapsed_ms in [30_000, 60_000] {
+            r.report(&Event {
+                ts: Utc::now(),
+                runbook: "canary".into(),
+                run_id: "r-1".into(),
+                kind: EventKind::StepHeartbeat {
+                    section: Section::Steps,
+                    step: "deploy".into(),
+                    elapsed_ms,
+                },
+            });
+        }
+        let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+        assert!(
+            text.contains("wait  deploy: still running after 30.0s"),
+            "{text}"
+        );
+        assert!(text.contains("still running after 1m 00s"), "{text}");
     }
 }

@@ -25,6 +25,7 @@ pub struct Tally {
     failed: usize,
     changed: Vec<String>,
     undone: usize,
+    releases: Vec<String>,
 }
 
 impl Tally {
@@ -54,6 +55,12 @@ impl Tally {
                 (_, StepStatus::Failed) => self.failed += 1,
                 _ => {}
             },
+            EventKind::Releases { releases } => {
+                self.releases = releases
+                    .iter()
+                    .map(|(target, release)| format!("{target}: {}", release.describe()))
+                    .collect();
+            }
             EventKind::RunComplete { .. }
             | EventKind::Paused { .. }
             | EventKind::RunFailed { .. }
@@ -90,6 +97,7 @@ impl Tally {
             }
             lines.push(format!("changed: {}", named.join(", ")));
         }
+        lines.extend(self.releases.iter().map(|r| format!("release: {r}")));
         lines.push(format!("run: {}", event.run_id));
         lines.push(format!("log: {}", log_path.display()));
         lines
