@@ -5,7 +5,6 @@
 //! Why a group: `kill_on_drop` and `start_kill` reach the direct child only, so in
 //! `sh -c "sleep 30 & sleep 30"` both sleeps would outlive a timeout.
 
-use std::collections::VecDeque;
 use std::fmt;
 use std::io;
 use std::os::unix::process::ExitStatusExt;
@@ -13,13 +12,16 @@ use std::path::PathBuf;
 use std::process::{ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-use nix::errno::Errno;
-use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
-use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
-use tokio::process::{Child, Command};
+use tokio::process::Command;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
+
+mod group;
+mod output;
+
+use group::Group;
+use output::{Lines, Output, spawn_reader};
 
 use crate::engine::signal::Interrupt;
 use crate::plan::Redactor;
@@ -244,219 +246,11 @@ fn ending_of(status: ExitStatus) -> Ending {
     }
 }
 
-/// The child's process group while we are responsible for it; SIGKILLed if dropped then.
-struct Group {
-    pgid: Option<Pid>,
-}
-
-impl Group {
-    /// TERM the group, wait up to `grace` for it to be gone, then KILL it.
-    async fn stop(
-        &mut self,
-        child: &mut Child,
-        grace: Duration,
-        lines: &mut Lines,
-        output: &mut Output<'_>,
-    ) {
-        let Some(pgid) = self.pgid else { return };
-        let _ = killpg(pgid, Signal::SIGTERM);
-        if !wait_gone(pgid, child, grace, lines, output).await {
-            let _ = killpg(pgid, Signal::SIGKILL);
-            wait_gone(pgid, child, KILL_WAIT, lines, output).await;
-        }
-        self.pgid = None;
-    }
-}
-
-impl Drop for Group {
-    fn drop(&mut self) {
-        if let Some(pgid) = self.pgid {
-            let _ = killpg(pgid, Signal::SIGKILL);
-        }
-    }
-}
-
-/// Polls until the child is reaped and no live process is left in its group. Keeps
-/// reading output meanwhile, so nobody blocks on a full pipe while dying.
-async fn wait_gone(
-    pgid: Pid,
-    child: &mut Child,
-    limit: Duration,
-    lines: &mut Lines,
-    output: &mut Output<'_>,
-) -> bool {
-    let until = tokio::time::Instant::now() + limit;
-    loop {
-        // An error here means it was reaped elsewhere: gone either way.
-        let reaped = !matches!(child.try_wait(), Ok(None));
-        if reaped && !group_alive(pgid) {
-            return true;
-        }
-        if tokio::time::Instant::now() >= until {
-            return false;
-        }
-        let tick = tokio::time::sleep(POLL);
-        tokio::pin!(tick);
-        loop {
-            tokio::select! {
-                () = &mut tick => break,
-                line = lines.next() => if let Some(line) = line { output.push(&line) },
-            }
-        }
-    }
-}
-
-/// Whether any process of the group is still running. `killpg(pgid, 0)` also counts
-/// zombies, and an orphaned grandchild stays a zombie until init reaps it, which takes
-/// seconds on some machines; on Linux, /proc tells the dead from the living.
-fn group_alive(pgid: Pid) -> bool {
-    if killpg(pgid, None) == Err(Errno::ESRCH) {
-        return false;
-    }
-    live_member_in_proc(pgid).unwrap_or(true)
-}
-
-#[cfg(target_os = "linux")]
-fn live_member_in_proc(pgid: Pid) -> Option<bool> {
-    let pgid = pgid.to_string();
-    for entry in std::fs::read_dir("/proc").ok()?.flatten() {
-        let name = entry.file_name();
-        let Some(pid) = name
-            .to_str()
-            .filter(|n| n.bytes().all(|b| b.is_ascii_digit()))
-        else {
-            continue;
-        };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-            continue;
-        };
-        // The command name may hold spaces and parentheses: fields follow the last ')'.
-        let Some((_, fields)) = stat.rsplit_once(')') else {
-            continue;
-        };
-        let fields: Vec<&str> = fields.split_whitespace().take(3).collect();
-        if let [state, _ppid, pgrp] = fields[..]
-            && pgrp == pgid
-            && state != "Z"
-            && state != "X"
-        {
-            return Some(true);
-        }
-    }
-    Some(false)
-}
-
-#[cfg(not(target_os = "linux"))]
-fn live_member_in_proc(_pgid: Pid) -> Option<bool> {
-    None
-}
-
-/// Lines from both pipes, as they arrive.
-struct Lines {
-    rx: mpsc::Receiver<String>,
-    open: bool,
-}
-
-impl Lines {
-    /// The next line; `None` once both pipes are closed, and pending forever after that
-    /// so a `select!` loop does not spin.
-    async fn next(&mut self) -> Option<String> {
-        if !self.open {
-            std::future::pending::<()>().await;
-        }
-        let line = self.rx.recv().await;
-        self.open = line.is_some();
-        line
-    }
-}
-
-fn spawn_reader<R>(stream: R, tx: mpsc::Sender<String>) -> JoinHandle<()>
-where
-    R: AsyncRead + Unpin + Send + 'static,
-{
-    tokio::spawn(async move {
-        let mut reader = BufReader::new(stream);
-        let mut line = Vec::new();
-        loop {
-            let chunk = match reader.fill_buf().await {
-                Ok([]) | Err(_) => break,
-                Ok(chunk) => chunk,
-            };
-            let newline = chunk.iter().position(|&b| b == b'\n');
-            let take = newline
-                .map_or(chunk.len(), |i| i + 1)
-                .min(MAX_LINE - line.len());
-            line.extend_from_slice(&chunk[..take]);
-            reader.consume(take);
-            if line.ends_with(b"\n") || line.len() >= MAX_LINE {
-                if tx.send(decode(&line)).await.is_err() {
-                    return;
-                }
-                line.clear();
-            }
-        }
-        if !line.is_empty() {
-            let _ = tx.send(decode(&line)).await;
-        }
-    })
-}
-
-fn decode(line: &[u8]) -> String {
-    let line = line.strip_suffix(b"\n").unwrap_or(line);
-    let line = line.strip_suffix(b"\r").unwrap_or(line);
-    String::from_utf8_lossy(line).into_owned()
-}
-
-/// Redacts each line first, then hands it on and keeps the end of it all.
-struct Output<'a> {
-    redactor: &'a Redactor,
-    on_line: &'a mut (dyn FnMut(&str) + Send),
-    lines: VecDeque<String>,
-    bytes: usize,
-}
-
-impl<'a> Output<'a> {
-    fn new(redactor: &'a Redactor, on_line: &'a mut (dyn FnMut(&str) + Send)) -> Self {
-        Output {
-            redactor,
-            on_line,
-            lines: VecDeque::new(),
-            bytes: 0,
-        }
-    }
-
-    fn push(&mut self, raw: &str) {
-        let line = self.redactor.redact(raw).into_owned();
-        (self.on_line)(&line);
-        self.bytes += line.len() + 1;
-        self.lines.push_back(line);
-        while self.bytes > OUTPUT_CAP {
-            match self.lines.pop_front() {
-                Some(old) => self.bytes -= old.len() + 1,
-                None => break,
-            }
-        }
-    }
-
-    fn finish(self, ending: Ending, elapsed: Duration) -> Finished {
-        let mut output = String::with_capacity(self.bytes);
-        for line in &self.lines {
-            output.push_str(line);
-            output.push('\n');
-        }
-        let skip = self.lines.len().saturating_sub(TAIL_LINES);
-        Finished {
-            ending,
-            output,
-            tail: self.lines.into_iter().skip(skip).collect(),
-            elapsed,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use nix::errno::Errno;
+    use nix::sys::signal::Signal;
     use nix::sys::signal::kill;
     use std::path::Path;
 
