@@ -4,6 +4,8 @@
 
 use std::io::IsTerminal;
 
+use super::event::EventKind;
+use super::run::Engine;
 use crate::error::Error;
 use crate::plan::{Plan, Step, StepKind};
 
@@ -91,4 +93,36 @@ pub fn ask(plan: &Plan, step: &Step) -> bool {
         .default(false)
         .interact()
         .unwrap_or(false)
+}
+
+impl Engine {
+    /// Whether `step` may go ahead. A step with `confirm = true` is asked about on the
+    /// terminal unless `--yes` answered in advance or `not_asked` says why no one is
+    /// asked (an emergency, an auto-rollback). Every answer goes into the log as a note.
+    pub(super) fn confirmed(&self, step: &Step, not_asked: Option<&str>) -> bool {
+        if !step.confirm {
+            return true;
+        }
+        let plan = &self.session.plan;
+        let (go, how) = if self.options.yes {
+            (true, "confirmed in advance with --yes".to_string())
+        } else if let Some(why) = not_asked {
+            (true, format!("not asked ({why})"))
+        } else if ask(plan, step) {
+            (
+                true,
+                format!("confirmed at the prompt by {}", self.options.user),
+            )
+        } else {
+            (
+                false,
+                format!("declined at the prompt by {}", self.options.user),
+            )
+        };
+        self.session.emit(EventKind::Note {
+            step: step.name.clone(),
+            message: format!("{} {how}", question(plan, step)),
+        });
+        go
+    }
 }

@@ -85,7 +85,6 @@ impl Engine {
         });
         self.save(state)?;
 
-        let may_ask = !emergency && !auto && !self.options.yes;
         let mut failure: Option<String> = None;
         let total = plan.rollback.len();
         for (index, step) in plan.rollback.iter().enumerate() {
@@ -104,7 +103,14 @@ impl Engine {
                 });
                 continue;
             }
-            if step.confirm && may_ask && !confirm::ask(&plan, step) {
+            let not_asked = if emergency {
+                Some("--emergency")
+            } else if auto {
+                Some("auto-rollback")
+            } else {
+                None
+            };
+            if !self.confirmed(step, not_asked) {
                 failure = Some(format!(
                     "`{}` was declined at the confirmation prompt",
                     step.name

@@ -338,7 +338,7 @@ impl Engine {
             // Saved before the step too: a killed process is then found at this step.
             state.at_step = Some(step.name.clone());
             self.save(&mut state)?;
-            if step.confirm && !self.options.yes && !confirm::ask(&plan, step) {
+            if !self.confirmed(step, None) {
                 let error = "declined at the confirmation prompt".to_string();
                 self.session.emit(EventKind::StepFinished {
                     section: Section::Steps,

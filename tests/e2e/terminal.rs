@@ -150,3 +150,87 @@ fn quiet_keeps_only_the_result_and_the_log() {
     assert!(!run.stderr().contains("summary:"), "{}", run.stderr());
     run.stderr_has("app complete").stderr_has("log: ");
 }
+
+/// Runs `rollout ARGS` on a pseudo-terminal, typing `keys` once it has had a moment to
+/// draw its prompt; returns what it drew.
+fn answering_on_a_tty(b: &Bench, args: &str, keys: &str) -> String {
+    use std::io::Write;
+    let line = format!("{} {args}", env!("CARGO_BIN_EXE_rollout"));
+    let mut child = Command::new("script")
+        .args(["-qfec", &line, "/dev/null"])
+        .current_dir(b.root())
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", b.root())
+        .env("USER", "tester")
+        .env("TERM", "xterm-256color")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("run script");
+    let mut stdin = child.stdin.take().expect("stdin");
+    assert!(
+        b.wait_for(std::time::Duration::from_secs(10), |b| b
+            .log()
+            .contains("RUN STARTED")),
+        "the run never started"
+    );
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    stdin.write_all(keys.as_bytes()).expect("type");
+    drop(stdin);
+    let out = child.wait_with_output().expect("wait for script");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+const CONFIRMING: &str = r#"
+[[steps]]
+kind    = "run"
+name    = "production"
+target  = "web"
+cmd     = "echo shipped"
+confirm = true
+"#;
+
+#[test]
+fn a_confirmation_is_asked_on_the_terminal_and_the_answer_is_logged() {
+    if !script_available() {
+        eprintln!("skipped: `script` (util-linux) is not installed, so no pseudo-terminal");
+        return;
+    }
+    let b = Bench::new();
+    b.runbook("app", CONFIRMING);
+    let screen = answering_on_a_tty(&b, "promote app", "y");
+    assert!(
+        screen.contains("Proceed with production on web?"),
+        "{screen}"
+    );
+    assert!(
+        b.log().contains("confirmed at the prompt by tester"),
+        "{}",
+        b.log()
+    );
+    assert!(b.log().contains("RUN COMPLETE - app"), "{}", b.log());
+}
+
+#[test]
+fn declining_a_confirmation_stops_the_run_without_running_the_step() {
+    if !script_available() {
+        eprintln!("skipped: `script` (util-linux) is not installed, so no pseudo-terminal");
+        return;
+    }
+    let b = Bench::new();
+    b.runbook("app", CONFIRMING);
+    let screen = answering_on_a_tty(&b, "promote app", "n");
+    assert!(screen.contains("declined"), "{screen}");
+    assert!(
+        b.log().contains("declined at the prompt by tester"),
+        "{}",
+        b.log()
+    );
+    assert!(
+        b.log().contains("RUN FAILED - app step=production"),
+        "{}",
+        b.log()
+    );
+    assert!(!b.log().contains("STEP OK"), "{}", b.log());
+}
