@@ -234,3 +234,24 @@ fn declining_a_confirmation_stops_the_run_without_running_the_step() {
     );
     assert!(!b.log().contains("STEP OK"), "{}", b.log());
 }
+
+#[test]
+fn an_approver_types_their_name_on_the_terminal_and_it_is_logged() {
+    if !script_available() {
+        eprintln!("skipped: `script` (util-linux) is not installed, so no pseudo-terminal");
+        return;
+    }
+    let b = Bench::new();
+    b.runbook(
+        "app",
+        "[[steps]]\nkind = \"approval\"\nname = \"approved\"\nfrom = \"a release manager\"\n[[steps]]\nkind = \"log\"\nmessage = \"shipped\"\n",
+    );
+    let screen = answering_on_a_tty(&b, "promote app", "alice\r");
+    assert!(screen.contains("a release manager"), "{screen}");
+    assert!(
+        b.log().contains("approved by alice"),
+        "{screen}\n{}",
+        b.log()
+    );
+    assert!(b.log().contains("RUN COMPLETE - app"), "{}", b.log());
+}
