@@ -162,6 +162,10 @@ fn a_corrupt_state_file_is_exit_2_and_left_untouched() {
         vec!["promote", "app"],
         vec!["resume", "app"],
         vec!["status", "app"],
+        vec!["rollback", "app"],
+        vec!["promote", "app", "--dry-run"],
+        vec!["resume", "app", "--dry-run"],
+        vec!["rollback", "app", "--dry-run"],
     ] {
         bench
             .run(&args)
