@@ -222,8 +222,14 @@ to   = "reg/app:{{{{secret.TOKEN}}}}-good"
 
     // The real value reached the platform CLI and the server...
     let calls = bench.calls().join("\n");
-    assert!(calls.contains(&format!("[--app] [app-{SECRET}]")), "{calls}");
-    assert!(calls.contains(&format!("[reg/app:{SECRET}-good]")), "{calls}");
+    assert!(
+        calls.contains(&format!("[--app] [app-{SECRET}]")),
+        "{calls}"
+    );
+    assert!(
+        calls.contains(&format!("[reg/app:{SECRET}-good]")),
+        "{calls}"
+    );
     let requests = server.requests();
     for path in ["/hook/", "/watch?t=", "/health?t=", "/api/v1/query"] {
         assert!(
