@@ -161,3 +161,54 @@ fn preflight_dry_run_runs_nothing() {
     assert!(bench.calls().is_empty());
     assert!(!bench.path("reliability.log").exists());
 }
+
+#[test]
+fn continuing_a_paused_run_checks_again_and_a_failure_there_keeps_it_paused() {
+    let bench = Bench::new();
+    bench.fake("checker").runbook(
+        "app",
+        r#"
+[[preflight]]
+kind = "run"
+name = "auth"
+cmd = "checker auth"
+
+[[steps]]
+kind = "run"
+cmd = "checker staging"
+
+[[steps]]
+kind = "pause"
+name = "gate"
+
+[[steps]]
+kind = "run"
+cmd = "checker production"
+
+[[rollback]]
+kind = "run"
+cmd = "checker undo"
+"#,
+    );
+    bench.run(&["promote", "app"]).status(0);
+    bench.tell("checker", "auth", "exit", "1");
+    bench
+        .run(&["promote", "app"])
+        .status(1)
+        .stderr_has("preflight failed: auth");
+    // Nothing went on, nothing rolled back, and the run still waits at its gate.
+    assert_eq!(bench.state("app")["status"], "paused");
+    assert!(!bench.log_events().iter().any(|e| e.starts_with("ROLLBACK")));
+    bench.forget("checker", "auth", "exit");
+    bench.run(&["promote", "app"]).status(0);
+    assert_eq!(
+        bench.calls(),
+        vec![
+            "checker [auth]",
+            "checker [staging]",
+            "checker [auth]",
+            "checker [auth]",
+            "checker [production]"
+        ]
+    );
+}
