@@ -95,8 +95,9 @@ pub async fn run(
         })?;
     }
     if std::env::var("GITHUB_ACTIONS").as_deref() == Ok("true") {
-        for line in annotations(&report) {
-            println!("{line}");
+        let lines = annotations(&report);
+        if !lines.is_empty() {
+            print_stdout(&lines.join("\n"))?;
         }
     }
     print_stdout(&text)?;
