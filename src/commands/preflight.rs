@@ -96,8 +96,16 @@ pub async fn run(
     }
     if std::env::var("GITHUB_ACTIONS").as_deref() == Ok("true") {
         let lines = annotations(&report);
-        if !lines.is_empty() {
-            print_stdout(&lines.join("\n"))?;
+        if matches!(format, ReportFormat::Human) {
+            if !lines.is_empty() {
+                print_stdout(&lines.join("\n"))?;
+            }
+        } else {
+            // stdout holds one JSON or JUnit document that CI parses; the runner reads
+            // workflow commands from stderr as well.
+            for line in &lines {
+                crate::ui::stderr_line(line);
+            }
         }
     }
     print_stdout(&text)?;

@@ -99,6 +99,22 @@ fn github_actions_get_error_annotations() {
         .run_with(&["preflight", "app"], &[("GITHUB_ACTIONS", "true")])
         .status(1)
         .stdout_has("::error file=runbooks/app.toml,line=2,title=preflight%3A auth::`checker` exited with 1 (expected 0)");
+    // With a report on stdout, the annotations go to stderr and the report stays whole.
+    for (format, start) in [("json", "{"), ("junit", "<?xml")] {
+        let run = bench.run_with(
+            &["preflight", "app", "--format", format],
+            &[("GITHUB_ACTIONS", "true")],
+        );
+        run.status(1)
+            .stderr_has("::error file=runbooks/app.toml,line=2");
+        assert!(run.stdout().starts_with(start), "{}", run.stdout());
+        assert!(!run.stdout().contains("::error"), "{}", run.stdout());
+    }
+    let run = bench.run_with(
+        &["preflight", "app", "--json"],
+        &[("GITHUB_ACTIONS", "true")],
+    );
+    serde_json::from_str::<serde_json::Value>(&run.stdout()).expect("one JSON document");
     // Without the variable there is no annotation.
     let plain = bench.run(&["preflight", "app"]);
     assert!(!plain.stdout().contains("::error"));
