@@ -105,14 +105,14 @@ fn report(err: &Error) {
     } else {
         "error:".to_string()
     };
-    eprintln!("{label} {}", err.headline);
+    crate::ui::stderr_line(format_args!("{label} {}", err.headline));
     if let Some(detail) = &err.detail {
         for line in detail.lines() {
-            eprintln!("  {line}");
+            crate::ui::stderr_line(format_args!("  {line}"));
         }
     }
     if let Some(hint) = &err.hint {
-        eprintln!("hint: {hint}");
+        crate::ui::stderr_line(format_args!("hint: {hint}"));
     }
 }
 

@@ -1,7 +1,9 @@
 //! Prints a dry run: human text, or one JSON document with `--json`.
 
 use crate::app::Context;
+use crate::engine::lock::{LockError, RunLock};
 use crate::error::{Error, ExitCode};
+use crate::project::Project;
 use crate::ui::plan_view::DryRun;
 
 pub fn print(cx: &Context, dry: &DryRun<'_>) -> Result<ExitCode, Error> {
@@ -12,4 +14,24 @@ pub fn print(cx: &Context, dry: &DryRun<'_>) -> Result<ExitCode, Error> {
     };
     super::output::print_stdout(&text)?;
     Ok(ExitCode::Ok)
+}
+
+/// A dry run of a runbook another run holds answers as the real command would: exit 3,
+/// naming the holder. It only probes the lock (a shared `flock`, dropped at once), so
+/// it never takes it; without this, the held run's state reads as an interrupted one.
+pub fn refuse_if_locked(project: &Project, name: &str) -> Result<(), Error> {
+    let lock_dir = project.state_dir().join("locks");
+    match RunLock::holder(&lock_dir, name) {
+        Ok(None) => Ok(()),
+        Ok(Some(holder)) => Err(LockError::Held {
+            runbook: name.to_string(),
+            holder: Some(holder),
+        }
+        .into()),
+        Err(error) => Err(LockError::Io {
+            path: lock_dir.join(format!("{name}.lock")),
+            error,
+        }
+        .into()),
+    }
 }

@@ -37,7 +37,7 @@ pub fn load_plan(
         },
     )?;
     for warning in &loaded.warnings {
-        eprintln!("warning: {warning}");
+        crate::ui::stderr_line(format_args!("warning: {warning}"));
     }
     Ok(loaded.plan)
 }
@@ -80,10 +80,10 @@ impl Launch {
             let (lock, previous) =
                 RunLock::take_over(&lock_dir, name, &me, TAKE_OVER_GRACE).map_err(Error::from)?;
             if let Some(previous) = previous {
-                eprintln!(
+                crate::ui::stderr_line(format_args!(
                     "warning: took the lock of `{name}` from {}@{} (pid {}, `{}`); that run stops as interrupted",
                     previous.user, previous.host, previous.pid, previous.command
-                );
+                ));
             }
             lock
         } else {
@@ -92,10 +92,10 @@ impl Launch {
         let log = LogWriter::new(cx.log_path(project));
         if let Err(err) = log.check() {
             if emergency {
-                eprintln!(
+                crate::ui::stderr_line(format_args!(
                     "warning: cannot write the reliability log {}: {err}; the emergency rollback goes on without it",
                     log.path().display()
-                );
+                ));
             } else {
                 return Err(Error::failed(format!(
                     "cannot append to the reliability log {}",
@@ -127,11 +127,11 @@ impl Launch {
                     "json.unreadable-{}",
                     chrono::Utc::now().format("%Y%m%dT%H%M%S")
                 ));
-                eprintln!(
+                crate::ui::stderr_line(format_args!(
                     "warning: {}; moved it to {} and going on",
                     err.headline,
                     aside.display()
-                );
+                ));
                 std::fs::rename(&path, &aside).map_err(|e| {
                     Error::failed(format!("cannot move {} aside: {e}", path.display()))
                 })?;

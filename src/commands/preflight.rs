@@ -95,8 +95,17 @@ pub async fn run(
         })?;
     }
     if std::env::var("GITHUB_ACTIONS").as_deref() == Ok("true") {
-        for line in annotations(&report) {
-            println!("{line}");
+        let lines = annotations(&report);
+        if matches!(format, ReportFormat::Human) {
+            if !lines.is_empty() {
+                print_stdout(&lines.join("\n"))?;
+            }
+        } else {
+            // stdout holds one JSON or JUnit document that CI parses; the runner reads
+            // workflow commands from stderr as well.
+            for line in &lines {
+                crate::ui::stderr_line(line);
+            }
         }
     }
     print_stdout(&text)?;

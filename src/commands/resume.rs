@@ -13,6 +13,7 @@ use super::launch::{Launch, load_plan};
 pub async fn run(cx: &Context, name: &str, from: Option<&str>) -> Result<ExitCode, Error> {
     let project = cx.project()?;
     if cx.global.dry_run {
+        dry_run::refuse_if_locked(&project, name)?;
         let previous = StateStore::new(&project.state_dir()).load(name)?;
         let run_id = previous
             .as_ref()

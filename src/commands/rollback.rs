@@ -32,9 +32,15 @@ pub async fn run(
         }
     });
     if cx.global.dry_run {
-        let previous = StateStore::new(&project.state_dir())
-            .load(&name)
-            .unwrap_or(None);
+        // An emergency takes the lock over and moves an unreadable state aside; a plain
+        // rollback would stop at either, and so does its dry run.
+        let store = StateStore::new(&project.state_dir());
+        let previous = if emergency {
+            store.load(&name).unwrap_or(None)
+        } else {
+            dry_run::refuse_if_locked(&project, &name)?;
+            store.load(&name)?
+        };
         let run_id = previous
             .as_ref()
             .map(|s| s.run_id.clone())

@@ -54,7 +54,7 @@ pub fn run(cx: &Context, names: &[String]) -> Result<ExitCode, Error> {
             Err(diagnostics) => {
                 failed += 1;
                 for diagnostic in &diagnostics {
-                    eprintln!("{diagnostic}");
+                    crate::ui::stderr_line(format_args!("{diagnostic}"));
                 }
                 text.push(format!("FAIL  {name}: {} error(s)", diagnostics.len()));
                 let errors: Vec<_> = diagnostics

@@ -167,10 +167,10 @@ impl Reporter for LogRecorder {
         if let Err(err) = self.writer.append(&entry) {
             // Said once per run: a full disk must not bury the run's own output.
             if !self.warned.swap(true, Ordering::SeqCst) {
-                eprintln!(
+                crate::ui::stderr_line(format_args!(
                     "warning: cannot write the reliability log {}: {err}; going on without it",
                     self.writer.path().display()
-                );
+                ));
             }
         }
     }

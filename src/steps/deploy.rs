@@ -20,6 +20,8 @@ pub async fn execute(env: &StepEnv<'_>, p: &PlatformStep) -> Result<Effect, Step
         },
     };
     if let Some(release) = release {
+        // Masked: an adapter may report the release as it ran it, secrets included.
+        let release = env.plan.redactor.redact(&release);
         env.releases.deployed(&platform::target_key(env), &release);
     }
     Ok(Effect::Continue)

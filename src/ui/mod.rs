@@ -21,6 +21,14 @@ pub use terminal::TerminalRenderer;
 use crate::cli::ColorChoice;
 use crate::engine::event::Reporter;
 
+/// Writes one line to stderr, ignoring a stderr that is closed or full: `eprintln!`
+/// would panic (exit 101) there, and an emergency rollback must go on, and every
+/// command keep its exit code, even when `2>&1 | head` has gone away.
+pub fn stderr_line(line: impl std::fmt::Display) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
+}
+
 /// How much to say.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verbosity {

@@ -192,3 +192,48 @@ fn an_unused_set_is_a_warning_with_a_suggestion() {
         .stderr_has("imgae");
     assert_eq!(bench.calls(), vec!["deployer [a]"]);
 }
+
+/// `rollout … 2>&1 | head -1`: the reader goes away, stderr is a closed pipe.
+fn with_stderr_closed(bench: &Bench, args: &[&str]) -> std::process::Output {
+    let mut child = bench
+        .command(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stderr.take());
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn a_closed_stderr_changes_no_exit_code_and_stops_no_rollback() {
+    let bench = Bench::new();
+    bench
+        .fake("deployer")
+        .runbook("bad", "[[steps]]\nkind = \"lgo\"\n")
+        .runbook(
+            "app",
+            "[[steps]]\nkind = \"run\"\ncmd = \"deployer go\"\n[[rollback]]\nkind = \"run\"\ncmd = \"deployer undo\"\n",
+        );
+    assert_eq!(
+        with_stderr_closed(&bench, &["validate", "bad"])
+            .status
+            .code(),
+        Some(2)
+    );
+    assert_eq!(
+        with_stderr_closed(&bench, &["promote", "nope"])
+            .status
+            .code(),
+        Some(2)
+    );
+    bench.run(&["promote", "app"]).status(0);
+    // The log is unwritable too: the emergency warns on a stderr nobody reads, and goes on.
+    std::fs::create_dir_all(bench.path("log-is-a-dir")).unwrap();
+    let out = with_stderr_closed(
+        &bench,
+        &["rollback", "--emergency", "--log", "log-is-a-dir"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert_eq!(bench.calls().last().unwrap(), "deployer [undo]");
+}

@@ -226,3 +226,46 @@ fn status_json_reports_the_run() {
         serde_json::from_str(&bench.run(&["list", "--json"]).stdout()).unwrap();
     assert_eq!(list[0]["state"], "paused at `gate`");
 }
+
+#[test]
+fn a_confirmed_rollback_step_is_not_asked_by_auto_rollback_or_emergency() {
+    let bench = Bench::new();
+    bench.fake("deployer").runbook(
+        "app",
+        r#"
+[[steps]]
+kind = "run"
+cmd  = "deployer one"
+
+[[steps]]
+kind = "run"
+cmd  = "deployer two"
+
+[[rollback]]
+kind    = "run"
+name    = "undo"
+cmd     = "deployer undo"
+confirm = true
+"#,
+    );
+    // No terminal and no --yes: the auto-rollback still runs, saying it did not ask.
+    bench.tell("deployer", "two", "exit", "1");
+    bench.run(&["promote", "app"]).status(1);
+    assert_eq!(bench.calls().last().unwrap(), "deployer [undo]");
+    assert!(
+        bench.log().contains("not asked (auto-rollback)"),
+        "{}",
+        bench.log()
+    );
+    // A plain rollback needs the answer up front, and runs nothing without it.
+    let before = bench.calls().len();
+    bench
+        .run(&["rollback", "app"])
+        .status(2)
+        .stderr_has("--yes");
+    assert_eq!(bench.calls().len(), before);
+    // An emergency never prompts and needs no terminal.
+    bench.run(&["rollback", "app", "--emergency"]).status(0);
+    assert_eq!(bench.calls().len(), before + 1);
+    assert!(bench.log().contains("not asked (--emergency)"));
+}

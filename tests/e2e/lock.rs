@@ -27,6 +27,20 @@ duration = "30s"
         .run(&["status", "app"])
         .status(0)
         .stdout_has("locked by tester@");
+    // A dry run answers as the real command would, without taking the lock: the run
+    // in progress is not mistaken for an interrupted one.
+    for args in [
+        vec!["promote", "app", "--dry-run"],
+        vec!["resume", "app", "--dry-run"],
+        vec!["rollback", "app", "--dry-run"],
+        vec!["rollback", "--dry-run"],
+    ] {
+        bench
+            .run(&args)
+            .status(3)
+            .stderr_has("locked by tester@")
+            .stderr_has(&format!("pid {}", first.id()));
+    }
     first.kill().unwrap();
     first.wait().unwrap();
 }

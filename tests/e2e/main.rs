@@ -25,5 +25,6 @@ mod metrics;
 mod preflight;
 mod run;
 mod secrets;
+mod settings;
 mod terminal;
 mod validate;

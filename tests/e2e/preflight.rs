@@ -99,6 +99,22 @@ fn github_actions_get_error_annotations() {
         .run_with(&["preflight", "app"], &[("GITHUB_ACTIONS", "true")])
         .status(1)
         .stdout_has("::error file=runbooks/app.toml,line=2,title=preflight%3A auth::`checker` exited with 1 (expected 0)");
+    // With a report on stdout, the annotations go to stderr and the report stays whole.
+    for (format, start) in [("json", "{"), ("junit", "<?xml")] {
+        let run = bench.run_with(
+            &["preflight", "app", "--format", format],
+            &[("GITHUB_ACTIONS", "true")],
+        );
+        run.status(1)
+            .stderr_has("::error file=runbooks/app.toml,line=2");
+        assert!(run.stdout().starts_with(start), "{}", run.stdout());
+        assert!(!run.stdout().contains("::error"), "{}", run.stdout());
+    }
+    let run = bench.run_with(
+        &["preflight", "app", "--json"],
+        &[("GITHUB_ACTIONS", "true")],
+    );
+    serde_json::from_str::<serde_json::Value>(&run.stdout()).expect("one JSON document");
     // Without the variable there is no annotation.
     let plain = bench.run(&["preflight", "app"]);
     assert!(!plain.stdout().contains("::error"));
@@ -160,4 +176,55 @@ fn preflight_dry_run_runs_nothing() {
         .stdout_has("checker auth");
     assert!(bench.calls().is_empty());
     assert!(!bench.path("reliability.log").exists());
+}
+
+#[test]
+fn continuing_a_paused_run_checks_again_and_a_failure_there_keeps_it_paused() {
+    let bench = Bench::new();
+    bench.fake("checker").runbook(
+        "app",
+        r#"
+[[preflight]]
+kind = "run"
+name = "auth"
+cmd = "checker auth"
+
+[[steps]]
+kind = "run"
+cmd = "checker staging"
+
+[[steps]]
+kind = "pause"
+name = "gate"
+
+[[steps]]
+kind = "run"
+cmd = "checker production"
+
+[[rollback]]
+kind = "run"
+cmd = "checker undo"
+"#,
+    );
+    bench.run(&["promote", "app"]).status(0);
+    bench.tell("checker", "auth", "exit", "1");
+    bench
+        .run(&["promote", "app"])
+        .status(1)
+        .stderr_has("preflight failed: auth");
+    // Nothing went on, nothing rolled back, and the run still waits at its gate.
+    assert_eq!(bench.state("app")["status"], "paused");
+    assert!(!bench.log_events().iter().any(|e| e.starts_with("ROLLBACK")));
+    bench.forget("checker", "auth", "exit");
+    bench.run(&["promote", "app"]).status(0);
+    assert_eq!(
+        bench.calls(),
+        vec![
+            "checker [auth]",
+            "checker [staging]",
+            "checker [auth]",
+            "checker [auth]",
+            "checker [production]"
+        ]
+    );
 }

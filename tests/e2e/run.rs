@@ -179,6 +179,27 @@ cmd  = "deployer three"
         .stderr_has("rollout resume app");
 
     bench.forget("deployer", "two", "exit");
+    // Dry runs of the failed run say what would happen and change nothing.
+    let state = std::fs::read(bench.path(".rollout/state/app.json")).unwrap();
+    let log = bench.log();
+    bench
+        .run(&["resume", "app", "--dry-run"])
+        .status(0)
+        .stdout_has("would resume at `two`")
+        .stdout_has("deployer three");
+    bench
+        .run(&["resume", "app", "--dry-run", "--from", "three"])
+        .status(0)
+        .stdout_has("would resume at `three`");
+    bench.run(&["rollback", "--dry-run"]).status(0);
+    bench.run(&["preflight", "app", "--dry-run"]).status(0);
+    assert_eq!(bench.calls().len(), 2, "{:?}", bench.calls());
+    assert_eq!(
+        std::fs::read(bench.path(".rollout/state/app.json")).unwrap(),
+        state
+    );
+    assert_eq!(bench.log(), log);
+
     bench.run(&["resume", "app"]).status(0);
     assert_eq!(
         bench.calls(),

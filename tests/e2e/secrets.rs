@@ -117,3 +117,135 @@ cmd = "deployer say {{msg}}"
         vec!["deployer [say] [hello world; rm -rf / && echo $HOME]"]
     );
 }
+
+/// Every step kind that can carry a secret — platform targets, images, flags, `to`,
+/// health URLs and headers, soak watches, Prometheus queries, webhooks and their
+/// messages — shows it as `***` in `show`, dry runs, live output, JSON events, the log,
+/// state and `status`, while the real value reaches the platform and the server.
+#[test]
+fn a_secret_in_any_step_kind_stays_masked_everywhere() {
+    use crate::fakes;
+    use crate::http::{Reply, TestServer};
+
+    let server = TestServer::start(|seen, _| {
+        if seen.url.contains("/api/v1/query") {
+            Reply::ok(
+                r#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1700000000,"0"]}]}}"#,
+            )
+        } else {
+            Reply::ok("ok")
+        }
+    });
+    let bench = Bench::new();
+    fakes::fly(&bench, &["1 complete reg/app:1"]);
+    bench.fake("checker").tell("checker", "fail", "exit", "1");
+    bench.runbook(
+        "app",
+        &format!(
+            r#"
+adapter = "fly"
+target  = "app-{{{{secret.TOKEN}}}}"
+
+[[preflight]]
+kind = "auth"
+
+[[steps]]
+kind  = "deploy"
+image = "reg/app:{{{{secret.TOKEN}}}}"
+
+[[steps]]
+kind    = "promote"
+percent = 5
+flag    = "P_{{{{secret.TOKEN}}}}"
+
+[[steps]]
+kind    = "notify"
+webhook = "{url}/hook/{{{{secret.TOKEN}}}}"
+message = "shipped with {{{{secret.TOKEN}}}}"
+
+[[steps]]
+kind       = "metrics"
+prometheus = "{url}/{{{{secret.TOKEN}}}}"
+query      = "up{{k=\"{{{{secret.TOKEN}}}}\"}}"
+max        = 1
+
+[[steps]]
+kind     = "soak"
+duration = "300ms"
+watch    = {{ url = "{url}/watch?t={{{{secret.TOKEN}}}}", interval = "100ms" }}
+
+[[steps]]
+kind      = "health"
+url       = "{url}/health?t={{{{secret.TOKEN}}}}"
+headers   = {{ Authorization = "Bearer {{{{secret.TOKEN}}}}" }}
+successes = 1
+
+[[steps]]
+kind = "run"
+name = "fails"
+cmd  = "checker fail"
+
+[[rollback]]
+kind = "rollback"
+to   = "reg/app:{{{{secret.TOKEN}}}}-good"
+"#,
+            url = server.url("")
+        ),
+    );
+    let env = [("TOKEN", SECRET)];
+    let mut outputs = Vec::new();
+    let mut record = |run: crate::support::Run| {
+        outputs.push(run.stdout());
+        outputs.push(run.stderr());
+        run
+    };
+    for args in [
+        vec!["show", "app"],
+        vec!["show", "app", "--json"],
+        vec!["promote", "app", "--dry-run"],
+        vec!["promote", "app", "--dry-run", "--json"],
+        vec!["rollback", "app", "--emergency", "--dry-run", "--json"],
+    ] {
+        record(bench.run_with(&args, &env)).status(0);
+    }
+    // The run fails at the end and rolls back to the secret `to`.
+    record(bench.run_with(&["promote", "app", "--verbose"], &env)).status(1);
+    for args in [
+        vec!["status", "app"],
+        vec!["status", "app", "--json"],
+        vec!["list", "--json"],
+        vec!["log", "--json"],
+    ] {
+        record(bench.run_with(&args, &env)).status(0);
+    }
+    record(bench.run_with(&["rollback", "app", "--json"], &env)).status(0);
+
+    // The real value reached the platform CLI and the server...
+    let calls = bench.calls().join("\n");
+    assert!(
+        calls.contains(&format!("[--app] [app-{SECRET}]")),
+        "{calls}"
+    );
+    assert!(
+        calls.contains(&format!("[reg/app:{SECRET}-good]")),
+        "{calls}"
+    );
+    let requests = server.requests();
+    for path in ["/hook/", "/watch?t=", "/health?t=", "/api/v1/query"] {
+        assert!(
+            requests
+                .iter()
+                .any(|r| r.url.contains(path) && r.url.contains(SECRET)),
+            "{path}: {requests:?}"
+        );
+    }
+    assert!(requests.iter().any(|r| r.body.contains(SECRET)));
+    // ...and nowhere else.
+    for text in &outputs {
+        assert!(!text.contains(SECRET), "secret leaked into output:\n{text}");
+    }
+    assert!(outputs.iter().any(|o| o.contains("reg/app:***-good")));
+    assert!(!bench.log().contains(SECRET), "{}", bench.log());
+    let state = std::fs::read_to_string(bench.path(".rollout/state/app.json")).unwrap();
+    assert!(!state.contains(SECRET), "{state}");
+}

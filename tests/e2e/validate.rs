@@ -162,6 +162,10 @@ fn a_corrupt_state_file_is_exit_2_and_left_untouched() {
         vec!["promote", "app"],
         vec!["resume", "app"],
         vec!["status", "app"],
+        vec!["rollback", "app"],
+        vec!["promote", "app", "--dry-run"],
+        vec!["resume", "app", "--dry-run"],
+        vec!["rollback", "app", "--dry-run"],
     ] {
         bench
             .run(&args)
@@ -171,5 +175,55 @@ fn a_corrupt_state_file_is_exit_2_and_left_untouched() {
     assert_eq!(
         std::fs::read_to_string(bench.path(".rollout/state/app.json")).unwrap(),
         "{ this is not json"
+    );
+}
+
+#[test]
+fn a_percentage_outside_0_to_100() {
+    rejects(
+        "adapter = \"fly\"\ntarget = \"web\"\n[[steps]]\nkind = \"promote\"\npercent = 101\nflag = \"P\"\n",
+        5,
+        "between 0 and 100",
+    );
+}
+
+#[test]
+fn a_url_that_does_not_parse() {
+    rejects(
+        "[[steps]]\nkind = \"health\"\nurl = [\"http://127.0.0.1/ok\", \"not a url\"]\n",
+        3,
+        "not a URL",
+    );
+    rejects(
+        "[[steps]]\nkind = \"notify\"\nmessage = \"x\"\nwebhook = \"hooks.example.com\"\n",
+        4,
+        "not a URL",
+    );
+}
+
+#[test]
+fn an_unknown_weekday() {
+    rejects(
+        "[[steps]]\nkind = \"window\"\ndays = [\"tue\", \"funday\"]\nfrom = \"10:00\"\nto = \"14:00\"\ntz = \"UTC\"\n",
+        3,
+        "`funday` is not a weekday",
+    );
+}
+
+#[test]
+fn an_unknown_time_zone() {
+    rejects(
+        "[[steps]]\nkind = \"window\"\ndays = [\"tue\"]\nfrom = \"10:00\"\nto = \"14:00\"\ntz = \"Mars/Olympus\"\n",
+        6,
+        "time zone",
+    );
+}
+
+#[test]
+fn a_negative_duration() {
+    rejects(
+        "[[steps]]\nkind = \"health\"\nurl = \"http://127.0.0.1/\"\nwithin = \"-5s\"\n",
+        4,
+        "within",
     );
 }
