@@ -143,6 +143,11 @@ pub enum EventKind {
     Releases {
         releases: super::releases::Releases,
     },
+    /// This invocation is over: the last event of every promote, resume and rollback.
+    Finished {
+        outcome: super::run::Outcome,
+        exit_code: u8,
+    },
     /// A `log` step's message.
     Note {
         step: String,

@@ -26,6 +26,16 @@ impl Engine {
         reason: &str,
         emergency: bool,
     ) -> Result<Outcome, Error> {
+        let outcome = self.roll_back_on_request(previous, reason, emergency).await;
+        self.finished(outcome)
+    }
+
+    async fn roll_back_on_request(
+        &self,
+        previous: Option<RunState>,
+        reason: &str,
+        emergency: bool,
+    ) -> Result<Outcome, Error> {
         let plan = self.session.plan.clone();
         self.adopt_releases(previous.as_ref());
         if plan.rollback.is_empty() {

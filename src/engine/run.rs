@@ -16,7 +16,8 @@ use crate::plan::{Plan, Section, StepKind};
 use crate::steps::StepError;
 
 /// How an invocation of the engine ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Outcome {
     /// Every step ran.
     Completed,
@@ -227,6 +228,11 @@ impl Engine {
 
     /// `rollout promote`: a new run from the first step, or a paused run continued.
     pub async fn promote(self, previous: Option<RunState>) -> Result<Outcome, Error> {
+        let outcome = self.start_or_continue(previous).await;
+        self.finished(outcome)
+    }
+
+    async fn start_or_continue(&self, previous: Option<RunState>) -> Result<Outcome, Error> {
         let plan = self.session.plan.clone();
         let start = promote_start(&plan, previous.as_ref())?;
         self.adopt_releases(previous.as_ref());
@@ -279,6 +285,15 @@ impl Engine {
     /// `rollout resume`: a failed or interrupted run, from its failed step (or `from`).
     pub async fn resume(
         self,
+        previous: Option<RunState>,
+        from: Option<&str>,
+    ) -> Result<Outcome, Error> {
+        let outcome = self.continue_failed(previous, from).await;
+        self.finished(outcome)
+    }
+
+    async fn continue_failed(
+        &self,
         previous: Option<RunState>,
         from: Option<&str>,
     ) -> Result<Outcome, Error> {
@@ -474,6 +489,17 @@ impl Engine {
             approved_by: self.session.flags.approved_by.is_some(),
             interactive: self.options.interactive,
         }
+    }
+
+    /// Says how this invocation ended (renderers print their summary once, here).
+    pub(super) fn finished(&self, outcome: Result<Outcome, Error>) -> Result<Outcome, Error> {
+        if let Ok(outcome) = &outcome {
+            self.session.emit(EventKind::Finished {
+                outcome: *outcome,
+                exit_code: outcome.exit_code().code(),
+            });
+        }
+        outcome
     }
 
     /// Tells the renderers where each target stands, if any release is known.

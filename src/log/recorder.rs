@@ -152,6 +152,7 @@ impl LogRecorder {
             | EventKind::StepHeartbeat { .. }
             | EventKind::StepRetry { .. }
             | EventKind::Releases { .. }
+            | EventKind::Finished { .. }
             | EventKind::Warning { .. } => return None,
         };
         Some(entry.field("user", &self.user).field("host", &self.host))

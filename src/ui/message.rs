@@ -98,6 +98,7 @@ pub fn message(event: &Event, verbosity: Verbosity) -> Option<Message> {
             ),
         ),
         EventKind::Releases { .. }
+        | EventKind::Finished { .. }
         | EventKind::StepStarted { .. }
         | EventKind::StepOutput { .. }
         | EventKind::StepProgress { .. }

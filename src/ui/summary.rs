@@ -61,11 +61,8 @@ impl Tally {
                     .map(|(target, release)| format!("{target}: {}", release.describe()))
                     .collect();
             }
-            EventKind::RunComplete { .. }
-            | EventKind::Paused { .. }
-            | EventKind::RunFailed { .. }
-            | EventKind::Interrupted { .. }
-            | EventKind::RollbackFinished { .. } => return self.lines(event, log_path),
+            // Once per invocation, after a failure's auto-rollback too.
+            EventKind::Finished { .. } => return self.lines(event, log_path),
             _ => {}
         }
         Vec::new()
@@ -146,11 +143,19 @@ mod tests {
             &at(3, finished("notify", "notify", StepStatus::Warned)),
             log,
         );
+        let complete = EventKind::RunComplete {
+            duration_ms: 12_000,
+        };
+        assert!(
+            t.observe(&at(12, complete), log).is_empty(),
+            "not before the end"
+        );
         let lines = t.observe(
             &at(
                 12,
-                EventKind::RunComplete {
-                    duration_ms: 12_000,
+                EventKind::Finished {
+                    outcome: crate::engine::run::Outcome::Completed,
+                    exit_code: 0,
                 },
             ),
             log,

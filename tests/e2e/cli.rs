@@ -121,10 +121,13 @@ fn json_events_are_one_object_per_line() {
             "run_started",
             "step_started",
             "step_finished",
-            "run_complete"
+            "run_complete",
+            "finished"
         ]
     );
     assert_eq!(events[2]["status"], "ok");
+    assert_eq!(events[4]["outcome"], "completed");
+    assert_eq!(events[4]["exit_code"], 0);
 }
 
 #[test]

@@ -125,6 +125,11 @@ cmd  = "deployer undo"
         vec!["deployer [deploy]", "smoker [check]", "deployer [undo]"]
     );
     assert_eq!(bench.state("app")["status"], "rolled_back");
+    assert_eq!(
+        run.stderr().matches("summary:").count(),
+        1,
+        "one summary, after the rollback"
+    );
     let events = bench.log_events();
     assert!(
         events.ends_with(&[
