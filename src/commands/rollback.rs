@@ -2,6 +2,7 @@
 //! RUNBOOK defaults to the one most recently run here.
 
 use crate::app::Context;
+use crate::engine::lock::RunLock;
 use crate::engine::session::new_run_id;
 use crate::engine::state::StateStore;
 use crate::error::{Error, ExitCode};
@@ -64,12 +65,7 @@ pub async fn run(
                 },
                 preflight: !emergency,
                 sections,
-                note: Some(match to {
-                    Some(to) => {
-                        format!("reason: {reason}\nrollback steps return the target to {to} (--to)")
-                    }
-                    None => format!("reason: {reason}"),
-                }),
+                note: Some(dry_run_note(&project, &name, &reason, to, emergency)),
             },
         );
     }
@@ -92,6 +88,30 @@ pub async fn run(
         .rollback(previous, &reason, emergency)
         .await?
         .exit_code())
+}
+
+/// What a dry run of a rollback adds after its steps: why, where to, and whose lock an
+/// emergency would take.
+fn dry_run_note(
+    project: &Project,
+    name: &str,
+    reason: &str,
+    to: Option<&str>,
+    emergency: bool,
+) -> String {
+    let mut note = format!("reason: {reason}");
+    if let Some(to) = to {
+        note.push_str(&format!(
+            "\nrollback steps return the target to {to} (--to)"
+        ));
+    }
+    let lock_dir = project.state_dir().join("locks");
+    if emergency && let Ok(Some(holder)) = RunLock::holder(&lock_dir, name) {
+        note.push_str(&format!(
+            "\nwould take the lock from {holder}, which stops that run as interrupted"
+        ));
+    }
+    note
 }
 
 /// The runbook whose run was updated last; unreadable state files are passed over here

@@ -82,3 +82,26 @@ cmd = "deployer undo"
         "{events:?}"
     );
 }
+
+#[test]
+fn an_emergency_dry_run_names_the_run_it_would_stop_and_stops_nothing() {
+    let bench = Bench::new();
+    bench.fake("deployer").runbook(
+        "app",
+        "[[steps]]\nkind = \"soak\"\nduration = \"30s\"\n[[rollback]]\nkind = \"run\"\ncmd = \"deployer undo\"\n",
+    );
+    let mut first = bench.spawn(&["promote", "app"]);
+    assert!(bench.wait_for(Duration::from_secs(20), |b| b.log().contains("RUN STARTED")));
+    bench
+        .run(&["rollback", "app", "--emergency", "--dry-run"])
+        .status(0)
+        .stdout_has("would take the lock from tester@")
+        .stdout_has("deployer undo");
+    assert!(
+        first.try_wait().unwrap().is_none(),
+        "the promote is still running"
+    );
+    assert!(bench.calls().is_empty());
+    first.kill().unwrap();
+    first.wait().unwrap();
+}
