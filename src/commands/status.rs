@@ -4,7 +4,7 @@ use serde_json::{Value, json};
 
 use crate::app::Context;
 use crate::engine::lock::{Holder, RunLock};
-use crate::engine::run::shown_status;
+use crate::engine::start::shown_status;
 use crate::engine::state::{RunState, RunStatus, StateStore};
 use crate::error::{Error, ExitCode};
 use crate::project::Project;
