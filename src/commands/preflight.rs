@@ -70,7 +70,7 @@ pub async fn run(
     }
     if std::env::var("GITHUB_ACTIONS").as_deref() == Ok("true") {
         for line in annotations(&report) {
-            println!("{line}");
+            print_stdout(&line)?;
         }
     }
     print_stdout(&text)?;
