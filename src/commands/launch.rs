@@ -197,7 +197,6 @@ impl Launch {
         let options = Options {
             full,
             yes: cx.global.yes,
-            interactive: confirm::can_prompt(),
             jobs: 4,
             user: cx.user.clone(),
             host: cx.host.clone(),

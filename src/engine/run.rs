@@ -53,8 +53,6 @@ pub struct Options {
     pub full: bool,
     /// Confirmations answered in advance.
     pub yes: bool,
-    /// A terminal is there to ask on.
-    pub interactive: bool,
     /// Concurrent preflight checks.
     pub jobs: usize,
     pub user: String,
@@ -326,7 +324,7 @@ impl Engine {
         confirm::Answers {
             yes: self.options.yes,
             approved_by: self.session.flags.approved_by.is_some(),
-            interactive: self.options.interactive,
+            interactive: self.session.flags.interactive,
         }
     }
 
