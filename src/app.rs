@@ -10,7 +10,7 @@ use clap::Parser;
 
 use crate::cli::{Cli, Command, GlobalArgs};
 use crate::commands;
-use crate::engine::lock::Holder;
+use crate::engine::identity;
 use crate::error::{Error, ExitCode};
 use crate::project::Project;
 use crate::ui::{Output, Verbosity};
@@ -126,11 +126,10 @@ pub struct Context {
 
 impl Context {
     pub fn new(global: GlobalArgs) -> Context {
-        let me = Holder::me("rollout");
         Context {
             global,
-            user: me.user,
-            host: me.host,
+            user: identity::user(),
+            host: identity::host(),
         }
     }
 
