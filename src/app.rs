@@ -138,10 +138,12 @@ impl Context {
         Project::discover(self.global.dir.as_deref())
     }
 
+    /// The reliability log: `--log`, `ROLLOUT_LOG`, rollout.toml, or the default.
     pub fn log_path(&self, project: &Project) -> PathBuf {
         project.log_path(self.global.log.as_deref())
     }
 
+    /// `--quiet` or `--verbose`, else normal.
     pub fn verbosity(&self) -> Verbosity {
         if self.global.quiet {
             Verbosity::Quiet
@@ -152,6 +154,7 @@ impl Context {
         }
     }
 
+    /// How this invocation renders runs; decides colour for the process.
     pub fn output(&self, project: &Project) -> Output {
         Output::detect(
             self.global.json,

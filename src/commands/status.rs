@@ -26,6 +26,7 @@ pub fn shown_state(state: &RunState, held: bool) -> String {
     }
 }
 
+/// A run marked running whose lock nobody holds died without saying so: it shows as interrupted.
 pub fn effective_status(state: &RunState, held: bool) -> RunStatus {
     if state.status == RunStatus::Running && !held {
         RunStatus::Interrupted

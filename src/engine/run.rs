@@ -36,6 +36,7 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    /// The exit code SPEC §7 gives this outcome.
     pub fn exit_code(self) -> ExitCode {
         match self {
             Outcome::Completed | Outcome::Paused | Outcome::RolledBack => ExitCode::Ok,

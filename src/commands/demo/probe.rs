@@ -8,6 +8,7 @@ use super::http;
 use crate::commands::output::print_stdout;
 use crate::error::{Error, ExitCode};
 
+/// What the probe waits for: a path, optionally a version, and how many successes in a row.
 pub struct Expect<'a> {
     pub path: &'a str,
     pub version: Option<&'a str>,
