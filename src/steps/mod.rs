@@ -52,6 +52,15 @@ impl StepEnv<'_> {
     pub fn remaining(&self) -> Duration {
         self.deadline.saturating_duration_since(Instant::now())
     }
+
+    /// Reports one line of the step's output.
+    pub fn say(&self, line: impl Into<String>) {
+        (self.emit)(EventKind::StepOutput {
+            section: self.step.section,
+            step: self.step.name.clone(),
+            line: line.into(),
+        })
+    }
 }
 
 /// What a step that succeeded asks of the run.
