@@ -10,7 +10,7 @@ use clap::Parser;
 
 use crate::cli::{Cli, Command, GlobalArgs};
 use crate::commands;
-use crate::engine::lock::Holder;
+use crate::engine::identity;
 use crate::error::{Error, ExitCode};
 use crate::project::Project;
 use crate::ui::{Output, Verbosity};
@@ -126,11 +126,10 @@ pub struct Context {
 
 impl Context {
     pub fn new(global: GlobalArgs) -> Context {
-        let me = Holder::me("rollout");
         Context {
             global,
-            user: me.user,
-            host: me.host,
+            user: identity::user(),
+            host: identity::host(),
         }
     }
 
@@ -139,10 +138,12 @@ impl Context {
         Project::discover(self.global.dir.as_deref())
     }
 
+    /// The reliability log: `--log`, `ROLLOUT_LOG`, rollout.toml, or the default.
     pub fn log_path(&self, project: &Project) -> PathBuf {
         project.log_path(self.global.log.as_deref())
     }
 
+    /// `--quiet` or `--verbose`, else normal.
     pub fn verbosity(&self) -> Verbosity {
         if self.global.quiet {
             Verbosity::Quiet
@@ -153,6 +154,7 @@ impl Context {
         }
     }
 
+    /// How this invocation renders runs; decides colour for the process.
     pub fn output(&self, project: &Project) -> Output {
         Output::detect(
             self.global.json,

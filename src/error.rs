@@ -21,6 +21,7 @@ pub enum ExitCode {
 }
 
 impl ExitCode {
+    /// The number the process exits with.
     pub fn code(self) -> u8 {
         self as u8
     }
@@ -55,6 +56,7 @@ impl Error {
         Error::new(ExitCode::Failed, headline)
     }
 
+    /// Adds detail, printed indented under the headline; empty detail is dropped.
     pub fn with_detail(mut self, detail: impl Into<String>) -> Self {
         let detail = detail.into();
         if !detail.is_empty() {
@@ -63,6 +65,7 @@ impl Error {
         self
     }
 
+    /// Adds what to do next, printed as `hint:`.
     pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(hint.into());
         self

@@ -39,6 +39,7 @@ impl Fly {
         out
     }
 
+    /// The releases of `app`, as JSON, newest first.
     pub fn releases_argv(&self, app: &Text) -> Argv {
         let mut out = self.cmd(&["releases", "--app"]);
         out.push(app.clone());
@@ -46,6 +47,7 @@ impl Fly {
         out
     }
 
+    /// Deploys `image` to `app` again: how fly goes back to an earlier release.
     pub fn redeploy_argv(&self, app: &Text, image: &Text) -> Argv {
         let mut out = self.cmd(&["deploy", "--app"]);
         out.push(app.clone());

@@ -66,6 +66,7 @@ pub fn env_var(name: &str) -> String {
     format!("ROLLOUT_{}_BIN", name.to_uppercase())
 }
 
+/// This process's environment, the usual `env` lookup for adapters.
 pub fn process_env(name: &str) -> Option<String> {
     std::env::var(name).ok()
 }
@@ -107,6 +108,7 @@ pub enum Failure {
 }
 
 impl Failure {
+    /// A failure with this message and no output tail.
     pub fn failed(message: impl Into<String>) -> Failure {
         Failure::Failed {
             message: message.into(),
@@ -149,6 +151,7 @@ pub struct Runner<'a> {
 }
 
 impl Runner<'_> {
+    /// Time left before the step's deadline.
     pub fn remaining(&self) -> Duration {
         self.deadline.saturating_duration_since(Instant::now())
     }

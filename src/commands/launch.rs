@@ -16,6 +16,7 @@ use crate::log::{LogRecorder, LogWriter};
 use crate::plan::Plan;
 use crate::project::Project;
 use crate::runbook::{self, Strictness};
+use crate::ui::Output;
 
 /// Loads and resolves a runbook for this invocation, printing its warnings.
 pub fn load_plan(
@@ -54,6 +55,47 @@ pub fn ensure_exists(cx: &Context, project: &Project, name: &str) -> Result<(), 
     load_plan(cx, project, name, "r-check", Strictness::Describe).map(|_| ())
 }
 
+/// The reliability log, checked before anything runs: a run that cannot be logged
+/// does not start.
+pub fn writable_log(cx: &Context, project: &Project) -> Result<LogWriter, Error> {
+    let log = LogWriter::new(cx.log_path(project));
+    log.check().map_err(|err| {
+        Error::failed(format!(
+            "cannot append to the reliability log {}",
+            log.path().display()
+        ))
+        .with_detail(format!("{err}; nothing was run"))
+        .with_hint("fix its permissions or free space, or point --log / ROLLOUT_LOG elsewhere")
+    })?;
+    Ok(log)
+}
+
+/// A session for `plan` whose every event is appended to `log` and rendered by `output`.
+pub fn session(
+    cx: &Context,
+    plan: Plan,
+    run_id: String,
+    log: LogWriter,
+    output: &Output,
+    emergency: bool,
+) -> Session {
+    let mut reporters = Fanout::new();
+    reporters.add(Box::new(LogRecorder::new(log, &cx.user, &cx.host)));
+    reporters.add(output.reporter());
+    Session::new(
+        Arc::new(plan),
+        run_id,
+        Arc::new(reporters),
+        Interrupt::install(),
+        RunFlags {
+            emergency,
+            approved_by: cx.global.approved_by.clone(),
+            interactive: confirm::can_prompt(),
+            rollback_to: None,
+        },
+    )
+}
+
 /// A run about to start: the lock is held and the log can be written.
 pub struct Launch {
     pub store: StateStore,
@@ -89,24 +131,18 @@ impl Launch {
         } else {
             RunLock::acquire(&lock_dir, name, &me).map_err(Error::from)?
         };
-        let log = LogWriter::new(cx.log_path(project));
-        if let Err(err) = log.check() {
-            if emergency {
+        let log = if emergency {
+            let log = LogWriter::new(cx.log_path(project));
+            if let Err(err) = log.check() {
                 crate::ui::stderr_line(format_args!(
                     "warning: cannot write the reliability log {}: {err}; the emergency rollback goes on without it",
                     log.path().display()
                 ));
-            } else {
-                return Err(Error::failed(format!(
-                    "cannot append to the reliability log {}",
-                    log.path().display()
-                ))
-                .with_detail(format!("{err}; nothing was run"))
-                .with_hint(
-                    "fix its permissions or free space, or point --log / ROLLOUT_LOG elsewhere",
-                ));
             }
-        }
+            log
+        } else {
+            writable_log(cx, project)?
+        };
         Ok(Launch {
             store: StateStore::new(&project.state_dir()),
             lock,
@@ -150,26 +186,17 @@ impl Launch {
         run_id: String,
         full: bool,
     ) -> Engine {
-        let output = cx.output(project);
-        let mut reporters = Fanout::new();
-        reporters.add(Box::new(LogRecorder::new(self.log, &cx.user, &cx.host)));
-        reporters.add(output.reporter());
-        let session = Session::new(
-            Arc::new(plan),
+        let session = session(
+            cx,
+            plan,
             run_id,
-            Arc::new(reporters),
-            Interrupt::install(),
-            RunFlags {
-                emergency: self.emergency,
-                approved_by: cx.global.approved_by.clone(),
-                interactive: confirm::can_prompt(),
-                rollback_to: None,
-            },
+            self.log,
+            &cx.output(project),
+            self.emergency,
         );
         let options = Options {
             full,
             yes: cx.global.yes,
-            interactive: confirm::can_prompt(),
             jobs: 4,
             user: cx.user.clone(),
             host: cx.host.clone(),

@@ -4,6 +4,7 @@ use std::io::Write;
 
 use crate::error::Error;
 
+/// Writes `text` and a final newline to stdout; a closed pipe is success.
 pub fn print_stdout(text: &str) -> Result<(), Error> {
     let mut out = std::io::stdout().lock();
     let result = out

@@ -2,25 +2,21 @@
 //! report for people (human), programs (json) or CI (junit), and GitHub annotations.
 
 use std::path::Path;
-use std::sync::Arc;
 
 use serde_json::json;
 
 use crate::app::Context;
 use crate::cli::ReportFormat;
-use crate::engine::event::Fanout;
 use crate::engine::preflight::{PreflightReport, run_preflight};
-use crate::engine::session::{RunFlags, Session, new_run_id};
-use crate::engine::signal::Interrupt;
+use crate::engine::session::new_run_id;
 use crate::error::{Error, ExitCode};
-use crate::log::{LogRecorder, LogWriter};
 use crate::plan::Plan;
 use crate::runbook::Strictness;
 use crate::ui::human_duration;
 use crate::ui::plan_view::DryRun;
 
 use super::dry_run;
-use super::launch::load_plan;
+use super::launch::{load_plan, session, writable_log};
 use super::output::print_stdout;
 
 pub async fn run(
@@ -50,33 +46,11 @@ pub async fn run(
             },
         );
     }
-    let log = LogWriter::new(cx.log_path(&project));
-    log.check().map_err(|e| {
-        Error::failed(format!(
-            "cannot append to the reliability log {}",
-            log.path().display()
-        ))
-        .with_detail(format!("{e}; nothing was run"))
-        .with_hint("fix its permissions or free space, or point --log / ROLLOUT_LOG elsewhere")
-    })?;
-    let mut reporters = Fanout::new();
-    reporters.add(Box::new(LogRecorder::new(log, &cx.user, &cx.host)));
+    let log = writable_log(cx, &project)?;
     // The live display goes to stderr; stdout is kept for the report itself.
     let mut output = cx.output(&project);
     output.json = false;
-    reporters.add(output.reporter());
-    let session = Session::new(
-        Arc::new(plan),
-        run_id,
-        Arc::new(reporters),
-        Interrupt::install(),
-        RunFlags {
-            emergency: false,
-            approved_by: cx.global.approved_by.clone(),
-            interactive: crate::engine::confirm::can_prompt(),
-            rollback_to: None,
-        },
-    );
+    let session = session(cx, plan, run_id, log, &output, false);
     let report = run_preflight(&session, jobs).await;
     if report.interrupted {
         return Ok(ExitCode::Interrupted);

@@ -1,8 +1,8 @@
 //! `rollout promote RUNBOOK [--full]`: start a run, or continue a paused one.
 
 use crate::app::Context;
-use crate::engine::run::{promote_start, steps_to_run};
 use crate::engine::session::new_run_id;
+use crate::engine::start::{promote_start, steps_to_run};
 use crate::engine::state::{RunState, RunStatus, StateStore};
 use crate::error::{Error, ExitCode};
 use crate::plan::StepKind;

@@ -1,7 +1,7 @@
 //! `rollout resume RUNBOOK [--from STEP]`: go on with a failed or interrupted run.
 
 use crate::app::Context;
-use crate::engine::run::{resume_start, steps_to_run};
+use crate::engine::start::{resume_start, steps_to_run};
 use crate::engine::state::StateStore;
 use crate::error::{Error, ExitCode};
 use crate::runbook::Strictness;

@@ -4,7 +4,7 @@ use serde_json::{Value, json};
 
 use crate::app::Context;
 use crate::engine::lock::{Holder, RunLock};
-use crate::engine::run::shown_status;
+use crate::engine::start::shown_status;
 use crate::engine::state::{RunState, RunStatus, StateStore};
 use crate::error::{Error, ExitCode};
 use crate::project::Project;
@@ -26,6 +26,7 @@ pub fn shown_state(state: &RunState, held: bool) -> String {
     }
 }
 
+/// A run marked running whose lock nobody holds died without saying so: it shows as interrupted.
 pub fn effective_status(state: &RunState, held: bool) -> RunStatus {
     if state.status == RunStatus::Running && !held {
         RunStatus::Interrupted

@@ -21,6 +21,7 @@ pub struct StepOutcome {
 }
 
 impl StepOutcome {
+    /// Ctrl-C or SIGTERM stopped the step.
     pub fn is_interrupted(&self) -> bool {
         matches!(self.result, Err(StepError::Interrupted))
     }

@@ -50,6 +50,7 @@ pub enum StepStatus {
     Warned,
 }
 
+/// Something that happened in a run; the log and each renderer show it their own way.
 #[derive(Clone, Debug, Serialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum EventKind {
@@ -175,6 +176,7 @@ impl Fanout {
         Fanout::default()
     }
 
+    /// Adds a reporter; each event goes to all, in the order added.
     pub fn add(&mut self, reporter: Box<dyn Reporter>) {
         self.reporters.push(reporter);
     }

@@ -13,4 +13,5 @@ pub mod rollback;
 pub mod run;
 pub mod session;
 pub mod signal;
+pub mod start;
 pub mod state;

@@ -33,10 +33,12 @@ pub struct PreflightReport {
 }
 
 impl PreflightReport {
+    /// Every check passed and nothing interrupted them.
     pub fn ok(&self) -> bool {
         !self.interrupted && self.checks.iter().all(|c| c.ok)
     }
 
+    /// The names of the checks that failed.
     pub fn failed(&self) -> Vec<String> {
         self.checks
             .iter()

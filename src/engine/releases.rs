@@ -66,10 +66,12 @@ impl Ledger {
         *self.lock() = releases.clone();
     }
 
+    /// Every target and its release, as saved with the state.
     pub fn snapshot(&self) -> Releases {
         self.lock().clone()
     }
 
+    /// What is known of `target`; empty if nothing.
     pub fn get(&self, target: &str) -> Release {
         self.lock().get(target).cloned().unwrap_or_default()
     }
@@ -95,6 +97,7 @@ impl Ledger {
         entry.updated_at = Utc::now();
     }
 
+    /// Records that `target`'s new release now takes `percent` of traffic.
     pub fn promoted(&self, target: &str, percent: u8) {
         let mut all = self.lock();
         let entry = all.entry(target.to_string()).or_default();

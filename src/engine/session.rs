@@ -10,6 +10,7 @@ use super::releases::Ledger;
 use super::signal::Interrupt;
 use crate::plan::Plan;
 
+/// The shared context of one run; see the module docs.
 #[derive(Clone)]
 pub struct Session {
     pub plan: Arc<Plan>,

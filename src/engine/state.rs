@@ -138,6 +138,7 @@ impl RunState {
         })
     }
 
+    /// Records that this run changed `target`, so auto-rollback touches it (once).
     pub fn note_changed_target(&mut self, target: &str) {
         if !self.changed_targets.iter().any(|t| t == target) {
             self.changed_targets.push(target.to_string());
@@ -166,6 +167,7 @@ impl StateStore {
         }
     }
 
+    /// Where `runbook`'s state file lives.
     pub fn path(&self, runbook: &str) -> PathBuf {
         self.dir.join(format!("{runbook}.json"))
     }

@@ -8,6 +8,7 @@ use super::{Entry, LogWriter};
 use crate::engine::event::{Event, EventKind, Reporter, StepStatus};
 use crate::plan::Section;
 
+/// A reporter that appends each event to the reliability log as one line.
 pub struct LogRecorder {
     writer: LogWriter,
     user: String,

@@ -18,6 +18,7 @@ pub enum ExpectStatus {
 }
 
 impl ExpectStatus {
+    /// Whether an HTTP `status` counts as success.
     pub fn accepts(&self, status: u16) -> bool {
         match self {
             ExpectStatus::Success => (200..300).contains(&status),

@@ -47,6 +47,7 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// The steps of one section, in order.
     pub fn section(&self, section: Section) -> &[Step] {
         match section {
             Section::Preflight => &self.preflight,

@@ -39,6 +39,7 @@ impl Text {
         &self.shown
     }
 
+    /// Whether a secret is masked in the shown form.
     pub fn has_secret(&self) -> bool {
         self.value != self.shown
     }

@@ -8,7 +8,7 @@ use crate::plan::Text;
 
 use super::diagnostic::Diagnostic;
 use super::source::Source;
-use super::table::Str;
+use super::table::{Str, Table};
 use super::vars::Resolver;
 
 pub(crate) struct Build<'a> {
@@ -44,5 +44,50 @@ impl Build<'_> {
     /// A command string, split like a shell, then substituted argument by argument.
     pub fn args(&mut self, s: &Str<'_>) -> Option<Vec<Text>> {
         self.resolver.args(&self.source, s, &mut self.diagnostics)
+    }
+
+    /// A table of templated strings such as `env` or `headers`, empty when `key` is
+    /// absent. A name `name_ok` refuses is reported as `not a valid {kind}`; a value
+    /// `value_problem` finds fault with is reported at the value.
+    pub fn text_map(
+        &mut self,
+        t: &Table<'_, '_>,
+        key: &str,
+        kind: &str,
+        name_ok: impl Fn(&str) -> bool,
+        value_problem: impl Fn(&Text) -> Option<&'static str>,
+    ) -> Option<Vec<(String, Text)>> {
+        if !t.contains(key) {
+            return Some(Vec::new());
+        }
+        let what = format!("`{key}` of {}", t.what());
+        let table = t.table(key, &what, &mut self.diagnostics)?;
+        let mut out = Vec::new();
+        let mut ok = true;
+        for (name, _) in table.entries() {
+            if !name_ok(name.text) {
+                self.diagnostics.push(t.error(
+                    name.span.clone(),
+                    format!("`{}` is not a valid {kind}", name.text),
+                ));
+                ok = false;
+                continue;
+            }
+            let value = table
+                .string(name.text, &mut self.diagnostics)
+                .and_then(|s| {
+                    let text = self.text(&s)?;
+                    if let Some(problem) = value_problem(&text) {
+                        self.diagnostics.push(t.error(s.span.clone(), problem));
+                        return None;
+                    }
+                    Some(text)
+                });
+            match value {
+                Some(text) => out.push((name.text.to_string(), text)),
+                None => ok = false,
+            }
+        }
+        ok.then_some(out)
     }
 }

@@ -126,31 +126,13 @@ fn line(t: &Table<'_, '_>, shell: bool, b: &mut Build<'_>) -> Option<CommandLine
 }
 
 fn env(t: &Table<'_, '_>, b: &mut Build<'_>) -> Option<Vec<(String, Text)>> {
-    if !t.contains("env") {
-        return Some(Vec::new());
-    }
-    let what = format!("`env` of {}", t.what());
-    let table = t.table("env", &what, &mut b.diagnostics)?;
-    let mut out = Vec::new();
-    let mut ok = true;
-    for (key, _) in table.entries() {
-        if key.text.is_empty() || key.text.contains(['=', '\0']) {
-            b.diagnostics.push(t.error(
-                key.span.clone(),
-                format!("`{}` is not a valid environment variable name", key.text),
-            ));
-            ok = false;
-            continue;
-        }
-        match table.string(key.text, &mut b.diagnostics) {
-            Some(s) => match b.text(&s) {
-                Some(text) => out.push((key.text.to_string(), text)),
-                None => ok = false,
-            },
-            None => ok = false,
-        }
-    }
-    ok.then_some(out)
+    b.text_map(
+        t,
+        "env",
+        "environment variable name",
+        |name| !name.is_empty() && !name.contains(['=', '\0']),
+        |_| None,
+    )
 }
 
 fn expect_exit(t: &Table<'_, '_>, b: &mut Build<'_>) -> Option<Vec<i32>> {

@@ -240,36 +240,17 @@ fn method(t: &Table<'_, '_>, b: &mut Build<'_>) -> Option<String> {
 
 /// `headers = { Authorization = "Bearer {{secret.TOKEN}}" }`.
 fn headers(t: &Table<'_, '_>, b: &mut Build<'_>) -> Option<Vec<(String, Text)>> {
-    if !t.contains("headers") {
-        return Some(Vec::new());
-    }
-    let what = format!("`headers` of {}", t.what());
-    let table = t.table("headers", &what, &mut b.diagnostics)?;
-    let mut out = Vec::new();
-    let mut ok = true;
-    for (key, _) in table.entries() {
-        if reqwest::header::HeaderName::from_bytes(key.text.as_bytes()).is_err() {
-            b.diagnostics.push(t.error(
-                key.span.clone(),
-                format!("`{}` is not a valid HTTP header name", key.text),
-            ));
-            ok = false;
-            continue;
-        }
-        match table.string(key.text, &mut b.diagnostics).and_then(|s| {
-            let text = b.text(&s)?;
-            if text.value().contains(['\r', '\n']) {
-                b.diagnostics
-                    .push(t.error(s.span.clone(), "a header value cannot span lines"));
-                return None;
-            }
-            Some(text)
-        }) {
-            Some(text) => out.push((key.text.to_string(), text)),
-            None => ok = false,
-        }
-    }
-    ok.then_some(out)
+    b.text_map(
+        t,
+        "headers",
+        "HTTP header name",
+        |name| reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_ok(),
+        |text| {
+            text.value()
+                .contains(['\r', '\n'])
+                .then_some("a header value cannot span lines")
+        },
+    )
 }
 
 /// An HTTP status, or a list of them; any 2xx when absent.

@@ -8,15 +8,8 @@ use crate::engine::event::EventKind;
 use crate::plan::Text;
 
 pub async fn execute(env: &StepEnv<'_>, from: Option<&Text>) -> Result<Effect, StepError> {
-    let say = |line: String| {
-        (env.emit)(EventKind::StepOutput {
-            section: env.step.section,
-            step: env.step.name.clone(),
-            line,
-        })
-    };
     if env.flags.emergency {
-        say("skipped: --emergency needs no approval".to_string());
+        env.say("skipped: --emergency needs no approval".to_string());
         return Ok(Effect::Continue);
     }
     let name = match &env.flags.approved_by {
@@ -41,7 +34,7 @@ pub async fn execute(env: &StepEnv<'_>, from: Option<&Text>) -> Result<Effect, S
     if let Some(from) = from {
         message.push_str(&format!(" (approval from {})", from.shown()));
     }
-    say(message.clone());
+    env.say(message.clone());
     (env.emit)(EventKind::Note {
         step: env.step.name.clone(),
         message,

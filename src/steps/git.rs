@@ -3,7 +3,6 @@
 //! `engine::process`) in the project root.
 
 use super::{Effect, StepEnv, StepError};
-use crate::engine::event::EventKind;
 use crate::engine::process::{self, Ending, ProcessSpec};
 use crate::plan::GitSpec;
 
@@ -13,7 +12,7 @@ pub async fn execute(env: &StepEnv<'_>, spec: &GitSpec) -> Result<Effect, StepEr
         let status = git(env, &["status", "--porcelain"]).await?;
         let dirty: Vec<&str> = status.lines().filter(|l| !l.trim().is_empty()).collect();
         if dirty.is_empty() {
-            say(env, "working tree clean".to_string());
+            env.say("working tree clean".to_string());
         } else {
             let shown: Vec<&str> = dirty.iter().take(5).copied().collect();
             let more = dirty.len().saturating_sub(shown.len());
@@ -34,7 +33,7 @@ pub async fn execute(env: &StepEnv<'_>, spec: &GitSpec) -> Result<Effect, StepEr
         let head = git(env, &["rev-parse", "--abbrev-ref", "HEAD"]).await?;
         let head = head.trim();
         if head == branch.value() {
-            say(env, format!("on branch {head}"));
+            env.say(format!("on branch {head}"));
         } else if head == "HEAD" {
             problems.push(format!("HEAD is detached, not on branch `{branch}`"));
         } else {
@@ -51,7 +50,7 @@ pub async fn execute(env: &StepEnv<'_>, spec: &GitSpec) -> Result<Effect, StepEr
         if tags.is_empty() {
             problems.push(format!("HEAD has no tag matching `{pattern}`"));
         } else {
-            say(env, format!("HEAD is tagged {}", tags.join(", ")));
+            env.say(format!("HEAD is tagged {}", tags.join(", ")));
         }
     }
     if problems.is_empty() {
@@ -120,12 +119,4 @@ async fn git(env: &StepEnv<'_>, args: &[&str]) -> Result<String, StepError> {
             })
         }
     }
-}
-
-fn say(env: &StepEnv<'_>, line: String) {
-    (env.emit)(EventKind::StepOutput {
-        section: env.step.section,
-        step: env.step.name.clone(),
-        line,
-    });
 }

@@ -36,7 +36,7 @@ pub async fn execute(env: &StepEnv<'_>, spec: &HealthSpec) -> Result<Effect, Ste
             _ = sleep_until(until) => break,
         };
         for result in &round {
-            say(env, &result.line);
+            env.say(&result.line);
             latencies.extend(result.latency);
             history.push_back(result.line.clone());
             if history.len() > HISTORY {
@@ -171,14 +171,6 @@ fn judge_latency(
         ),
         tail: history.into(),
     })
-}
-
-fn say(env: &StepEnv<'_>, line: &str) {
-    (env.emit)(EventKind::StepOutput {
-        section: env.step.section,
-        step: env.step.name.clone(),
-        line: line.to_string(),
-    });
 }
 
 #[cfg(test)]

@@ -58,11 +58,7 @@ pub async fn execute(env: &StepEnv<'_>, spec: &MetricsSpec) -> Result<Effect, St
                 Err(reason) => format!("{n}: FAILED: {reason}"),
             })
             .into_owned();
-        (env.emit)(EventKind::StepOutput {
-            section: env.step.section,
-            step: env.step.name.clone(),
-            line: line.clone(),
-        });
+        env.say(line.clone());
         history.push(line.clone());
         if verdict.is_err() {
             failures += 1;

@@ -48,8 +48,18 @@ pub struct StepEnv<'a> {
 }
 
 impl StepEnv<'_> {
+    /// Time left before the step's deadline.
     pub fn remaining(&self) -> Duration {
         self.deadline.saturating_duration_since(Instant::now())
+    }
+
+    /// Reports one line of the step's output.
+    pub fn say(&self, line: impl Into<String>) {
+        (self.emit)(EventKind::StepOutput {
+            section: self.step.section,
+            step: self.step.name.clone(),
+            line: line.into(),
+        })
     }
 }
 
@@ -74,6 +84,7 @@ pub enum StepError {
 }
 
 impl StepError {
+    /// The failure in one line, as logs and summaries show it.
     pub fn message(&self) -> String {
         match self {
             StepError::Failed { message, .. } => message.clone(),
@@ -84,6 +95,7 @@ impl StepError {
         }
     }
 
+    /// The last lines of the step's output, if it had any.
     pub fn tail(&self) -> &[String] {
         match self {
             StepError::Failed { tail, .. } | StepError::TimedOut { tail, .. } => tail,

@@ -7,7 +7,6 @@ use std::time::Duration;
 use super::http_client::{self, Request};
 use super::probe::{excerpt, millis};
 use super::{Effect, StepEnv, StepError};
-use crate::engine::event::EventKind;
 use crate::plan::NotifySpec;
 
 /// The longest a webhook may take, whatever the step's timeout.
@@ -30,16 +29,12 @@ pub async fn execute(env: &StepEnv<'_>, spec: &NotifySpec) -> Result<Effect, Ste
     let redact = |text: String| env.plan.redactor.redact(&text).into_owned();
     match sent {
         Ok(answer) if (200..300).contains(&answer.status) => {
-            (env.emit)(EventKind::StepOutput {
-                section: env.step.section,
-                step: env.step.name.clone(),
-                line: format!(
-                    "POST {} → {} in {}",
-                    spec.webhook.shown(),
-                    answer.status,
-                    millis(answer.latency)
-                ),
-            });
+            env.say(format!(
+                "POST {} → {} in {}",
+                spec.webhook.shown(),
+                answer.status,
+                millis(answer.latency)
+            ));
             Ok(Effect::Continue)
         }
         Ok(answer) => Err(StepError::Failed {

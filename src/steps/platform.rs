@@ -4,7 +4,6 @@
 
 use super::{StepEnv, StepError, run};
 use crate::adapters::{self, Adapter, Call, Change, Failure, Runner};
-use crate::engine::event::EventKind;
 use crate::plan::{PlatformStep, Step, Verb};
 
 /// Carries out the step and says what it changed.
@@ -22,13 +21,7 @@ pub async fn carry_out(env: &StepEnv<'_>, p: &PlatformStep) -> Result<Change, St
         )));
     };
     let adapter = Adapter::new(name, &p.settings, &adapters::process_env);
-    let on_line = |line: &str| {
-        (env.emit)(EventKind::StepOutput {
-            section: step.section,
-            step: step.name.clone(),
-            line: line.to_string(),
-        })
-    };
+    let on_line = |line: &str| env.say(line);
     let runner = Runner {
         root: &env.plan.root,
         redactor: &env.plan.redactor,

@@ -2,7 +2,6 @@
 //! and, optionally, a regex over its output.
 
 use super::{Effect, StepEnv, StepError};
-use crate::engine::event::EventKind;
 use crate::engine::process::{self, Ending, Finished, ProcessSpec};
 use crate::plan::{CommandLine, CommandSpec};
 
@@ -27,15 +26,7 @@ pub async fn run_command(env: &StepEnv<'_>, spec: &CommandSpec) -> Result<Finish
         cwd: spec.cwd.clone().unwrap_or_else(|| env.plan.root.clone()),
         timeout: env.remaining(),
     };
-    let section = env.step.section;
-    let name = env.step.name.clone();
-    let mut on_line = |line: &str| {
-        (env.emit)(EventKind::StepOutput {
-            section,
-            step: name.clone(),
-            line: line.to_string(),
-        })
-    };
+    let mut on_line = |line: &str| env.say(line);
     let finished = process::run(
         &process_spec,
         &env.plan.redactor,

@@ -125,11 +125,7 @@ impl Watcher<'_> {
             latency: None,
             line: format!("the probe stopped unexpectedly: {err}"),
         });
-        (env.emit)(EventKind::StepOutput {
-            section: env.step.section,
-            step: env.step.name.clone(),
-            line: result.line.clone(),
-        });
+        env.say(result.line.clone());
         self.last = Some(result.line.rsplit(" → ").next().unwrap_or("").to_string());
         self.recent.push(result.line.clone());
         if self.recent.len() > 12 {

@@ -6,7 +6,6 @@
 use chrono::{DateTime, Datelike, Duration as Span, NaiveDate, TimeZone, Utc};
 
 use super::{Effect, StepEnv, StepError};
-use crate::engine::event::EventKind;
 use crate::plan::WindowSpec;
 
 /// A testing hook: `ROLLOUT_NOW=2026-11-24T16:00:00Z` makes windows see that instant.
@@ -17,15 +16,8 @@ const NOW_VAR: &str = "ROLLOUT_NOW";
 const LOOKAHEAD_DAYS: i64 = 400;
 
 pub fn execute(env: &StepEnv<'_>, spec: &WindowSpec) -> Result<Effect, StepError> {
-    let say = |line: String| {
-        (env.emit)(EventKind::StepOutput {
-            section: env.step.section,
-            step: env.step.name.clone(),
-            line,
-        })
-    };
     if env.flags.emergency {
-        say("skipped: --emergency ignores deployment windows".to_string());
+        env.say("skipped: --emergency ignores deployment windows".to_string());
         return Ok(Effect::Continue);
     }
     let now = clock().map_err(|message| StepError::Failed {
@@ -34,7 +26,7 @@ pub fn execute(env: &StepEnv<'_>, spec: &WindowSpec) -> Result<Effect, StepError
     })?;
     match check(spec, now) {
         Ok(inside) => {
-            say(inside);
+            env.say(inside);
             Ok(Effect::Continue)
         }
         Err(message) => Err(StepError::Failed {

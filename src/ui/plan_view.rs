@@ -83,6 +83,7 @@ pub fn render_plan(plan: &Plan) -> String {
     out
 }
 
+/// One step as `show --json` prints it.
 pub fn step_json(step: &Step) -> Value {
     json!({
         "name": step.name,
@@ -99,6 +100,7 @@ pub fn step_json(step: &Step) -> Value {
     })
 }
 
+/// The whole plan as `show --json` prints it.
 pub fn plan_json(plan: &Plan) -> Value {
     let section = |s: Section| -> Vec<Value> { plan.section(s).iter().map(step_json).collect() };
     json!({
@@ -126,6 +128,7 @@ pub struct DryRun<'a> {
 }
 
 impl DryRun<'_> {
+    /// The dry run for people.
     pub fn render(&self) -> String {
         let mut out = format!(
             "dry run of `{} {}`: nothing is run, written, logged or locked\n",
@@ -154,6 +157,7 @@ impl DryRun<'_> {
         out
     }
 
+    /// The dry run for programs (`--json`).
     pub fn to_json(&self) -> Value {
         let mut doc = json!({
             "dry_run": true,

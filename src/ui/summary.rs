@@ -17,6 +17,7 @@ const CHANGING: &[&str] = &["run", "deploy", "promote", "rollback", "restart", "
 /// At most this many changed steps are named; the rest are counted.
 const NAMED: usize = 8;
 
+/// Counts of step outcomes over a run, for the closing summary.
 #[derive(Default)]
 pub struct Tally {
     started: Option<DateTime<Utc>>,

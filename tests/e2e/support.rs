@@ -205,6 +205,7 @@ impl Run {
 
     #[track_caller]
     pub fn stderr_has(&self, text: &str) -> &Run {
+        assert!(!text.is_empty(), "an empty needle is in every output");
         assert!(
             self.stderr().contains(text),
             "stderr lacks {text:?}\n--- stderr\n{}\n--- stdout\n{}",
@@ -216,6 +217,7 @@ impl Run {
 
     #[track_caller]
     pub fn stdout_has(&self, text: &str) -> &Run {
+        assert!(!text.is_empty(), "an empty needle is in every output");
         assert!(
             self.stdout().contains(text),
             "stdout lacks {text:?}\n--- stdout\n{}\n--- stderr\n{}",

@@ -21,7 +21,7 @@ fn rejects(toml: &str, line: usize, message: &str) {
 
 #[test]
 fn a_toml_syntax_error() {
-    rejects("[[steps]]\nkind = \"run\nname = 1\n", 2, "");
+    rejects("[[steps]]\nkind = \"run\nname = 1\n", 2, "invalid TOML");
 }
 
 #[test]

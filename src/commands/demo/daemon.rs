@@ -12,6 +12,7 @@ use nix::unistd::Pid;
 
 use super::http;
 use crate::cli::DemoPort;
+use crate::commands::output::print_stdout;
 use crate::error::{Error, ExitCode};
 
 /// How long a new release may take to answer its first health check.
@@ -109,11 +110,14 @@ pub fn deploy(at: &DemoPort, version: &str) -> Result<ExitCode, Error> {
     // A new release starts with no traffic; promote stages raise it.
     place.set_percent(0)?;
     match previous {
-        Some(previous) => println!(
+        Some(previous) => print_stdout(&format!(
             "deployed {version} (was {previous}) on http://127.0.0.1:{}",
             at.port
-        ),
-        None => println!("deployed {version} on http://127.0.0.1:{}", at.port),
+        ))?,
+        None => print_stdout(&format!(
+            "deployed {version} on http://127.0.0.1:{}",
+            at.port
+        ))?,
     }
     Ok(ExitCode::Ok)
 }
@@ -122,16 +126,19 @@ pub fn ensure(at: &DemoPort, version: &str) -> Result<ExitCode, Error> {
     let place = Place::new(at);
     if place.running().is_some() && http::get(at.port, "/health", Duration::from_secs(1)).is_ok() {
         let current = place.releases().last().cloned().unwrap_or_default();
-        println!("{current} already serving on http://127.0.0.1:{}", at.port);
+        print_stdout(&format!(
+            "{current} already serving on http://127.0.0.1:{}",
+            at.port
+        ))?;
         return Ok(ExitCode::Ok);
     }
     start(&place, version)?;
     place.set_releases(&[version.to_string()])?;
     place.set_percent(100)?;
-    println!(
+    print_stdout(&format!(
         "{version} serving on http://127.0.0.1:{} (the release before yours)",
         at.port
-    );
+    ))?;
     Ok(ExitCode::Ok)
 }
 
@@ -148,7 +155,10 @@ pub fn rollback(at: &DemoPort) -> Result<ExitCode, Error> {
     start(&place, &good)?;
     place.set_releases(&releases)?;
     place.set_percent(100)?;
-    println!("rolled back {bad} → {good} on http://127.0.0.1:{}", at.port);
+    print_stdout(&format!(
+        "rolled back {bad} → {good} on http://127.0.0.1:{}",
+        at.port
+    ))?;
     Ok(ExitCode::Ok)
 }
 
@@ -161,7 +171,7 @@ pub fn promote(at: &DemoPort, percent: u8) -> Result<ExitCode, Error> {
         );
     }
     place.set_percent(percent)?;
-    println!("traffic on the new release: {percent}%");
+    print_stdout(&format!("traffic on the new release: {percent}%"))?;
     Ok(ExitCode::Ok)
 }
 
@@ -170,9 +180,12 @@ pub fn stop(at: &DemoPort) -> Result<ExitCode, Error> {
     match place.running() {
         Some(pid) => {
             halt(&place, pid);
-            println!("stopped the demo service on port {} (pid {pid})", at.port);
+            print_stdout(&format!(
+                "stopped the demo service on port {} (pid {pid})",
+                at.port
+            ))?;
         }
-        None => println!("no demo service runs on port {}", at.port),
+        None => print_stdout(&format!("no demo service runs on port {}", at.port))?,
     }
     let _ = fs::remove_file(place.pid_file());
     Ok(ExitCode::Ok)

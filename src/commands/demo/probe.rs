@@ -5,8 +5,10 @@
 use std::time::{Duration, Instant};
 
 use super::http;
+use crate::commands::output::print_stdout;
 use crate::error::{Error, ExitCode};
 
+/// What the probe waits for: a path, optionally a version, and how many successes in a row.
 pub struct Expect<'a> {
     pub path: &'a str,
     pub version: Option<&'a str>,
@@ -26,16 +28,16 @@ pub fn run(port: u16, expect: &Expect<'_>) -> Result<ExitCode, Error> {
         match &verdict {
             Ok(body) => {
                 in_a_row += 1;
-                println!(
+                print_stdout(&format!(
                     "GET {} 200 in {latency}ms, {in_a_row}/{} ok: {}",
                     expect.path,
                     expect.successes,
                     body.trim()
-                );
+                ))?;
             }
             Err(why) => {
                 in_a_row = 0;
-                println!("GET {} failed in {latency}ms: {why}", expect.path);
+                print_stdout(&format!("GET {} failed in {latency}ms: {why}", expect.path))?;
                 last = why.clone();
             }
         }

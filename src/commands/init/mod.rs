@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use crate::app::Context;
 use crate::cli::InitAdapter;
+use crate::commands::output::print_stdout;
 use crate::error::{Error, ExitCode};
 use crate::project::Project;
 use crate::runbook::{self, Strictness};
@@ -36,18 +37,18 @@ pub fn run(
     fs::create_dir_all(&runbooks)
         .map_err(|e| Error::failed(format!("cannot create {}: {e}", runbooks.display())))?;
     write(&file, &starter(adapter, name))?;
-    println!("wrote {}", shown(&root, &file));
+    print_stdout(&format!("wrote {}", shown(&root, &file)))?;
 
     let settings = root.join("rollout.toml");
     if !settings.exists() {
         write(&settings, &settings_text(adapter))?;
-        println!("wrote {}", shown(&root, &settings));
+        print_stdout(&format!("wrote {}", shown(&root, &settings)))?;
     }
 
     validate(&root, name)?;
-    println!("{name} validates. Next:");
-    println!("  rollout show {name}");
-    println!("  rollout promote {name} --dry-run");
+    print_stdout(&format!("{name} validates. Next:"))?;
+    print_stdout(&format!("  rollout show {name}"))?;
+    print_stdout(&format!("  rollout promote {name} --dry-run"))?;
     Ok(ExitCode::Ok)
 }
 

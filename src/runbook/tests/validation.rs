@@ -290,3 +290,22 @@ fn a_variable_reference_is_underlined_whole() {
     let d = Fixture::new("[[steps]]\nkind = \"log\"\nmessage = \"x {{ nope }}\"\n").error();
     assert_eq!((d.line, d.col, d.width), (3, 14, 10));
 }
+
+#[test]
+fn env_and_header_names_and_values_are_checked_where_they_stand() {
+    let d = Fixture::new(
+        "[[steps]]\nkind = \"run\"\ncmd = \"true\"\nenv = { \"A=B\" = \"x\" }\n\
+         [[steps]]\nkind = \"health\"\nurl = \"http://127.0.0.1/\"\n\
+         headers = { \"bad name\" = \"x\", Ok = \"a\\nb\" }\n",
+    )
+    .errors();
+    let messages: Vec<(usize, &str)> = d.iter().map(|d| (d.line, d.message.as_str())).collect();
+    assert_eq!(
+        messages,
+        vec![
+            (4, "`A=B` is not a valid environment variable name"),
+            (8, "`bad name` is not a valid HTTP header name"),
+            (8, "a header value cannot span lines"),
+        ]
+    );
+}
