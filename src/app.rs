@@ -10,8 +10,8 @@ use clap::Parser;
 
 use crate::cli::{Cli, Command, GlobalArgs};
 use crate::commands;
-use crate::engine::identity;
 use crate::error::{Error, ExitCode};
+use crate::identity;
 use crate::project::Project;
 use crate::ui::{Output, Verbosity};
 

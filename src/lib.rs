@@ -2,7 +2,9 @@
 //! and benches reach the modules directly.
 //!
 //! The flow goes one way: `runbook` (TOML → validated) → `plan` → `engine` → `steps` →
-//! `engine::process`. The `log` and `ui` are told about events; they drive nothing.
+//! `adapters` → `process` (child processes) and HTTP. `event` is the vocabulary they
+//! report in; the `log` and `ui` are told about events and drive nothing. `signal`,
+//! `releases` and `identity` are small shared facts every room may read.
 
 pub mod adapters;
 pub mod app;
@@ -11,10 +13,15 @@ pub mod commands;
 pub mod completion;
 pub mod engine;
 pub mod error;
+pub mod event;
+pub mod identity;
 pub mod log;
 pub mod plan;
+pub mod process;
 pub mod project;
+pub mod releases;
 pub mod runbook;
+pub mod signal;
 pub mod steps;
 pub mod ui;
 

@@ -12,10 +12,10 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::engine::process::{self, Ending, Finished, ProcessSpec};
-use crate::engine::releases::Release;
-use crate::engine::signal::Interrupt;
 use crate::plan::{AdapterSettings, Redactor, Text, Verb};
+use crate::process::{self, Ending, Finished, ProcessSpec};
+use crate::releases::Release;
+use crate::signal::Interrupt;
 
 /// One command line: each argument keeps its masked form for display.
 pub type Argv = Vec<Text>;

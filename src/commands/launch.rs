@@ -5,17 +5,18 @@ use std::sync::Arc;
 
 use crate::app::Context;
 use crate::engine::confirm;
-use crate::engine::event::Fanout;
 use crate::engine::lock::{Holder, RunLock, TAKE_OVER_GRACE};
 use crate::engine::run::{Engine, Options};
-use crate::engine::session::{RunFlags, Session};
-use crate::engine::signal::Interrupt;
+use crate::engine::session::Session;
 use crate::engine::state::{RunState, StateStore};
 use crate::error::Error;
+use crate::event::Fanout;
 use crate::log::{LogRecorder, LogWriter};
 use crate::plan::Plan;
 use crate::project::Project;
 use crate::runbook::{self, Strictness};
+use crate::signal::Interrupt;
+use crate::steps::RunFlags;
 use crate::ui::Output;
 
 /// Loads and resolves a runbook for this invocation, printing its warnings.

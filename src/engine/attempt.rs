@@ -6,8 +6,8 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use tokio::time::Instant;
 
-use super::event::{EventKind, StepStatus};
 use super::session::Session;
+use crate::event::{EventKind, StepStatus};
 use crate::plan::Step;
 use crate::steps::{self, Effect, StepEnv, StepError};
 

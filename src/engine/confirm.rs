@@ -4,9 +4,9 @@
 
 use std::io::IsTerminal;
 
-use super::event::EventKind;
 use super::run::Engine;
 use crate::error::Error;
+use crate::event::EventKind;
 use crate::plan::{Plan, Step, StepKind};
 
 /// Whether a person can be asked: both stdin and stderr are terminals.

@@ -17,8 +17,8 @@ use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use serde::{Deserialize, Serialize};
 
-use crate::engine::identity;
 use crate::error::{Error, ExitCode};
+use crate::identity;
 
 /// Attempts at `try_lock` before calling a lock held: a `holder()` probe elsewhere may
 /// hold a shared lock for a moment.

@@ -1,17 +1,12 @@
-//! Runs a plan: the sequence, retries, timeouts, auto-rollback, pause, resume; and the
-//! machinery under it — processes, signals, the lock, the state file.
+//! Runs a plan: the sequence, retries, timeouts, auto-rollback, pause, resume, preflight,
+//! confirmations; and what a run owns — its lock and its state file.
 
 pub mod attempt;
 pub mod confirm;
-pub mod event;
-pub mod identity;
 pub mod lock;
 pub mod preflight;
-pub mod process;
-pub mod releases;
 pub mod rollback;
 pub mod run;
 pub mod session;
-pub mod signal;
 pub mod start;
 pub mod state;

@@ -8,8 +8,8 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use super::attempt::run_step;
-use super::event::EventKind;
 use super::session::Session;
+use crate::event::EventKind;
 use crate::plan::Section;
 
 /// The result of one check.

@@ -5,10 +5,11 @@ use chrono::Utc;
 
 use super::attempt::run_step;
 use super::confirm;
-use super::event::{EventKind, Mode, StepStatus};
-use super::run::{Engine, Outcome};
+use super::run::Engine;
 use super::state::{RollbackRecord, RunState, RunStatus, StepRecord};
 use crate::error::Error;
+use crate::event::Outcome;
+use crate::event::{EventKind, Mode, StepStatus};
 use crate::plan::Section;
 
 impl Engine {

@@ -6,47 +6,15 @@ use chrono::Utc;
 
 use super::attempt::run_step;
 use super::confirm;
-use super::event::{EventKind, Mode, StepStatus};
 use super::lock::RunLock;
 use super::preflight::run_preflight;
 use super::session::Session;
 use super::start::{promote_start, resume_start, steps_to_run};
 use super::state::{RunState, RunStatus, StateStore, StepRecord};
-use crate::error::{Error, ExitCode};
+use crate::error::Error;
+use crate::event::{EventKind, Mode, Outcome, StepStatus};
 use crate::plan::{Section, StepKind};
 use crate::steps::StepError;
-
-/// How an invocation of the engine ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Outcome {
-    /// Every step ran.
-    Completed,
-    /// Stopped at a `pause`.
-    Paused,
-    /// A step failed; nothing needed rolling back (or auto-rollback is off).
-    Failed,
-    /// A step failed and `[[rollback]]` ran successfully.
-    FailedRolledBack,
-    /// `rollout rollback` finished.
-    RolledBack,
-    /// A rollback step failed: a person must act now.
-    RollbackFailed,
-    /// Ctrl-C or SIGTERM.
-    Interrupted,
-}
-
-impl Outcome {
-    /// The exit code SPEC §7 gives this outcome.
-    pub fn exit_code(self) -> ExitCode {
-        match self {
-            Outcome::Completed | Outcome::Paused | Outcome::RolledBack => ExitCode::Ok,
-            Outcome::Failed | Outcome::FailedRolledBack => ExitCode::Failed,
-            Outcome::RollbackFailed => ExitCode::RollbackFailed,
-            Outcome::Interrupted => ExitCode::Interrupted,
-        }
-    }
-}
 
 /// What the person asked for, beyond the plan.
 #[derive(Debug, Clone)]
@@ -367,5 +335,14 @@ impl Engine {
         state.updated_at = Utc::now();
         state.releases = self.session.releases.snapshot();
         self.store.save(state)
+    }
+}
+
+impl Engine {
+    /// Takes over the releases the runbook's latest run knew, before any step runs.
+    pub(super) fn adopt_releases(&self, previous: Option<&RunState>) {
+        if let Some(previous) = previous {
+            self.session.releases.adopt(&previous.releases);
+        }
     }
 }

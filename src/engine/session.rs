@@ -5,10 +5,11 @@ use std::sync::Arc;
 
 use chrono::Utc;
 
-use super::event::{Event, EventKind, Reporter};
-use super::releases::Ledger;
-use super::signal::Interrupt;
+use crate::event::{Event, EventKind, Reporter};
 use crate::plan::Plan;
+use crate::releases::Ledger;
+use crate::signal::Interrupt;
+use crate::steps::RunFlags;
 
 /// The shared context of one run; see the module docs.
 #[derive(Clone)]
@@ -20,19 +21,6 @@ pub struct Session {
     pub flags: RunFlags,
     /// Release tracking, written by platform steps, saved with the state.
     pub releases: Ledger,
-}
-
-/// What the person asked for that steps themselves must honour.
-#[derive(Clone, Debug, Default)]
-pub struct RunFlags {
-    /// `rollback --emergency`: no prompts, no gates.
-    pub emergency: bool,
-    /// `--approved-by NAME`.
-    pub approved_by: Option<String>,
-    /// A terminal is there to ask on.
-    pub interactive: bool,
-    /// `rollback --to RELEASE`: where rollback steps return the target.
-    pub rollback_to: Option<String>,
 }
 
 impl Session {

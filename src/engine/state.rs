@@ -10,10 +10,10 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::event::{Mode, StepStatus};
-use super::releases::Releases;
 use crate::error::Error;
+use crate::event::{Mode, StepStatus};
 use crate::plan::Section;
+use crate::releases::Releases;
 
 /// Where a run stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

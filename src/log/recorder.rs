@@ -5,7 +5,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::{Entry, LogWriter};
-use crate::engine::event::{Event, EventKind, Reporter, StepStatus};
+use crate::event::{Event, EventKind, Reporter, StepStatus};
 use crate::plan::Section;
 
 /// A reporter that appends each event to the reliability log as one line.

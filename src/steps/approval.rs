@@ -4,7 +4,7 @@
 //! `--emergency` skips approvals.
 
 use super::{Effect, StepEnv, StepError};
-use crate::engine::event::EventKind;
+use crate::event::EventKind;
 use crate::plan::Text;
 
 pub async fn execute(env: &StepEnv<'_>, from: Option<&Text>) -> Result<Effect, StepError> {

@@ -1,10 +1,10 @@
 //! `git`: checks of the project's working tree — no uncommitted changes, the expected
 //! branch, a tag on HEAD matching a pattern — by running `git` (argv only, through
-//! `engine::process`) in the project root.
+//! `process`) in the project root.
 
 use super::{Effect, StepEnv, StepError};
-use crate::engine::process::{self, Ending, ProcessSpec};
 use crate::plan::GitSpec;
+use crate::process::{self, Ending, ProcessSpec};
 
 pub async fn execute(env: &StepEnv<'_>, spec: &GitSpec) -> Result<Effect, StepError> {
     let mut problems = Vec::new();

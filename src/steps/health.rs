@@ -10,7 +10,7 @@ use tokio::time::{Instant, sleep_until};
 
 use super::probe::{self, ProbeResult, millis, percentile};
 use super::{Effect, StepEnv, StepError};
-use crate::engine::event::EventKind;
+use crate::event::EventKind;
 use crate::plan::{HealthSpec, ProbeSpec, Redactor};
 
 /// How many probe lines a failure keeps.

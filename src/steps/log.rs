@@ -2,7 +2,7 @@
 //! the log recorder, told of it like every other event, appends the `NOTE` line.
 
 use super::{Effect, StepEnv};
-use crate::engine::event::EventKind;
+use crate::event::EventKind;
 use crate::plan::Text;
 
 pub fn execute(env: &StepEnv<'_>, message: &Text) -> Effect {

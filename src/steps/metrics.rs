@@ -12,7 +12,7 @@ use tokio::time::{Instant, sleep_until};
 use super::http_client::{self, Request};
 use super::probe::excerpt;
 use super::{Effect, StepEnv, StepError};
-use crate::engine::event::EventKind;
+use crate::event::EventKind;
 use crate::plan::MetricsSpec;
 
 /// The longest one query may take.

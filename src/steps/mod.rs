@@ -27,11 +27,23 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::engine::event::EventKind;
-use crate::engine::releases::Ledger;
-use crate::engine::session::RunFlags;
-use crate::engine::signal::Interrupt;
+use crate::event::EventKind;
 use crate::plan::{Plan, Step, StepKind, Verb};
+use crate::releases::Ledger;
+use crate::signal::Interrupt;
+
+/// What the person asked for that steps themselves must honour.
+#[derive(Clone, Debug, Default)]
+pub struct RunFlags {
+    /// `rollback --emergency`: no prompts, no gates.
+    pub emergency: bool,
+    /// `--approved-by NAME`.
+    pub approved_by: Option<String>,
+    /// A terminal is there to ask on.
+    pub interactive: bool,
+    /// `rollback --to RELEASE`: where rollback steps return the target.
+    pub rollback_to: Option<String>,
+}
 
 /// What a step may use while it runs.
 pub struct StepEnv<'a> {

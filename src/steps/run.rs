@@ -2,8 +2,8 @@
 //! and, optionally, a regex over its output.
 
 use super::{Effect, StepEnv, StepError};
-use crate::engine::process::{self, Ending, Finished, ProcessSpec};
 use crate::plan::{CommandLine, CommandSpec};
+use crate::process::{self, Ending, Finished, ProcessSpec};
 
 pub async fn execute(env: &StepEnv<'_>, spec: &CommandSpec) -> Result<Effect, StepError> {
     let finished = run_command(env, spec).await?;

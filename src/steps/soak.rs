@@ -10,7 +10,7 @@ use tokio::time::{Instant, sleep_until};
 
 use super::probe::{self, ProbeResult};
 use super::{Effect, StepEnv, StepError};
-use crate::engine::event::EventKind;
+use crate::event::EventKind;
 use crate::plan::WatchSpec;
 
 const TICK: Duration = Duration::from_secs(1);

@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::sync::Mutex;
 
-use crate::engine::event::{Event, Reporter};
+use crate::event::{Event, Reporter};
 
 pub struct JsonRenderer {
     out: Mutex<Box<dyn Write + Send>>,

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::Verbosity;
 use super::format::{clean_line, human_duration};
-use crate::engine::event::{Event, EventKind, Mode, StepStatus};
+use crate::event::{Event, EventKind, Mode, StepStatus};
 use crate::plan::Section;
 
 /// The kind of line, which decides its symbol and colour.

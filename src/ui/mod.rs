@@ -19,7 +19,7 @@ pub use plain::PlainRenderer;
 pub use terminal::TerminalRenderer;
 
 use crate::cli::ColorChoice;
-use crate::engine::event::Reporter;
+use crate::event::Reporter;
 
 /// Writes one line to stderr, ignoring a stderr that is closed or full: `eprintln!`
 /// would panic (exit 101) there, and an emergency rollback must go on, and every

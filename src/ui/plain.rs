@@ -11,7 +11,7 @@ use super::Verbosity;
 use super::format::{clean_line, human_duration};
 use super::message::{Mark, message, position};
 use super::summary::Tally;
-use crate::engine::event::{Event, EventKind, Reporter};
+use crate::event::{Event, EventKind, Reporter};
 
 /// Long waits say how they are going at least this often.
 const PROGRESS_EVERY: Duration = Duration::from_secs(30);

@@ -7,7 +7,7 @@ use std::path::Path;
 use chrono::{DateTime, Utc};
 
 use super::format::human_duration;
-use crate::engine::event::{Event, EventKind, StepStatus};
+use crate::event::{Event, EventKind, StepStatus};
 use crate::plan::Section;
 
 /// Step kinds whose success changes the target (SPEC §4 counts `smoke` too, for
@@ -133,7 +133,7 @@ mod tests {
         let mut t = Tally::default();
         let log = Path::new("/p/reliability.log");
         let started = EventKind::RunStarted {
-            mode: crate::engine::event::Mode::Promote,
+            mode: crate::event::Mode::Promote,
             steps: 3,
             from_step: None,
         };
@@ -155,7 +155,7 @@ mod tests {
             &at(
                 12,
                 EventKind::Finished {
-                    outcome: crate::engine::run::Outcome::Completed,
+                    outcome: crate::event::Outcome::Completed,
                     exit_code: 0,
                 },
             ),

@@ -13,7 +13,7 @@ use super::Verbosity;
 use super::format::{clean_line, human_duration};
 use super::message::{Mark, Message, message, position};
 use super::summary::Tally;
-use crate::engine::event::{Event, EventKind, Reporter};
+use crate::event::{Event, EventKind, Reporter};
 
 pub struct TerminalRenderer {
     verbosity: Verbosity,

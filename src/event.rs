@@ -5,6 +5,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use crate::error::ExitCode;
 use crate::plan::Section;
 
 /// One thing that happened in a run, with when and where.
@@ -142,11 +143,11 @@ pub enum EventKind {
     },
     /// Where each target stands as a run or rollback ends (releases and percent).
     Releases {
-        releases: super::releases::Releases,
+        releases: crate::releases::Releases,
     },
     /// This invocation is over: the last event of every promote, resume and rollback.
     Finished {
-        outcome: super::run::Outcome,
+        outcome: Outcome,
         exit_code: u8,
     },
     /// A `log` step's message.
@@ -186,6 +187,38 @@ impl Reporter for Fanout {
     fn report(&self, event: &Event) {
         for r in &self.reporters {
             r.report(event);
+        }
+    }
+}
+
+/// How an invocation of the engine ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Every step ran.
+    Completed,
+    /// Stopped at a `pause`.
+    Paused,
+    /// A step failed; nothing needed rolling back (or auto-rollback is off).
+    Failed,
+    /// A step failed and `[[rollback]]` ran successfully.
+    FailedRolledBack,
+    /// `rollout rollback` finished.
+    RolledBack,
+    /// A rollback step failed: a person must act now.
+    RollbackFailed,
+    /// Ctrl-C or SIGTERM.
+    Interrupted,
+}
+
+impl Outcome {
+    /// The exit code SPEC §7 gives this outcome.
+    pub fn exit_code(self) -> ExitCode {
+        match self {
+            Outcome::Completed | Outcome::Paused | Outcome::RolledBack => ExitCode::Ok,
+            Outcome::Failed | Outcome::FailedRolledBack => ExitCode::Failed,
+            Outcome::RollbackFailed => ExitCode::RollbackFailed,
+            Outcome::Interrupted => ExitCode::Interrupted,
         }
     }
 }

@@ -1,5 +1,5 @@
 //! Release tracking: per target, the release that is current, the one before it, and
-//! the promote percentage. Steps write it through the session's [`Ledger`]; the engine
+//! the promote percentage. Steps and adapters write it through a [`Ledger`]; the engine
 //! carries it from run to run in the state file and saves it after every step.
 
 use std::collections::BTreeMap;
@@ -7,9 +7,6 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-
-use super::run::Engine;
-use super::state::RunState;
 
 /// What is known of one target's releases.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -103,15 +100,6 @@ impl Ledger {
         let entry = all.entry(target.to_string()).or_default();
         entry.percent = Some(percent);
         entry.updated_at = Utc::now();
-    }
-}
-
-impl Engine {
-    /// Takes over the releases the runbook's latest run knew, before any step runs.
-    pub(super) fn adopt_releases(&self, previous: Option<&RunState>) {
-        if let Some(previous) = previous {
-            self.session.releases.adopt(&previous.releases);
-        }
     }
 }
 

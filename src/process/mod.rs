@@ -23,8 +23,8 @@ mod output;
 use group::Group;
 use output::{Lines, Output, spawn_reader};
 
-use crate::engine::signal::Interrupt;
 use crate::plan::Redactor;
+use crate::signal::Interrupt;
 
 /// How long a stopped group has between SIGTERM and SIGKILL (SPEC §4).
 pub const KILL_GRACE: Duration = Duration::from_secs(5);
