@@ -157,11 +157,10 @@ impl Engine {
             if self.session.interrupt.is_set() {
                 return self.interrupted(state, Some(&step.name));
             }
-            if matches!(step.kind, StepKind::Pause { .. }) && !self.options.full {
-                let reason = match &step.kind {
-                    StepKind::Pause { reason } => reason.as_ref().map(|r| r.shown().to_string()),
-                    _ => None,
-                };
+            if let StepKind::Pause { reason } = &step.kind
+                && !self.options.full
+            {
+                let reason = reason.as_ref().map(|r| r.shown().to_string());
                 state.status = RunStatus::Paused;
                 state.at_step = Some(step.name.clone());
                 self.save(&mut state)?;
