@@ -164,14 +164,18 @@ impl Launch {
                     "json.unreadable-{}",
                     chrono::Utc::now().format("%Y%m%dT%H%M%S")
                 ));
-                crate::ui::stderr_line(format_args!(
-                    "warning: {}; moved it to {} and going on",
-                    err.headline,
-                    aside.display()
-                ));
-                std::fs::rename(&path, &aside).map_err(|e| {
-                    Error::failed(format!("cannot move {} aside: {e}", path.display()))
-                })?;
+                // Never silently discarded: moved aside when possible, and said either way.
+                match std::fs::rename(&path, &aside) {
+                    Ok(()) => crate::ui::stderr_line(format_args!(
+                        "warning: {}; moved it to {} and going on",
+                        err.headline,
+                        aside.display()
+                    )),
+                    Err(e) => crate::ui::stderr_line(format_args!(
+                        "warning: {}; cannot move it aside either ({e}); going on without it",
+                        err.headline
+                    )),
+                }
                 Ok(None)
             }
             Err(err) => Err(err),

@@ -330,10 +330,20 @@ impl Engine {
         }
     }
 
+    /// Writes the state. An emergency rollback goes on when it cannot (a full disk must
+    /// not stop the way back), saying so; every other run stops.
     pub(super) fn save(&self, state: &mut RunState) -> Result<(), Error> {
         state.updated_at = Utc::now();
         state.releases = self.session.releases.snapshot();
-        self.store.save(state)
+        match self.store.save(state) {
+            Err(err) if self.session.flags.emergency => {
+                self.session.emit(EventKind::Warning {
+                    message: format!("{}; the emergency rollback goes on", err.headline),
+                });
+                Ok(())
+            }
+            other => other,
+        }
     }
 }
 

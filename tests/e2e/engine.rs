@@ -269,3 +269,28 @@ confirm = true
     assert_eq!(bench.calls().len(), before + 1);
     assert!(bench.log().contains("not asked (--emergency)"));
 }
+
+#[test]
+fn an_emergency_rollback_goes_on_when_state_cannot_be_read_or_written() {
+    let bench = Bench::new();
+    bench.fake("deployer").runbook(
+        "app",
+        "[[rollback]]\nkind = \"run\"\ncmd = \"deployer undo\"\n",
+    );
+    // A file where the state folder should be: nothing under it can be read or written.
+    bench.file(".rollout/state", "not a folder");
+    bench
+        .run(&["rollback", "app", "--emergency"])
+        .status(0)
+        .stderr_has("going on without it")
+        .stderr_has("the emergency rollback goes on");
+    assert_eq!(bench.calls(), vec!["deployer [undo]"]);
+    assert!(
+        bench.log().contains("EMERGENCY ROLLBACK COMPLETE - app"),
+        "{}",
+        bench.log()
+    );
+    // A plain rollback stops instead.
+    bench.run(&["rollback", "app"]).status(2);
+    assert_eq!(bench.calls().len(), 1);
+}
