@@ -125,3 +125,45 @@ fn bash_completes_subcommands() {
     };
     assert_eq!(found, vec!["promote"], "{found:?}");
 }
+
+/// What fish offers after `line`, with the committed fish script loaded, or None (and
+/// why) when fish is not installed.
+fn fish_complete(dir: &Path, line: &str) -> Option<Vec<String>> {
+    if Command::new("fish").arg("--version").output().is_err() {
+        eprintln!("skipped: fish is not installed");
+        return None;
+    }
+    let bin_dir = Path::new(env!("CARGO_BIN_EXE_rollout")).parent().unwrap();
+    let script = format!(
+        "source '{}'; complete -C '{line}'",
+        repo("completions/rollout.fish").display()
+    );
+    let out = Command::new("fish")
+        .args(["--no-config", "-c", &script])
+        .current_dir(dir)
+        .env("PATH", format!("{}:/usr/bin:/bin", bin_dir.display()))
+        .output()
+        .unwrap();
+    Some(
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| l.split('\t').next().unwrap_or("").to_string())
+            .collect(),
+    )
+}
+
+#[test]
+fn fish_completes_runbook_and_step_names_from_the_project() {
+    let b = Bench::new();
+    b.runbook(
+        "canary",
+        "description = \"the canary\"\n[[steps]]\nkind = \"soak\"\nname = \"bake\"\nduration = \"1s\"\n",
+    )
+    .runbook("web", "[[steps]]\nkind = \"soak\"\nduration = \"1s\"\n");
+    let Some(found) = fish_complete(b.root(), "rollout promote ca") else {
+        return;
+    };
+    assert_eq!(found, vec!["canary"], "{found:?}");
+    let found = fish_complete(b.root(), "rollout resume canary --from ").unwrap();
+    assert_eq!(found, vec!["bake"], "{found:?}");
+}
