@@ -167,3 +167,52 @@ fn fish_completes_runbook_and_step_names_from_the_project() {
     let found = fish_complete(b.root(), "rollout resume canary --from ").unwrap();
     assert_eq!(found, vec!["bake"], "{found:?}");
 }
+
+/// Whether interactive zsh, with the committed `_rollout` loaded, turns `typed` + TAB into
+/// a line containing `expected`; None (and why) when zsh is not installed. zsh runs in
+/// a pseudo-terminal of its own (zpty), bounded by `timeout`.
+fn zsh_completes(dir: &Path, typed: &str, expected: &str) -> Option<bool> {
+    if Command::new("zsh").arg("--version").output().is_err() {
+        eprintln!("skipped: zsh is not installed");
+        return None;
+    }
+    let bin_dir = Path::new(env!("CARGO_BIN_EXE_rollout")).parent().unwrap();
+    let script = format!(
+        r#"zmodload zsh/zpty || exit 4
+zpty z zsh -f -i
+zpty -w z "PATH={bin}:\$PATH; PS1='> '; autoload -U compinit; compinit -u; source {completion}; cd {dir}; print READY"
+zpty -r -m z out '*READY*' || exit 3
+zpty -n -w z $'{typed}\t'
+zpty -r -m z out '*{expected}*' && print COMPLETED
+zpty -d z
+"#,
+        bin = bin_dir.display(),
+        completion = repo("completions/_rollout").display(),
+        dir = dir.display(),
+    );
+    let out = Command::new("timeout")
+        .args(["4", "zsh", "-f", "-c", &script])
+        .output()
+        .unwrap();
+    Some(String::from_utf8_lossy(&out.stdout).contains("COMPLETED"))
+}
+
+#[test]
+fn zsh_completes_runbook_names_from_the_project() {
+    let b = Bench::new();
+    b.runbook("canary", "[[steps]]\nkind = \"soak\"\nduration = \"1s\"\n")
+        .runbook("web", "[[steps]]\nkind = \"soak\"\nduration = \"1s\"\n");
+    let Some(done) = zsh_completes(b.root(), "rollout promote ca", "canary") else {
+        return;
+    };
+    assert!(done, "zsh did not complete `ca` to `canary`");
+    assert_eq!(
+        zsh_completes(b.root(), "rollout show we", "web"),
+        Some(true)
+    );
+    // Nothing to offer for a prefix no runbook has: the line stays as typed.
+    assert_eq!(
+        zsh_completes(b.root(), "rollout show zz", "zzz-none"),
+        Some(false)
+    );
+}
