@@ -5,7 +5,7 @@ use crate::engine::session::new_run_id;
 use crate::engine::start::{promote_start, steps_to_run};
 use crate::engine::state::{RunState, RunStatus, StateStore};
 use crate::error::{Error, ExitCode};
-use crate::plan::StepKind;
+use crate::plan::{Plan, StepKind};
 use crate::runbook::Strictness;
 use crate::ui::plan_view::DryRun;
 
@@ -24,6 +24,7 @@ pub async fn run(cx: &Context, name: &str, full: bool) -> Result<ExitCode, Error
             &run_id_for(previous.as_ref()),
             Strictness::Run,
         )?;
+        refuse_without_steps(&plan)?;
         let start = promote_start(&plan, previous.as_ref())?;
         let steps = steps_to_run(&plan, start, full);
         let note = match steps.last() {
@@ -48,8 +49,25 @@ pub async fn run(cx: &Context, name: &str, full: bool) -> Result<ExitCode, Error
     let previous = launch.previous(name, false)?;
     let run_id = run_id_for(previous.as_ref());
     let plan = load_plan(cx, &project, name, &run_id, Strictness::Run)?;
+    refuse_without_steps(&plan)?;
     let engine = launch.engine(cx, &project, plan, run_id, full);
     Ok(engine.promote(previous).await?.exit_code())
+}
+
+/// A runbook without `[[steps]]` has nothing to promote; "complete" would be a lie.
+fn refuse_without_steps(plan: &Plan) -> Result<(), Error> {
+    if !plan.steps.is_empty() {
+        return Ok(());
+    }
+    Err(Error::usage(format!(
+        "runbook `{}` has no [[steps]]: there is nothing to promote",
+        plan.name
+    ))
+    .with_detail("nothing was run")
+    .with_hint(format!(
+        "add [[steps]] to runbooks/{}.toml (its [[preflight]] alone runs with `rollout preflight {}`)",
+        plan.name, plan.name
+    )))
 }
 
 /// A paused run keeps its id; anything else starts a new one.

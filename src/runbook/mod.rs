@@ -164,5 +164,11 @@ fn unknown_runbook(project: &Project, name: &str, names: &[String]) -> Error {
         Some(s) => err.with_detail(s),
         None => err,
     };
+    if names.is_empty() {
+        // Pointing at `rollout list` would only list nothing.
+        return err.with_hint(format!(
+            "the folder has no runbooks yet: `rollout init --name {name}` writes a starter"
+        ));
+    }
     err.with_hint("`rollout list` shows the runbooks there")
 }

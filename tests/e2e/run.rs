@@ -286,3 +286,39 @@ timeout = "1s"
         );
     }
 }
+
+#[test]
+fn a_runbook_without_steps_is_not_reported_complete() {
+    let bench = Bench::new();
+    bench.runbook(
+        "checks",
+        r#"
+[[preflight]]
+kind = "run"
+cmd  = "deployer check"
+"#,
+    );
+    bench.fake("deployer");
+    bench
+        .run(&["promote", "checks"])
+        .status(2)
+        .stderr_has("runbook `checks` has no [[steps]]: there is nothing to promote")
+        .stderr_has("`rollout preflight checks`");
+    assert!(bench.calls().is_empty(), "{:?}", bench.calls());
+    assert!(bench.log_events().is_empty(), "{}", bench.log());
+    assert!(!bench.path(".rollout/state/checks.json").exists());
+    bench
+        .run(&["promote", "checks", "--dry-run"])
+        .status(2)
+        .stderr_has("has no [[steps]]");
+}
+
+#[test]
+fn an_unknown_runbook_in_an_empty_folder_points_at_init() {
+    let bench = Bench::new();
+    bench
+        .run(&["promote", "web"])
+        .status(2)
+        .stderr_has("no runbook `web` in ")
+        .stderr_has("`rollout init --name web` writes a starter");
+}
