@@ -86,43 +86,58 @@ pub fn question(plan: &Plan, step: &Step) -> String {
     }
 }
 
-/// Asks on the terminal. An error reading the answer counts as "no".
-pub fn ask(plan: &Plan, step: &Step) -> bool {
-    dialoguer::Confirm::new()
+/// What the person said at a confirmation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answer {
+    Yes,
+    No,
+    /// Ctrl-C at the prompt: the terminal is in raw mode, so it arrives as a key, not
+    /// as a signal, and must stop the run like one.
+    Interrupted,
+}
+
+/// Asks on the terminal. An error reading the answer (other than Ctrl-C) counts as "no".
+pub fn ask(plan: &Plan, step: &Step) -> Answer {
+    match dialoguer::Confirm::new()
         .with_prompt(question(plan, step))
         .default(false)
         .interact()
-        .unwrap_or(false)
+    {
+        Ok(true) => Answer::Yes,
+        Ok(false) => Answer::No,
+        Err(dialoguer::Error::IO(e)) if e.kind() == std::io::ErrorKind::Interrupted => {
+            Answer::Interrupted
+        }
+        Err(_) => Answer::No,
+    }
 }
 
 impl Engine {
     /// Whether `step` may go ahead. A step with `confirm = true` is asked about on the
     /// terminal unless `--yes` answered in advance or `not_asked` says why no one is
     /// asked (an emergency, an auto-rollback). Every answer goes into the log as a note.
-    pub(super) fn confirmed(&self, step: &Step, not_asked: Option<&str>) -> bool {
+    pub(super) fn confirmed(&self, step: &Step, not_asked: Option<&str>) -> Answer {
         if !step.confirm {
-            return true;
+            return Answer::Yes;
         }
         let plan = &self.session.plan;
-        let (go, how) = if self.options.yes {
-            (true, "confirmed in advance with --yes".to_string())
+        let (answer, how) = if self.options.yes {
+            (Answer::Yes, "confirmed in advance with --yes".to_string())
         } else if let Some(why) = not_asked {
-            (true, format!("not asked ({why})"))
-        } else if ask(plan, step) {
-            (
-                true,
-                format!("confirmed at the prompt by {}", self.options.user),
-            )
+            (Answer::Yes, format!("not asked ({why})"))
         } else {
-            (
-                false,
-                format!("declined at the prompt by {}", self.options.user),
-            )
+            let answer = ask(plan, step);
+            let how = match answer {
+                Answer::Yes => format!("confirmed at the prompt by {}", self.options.user),
+                Answer::No => format!("declined at the prompt by {}", self.options.user),
+                Answer::Interrupted => "interrupted at the prompt (Ctrl-C)".to_string(),
+            };
+            (answer, how)
         };
         self.session.emit(EventKind::Note {
             step: step.name.clone(),
             message: format!("{} {how}", question(plan, step)),
         });
-        go
+        answer
     }
 }

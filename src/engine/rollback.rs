@@ -121,7 +121,11 @@ impl Engine {
             } else {
                 None
             };
-            if !self.confirmed(step, not_asked) {
+            let answer = self.confirmed(step, not_asked);
+            if answer == confirm::Answer::Interrupted {
+                return self.interrupted(state.clone(), Some(&step.name));
+            }
+            if answer == confirm::Answer::No {
                 failure = Some(format!(
                     "`{}` was declined at the confirmation prompt",
                     step.name

@@ -173,7 +173,11 @@ impl Engine {
             // Saved before the step too: a killed process is then found at this step.
             state.at_step = Some(step.name.clone());
             self.save(&mut state)?;
-            if !self.confirmed(step, None) {
+            let answer = self.confirmed(step, None);
+            if answer == confirm::Answer::Interrupted {
+                return self.interrupted(state, Some(&step.name));
+            }
+            if answer == confirm::Answer::No {
                 let error = "declined at the confirmation prompt".to_string();
                 self.session.emit(EventKind::StepFinished {
                     section: Section::Steps,

@@ -255,3 +255,22 @@ fn an_approver_types_their_name_on_the_terminal_and_it_is_logged() {
     );
     assert!(b.log().contains("RUN COMPLETE - app"), "{}", b.log());
 }
+
+#[test]
+fn ctrl_c_at_a_confirmation_interrupts_the_run() {
+    if !script_available() {
+        eprintln!("skipped: `script` (util-linux) is not installed, so no pseudo-terminal");
+        return;
+    }
+    let b = Bench::new();
+    b.runbook("app", CONFIRMING);
+    answering_on_a_tty(&b, "promote app", "\u{3}");
+    assert!(
+        b.log().contains("INTERRUPTED - app step=production"),
+        "{}",
+        b.log()
+    );
+    assert!(!b.log().contains("RUN FAILED"), "{}", b.log());
+    assert!(!b.log().contains("STEP OK"), "{}", b.log());
+    assert_eq!(b.state("app")["status"], "interrupted");
+}
