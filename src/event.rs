@@ -164,6 +164,12 @@ pub enum EventKind {
 /// Anything that wants to hear about events: a renderer, the log recorder.
 pub trait Reporter: Send + Sync {
     fn report(&self, event: &Event);
+
+    /// Whether every event so far reached its record. Only the reliability log can
+    /// fail (a full disk); a run that cannot write its first line must not start.
+    fn intact(&self) -> bool {
+        true
+    }
 }
 
 /// Tells every reporter, in order.
@@ -188,6 +194,10 @@ impl Reporter for Fanout {
         for r in &self.reporters {
             r.report(event);
         }
+    }
+
+    fn intact(&self) -> bool {
+        self.reporters.iter().all(|r| r.intact())
     }
 }
 

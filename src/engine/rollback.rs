@@ -86,6 +86,11 @@ impl Engine {
             emergency,
             reason: reason.to_string(),
         });
+        // An auto-rollback must go on whatever the log says; a requested one does not
+        // start without its log line.
+        if !auto {
+            self.ensure_logged()?;
+        }
         state.status = RunStatus::Running;
         state.rollback = Some(RollbackRecord {
             emergency,

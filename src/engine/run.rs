@@ -70,6 +70,7 @@ impl Engine {
             steps: steps_to_run(&plan, start, self.options.full).len(),
             from_step,
         });
+        self.ensure_logged()?;
         if let Some(stop) = self.preflight_gate("").await {
             return Ok(stop);
         }
@@ -138,6 +139,7 @@ impl Engine {
             steps: steps_to_run(&plan, start, false).len(),
             from_step: plan.steps.get(start).map(|s| s.name.clone()),
         });
+        self.ensure_logged()?;
         if let Some(stop) = self.preflight_gate("").await {
             return Ok(stop);
         }
@@ -324,6 +326,17 @@ impl Engine {
             });
         }
         outcome
+    }
+
+    /// SPEC §4: a run that cannot append to the reliability log does not start (an
+    /// emergency rollback goes on without it). Checked once the first line was tried.
+    pub(super) fn ensure_logged(&self) -> Result<(), Error> {
+        if self.session.flags.emergency || self.session.reporter.intact() {
+            return Ok(());
+        }
+        Err(Error::failed("cannot append to the reliability log")
+            .with_detail("its first line for this run could not be written (see the warning above); nothing was run")
+            .with_hint("free space or fix permissions where the log lives, or point --log / ROLLOUT_LOG elsewhere"))
     }
 
     /// Tells the renderers where each target stands, if any release is known.

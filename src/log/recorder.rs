@@ -13,7 +13,7 @@ pub struct LogRecorder {
     writer: LogWriter,
     user: String,
     host: String,
-    warned: AtomicBool,
+    failed: AtomicBool,
 }
 
 impl LogRecorder {
@@ -22,7 +22,7 @@ impl LogRecorder {
             writer,
             user: user.to_string(),
             host: host.to_string(),
-            warned: AtomicBool::new(false),
+            failed: AtomicBool::new(false),
         }
     }
 
@@ -161,6 +161,10 @@ impl LogRecorder {
 }
 
 impl Reporter for LogRecorder {
+    fn intact(&self) -> bool {
+        !self.failed.load(Ordering::SeqCst)
+    }
+
     fn report(&self, event: &Event) {
         let Some(mut entry) = self.entry(event) else {
             return;
@@ -168,9 +172,9 @@ impl Reporter for LogRecorder {
         entry.ts = event.ts;
         if let Err(err) = self.writer.append(&entry) {
             // Said once per run: a full disk must not bury the run's own output.
-            if !self.warned.swap(true, Ordering::SeqCst) {
+            if !self.failed.swap(true, Ordering::SeqCst) {
                 crate::ui::stderr_line(format_args!(
-                    "warning: cannot write the reliability log {}: {err}; going on without it",
+                    "warning: cannot write the reliability log {}: {err}",
                     self.writer.path().display()
                 ));
             }

@@ -150,3 +150,32 @@ fn follow_prints_entries_as_they_are_appended() {
     child.kill().unwrap();
     child.wait().unwrap();
 }
+
+#[test]
+fn a_full_disk_stops_a_promote_before_any_step_but_not_an_emergency_rollback() {
+    if !std::path::Path::new("/dev/full").exists() {
+        eprintln!("skipped: no /dev/full on this machine");
+        return;
+    }
+    let bench = Bench::new();
+    bench.fake("deployer").runbook(
+        "app",
+        "[[steps]]\nkind = \"run\"\ncmd = \"deployer go\"\n[[rollback]]\nkind = \"run\"\ncmd = \"deployer undo\"\n",
+    );
+    // /dev/full opens for appending like any file and fails every write: a full disk.
+    bench
+        .run(&["promote", "app", "--log", "/dev/full"])
+        .status(1)
+        .stderr_has("cannot append to the reliability log")
+        .stderr_has("nothing was run");
+    assert!(bench.calls().is_empty(), "{:?}", bench.calls());
+    bench
+        .run(&["rollback", "app", "--log", "/dev/full"])
+        .status(1);
+    assert!(bench.calls().is_empty(), "{:?}", bench.calls());
+    bench
+        .run(&["rollback", "app", "--emergency", "--log", "/dev/full"])
+        .status(0)
+        .stderr_has("cannot write the reliability log /dev/full");
+    assert_eq!(bench.calls(), vec!["deployer [undo]"]);
+}
