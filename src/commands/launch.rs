@@ -27,11 +27,23 @@ pub fn load_plan(
     run_id: &str,
     strictness: Strictness,
 ) -> Result<Plan, Error> {
+    load_plan_with(cx, project, name, run_id, strictness, &cx.global.set)
+}
+
+/// Like [`load_plan`], with the `--set` values of a run (see `run_sets`).
+pub fn load_plan_with(
+    cx: &Context,
+    project: &Project,
+    name: &str,
+    run_id: &str,
+    strictness: Strictness,
+    sets: &[(String, String)],
+) -> Result<Plan, Error> {
     let loaded = runbook::load(
         project,
         name,
         &runbook::Context {
-            sets: &cx.global.set,
+            sets,
             run_id,
             user: &cx.user,
             host: &cx.host,
@@ -190,6 +202,7 @@ impl Launch {
         plan: Plan,
         run_id: String,
         full: bool,
+        sets: Vec<(String, String)>,
     ) -> Engine {
         let session = session(
             cx,
@@ -205,6 +218,7 @@ impl Launch {
             jobs: 4,
             user: cx.user.clone(),
             host: cx.host.clone(),
+            sets: sets.into_iter().collect(),
         };
         Engine::new(session, self.store, options, self.lock)
     }

@@ -13,6 +13,7 @@ pub mod preflight;
 pub mod promote;
 pub mod resume;
 pub mod rollback;
+pub mod run_sets;
 pub mod show;
 pub mod status;
 pub mod validate;

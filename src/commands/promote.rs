@@ -10,19 +10,22 @@ use crate::runbook::Strictness;
 use crate::ui::plan_view::DryRun;
 
 use super::dry_run;
-use super::launch::{Launch, load_plan};
+use super::launch::{Launch, load_plan_with};
+use super::run_sets::{self, Purpose};
 
 pub async fn run(cx: &Context, name: &str, full: bool) -> Result<ExitCode, Error> {
     let project = cx.project()?;
     if cx.global.dry_run {
         dry_run::refuse_if_locked(&project, name)?;
         let previous = StateStore::new(&project.state_dir()).load(name)?;
-        let plan = load_plan(
+        let sets = run_sets::effective(&cx.global.set, previous.as_ref(), Purpose::Promote)?;
+        let plan = load_plan_with(
             cx,
             &project,
             name,
             &run_id_for(previous.as_ref()),
             Strictness::Run,
+            &sets,
         )?;
         refuse_without_steps(&plan)?;
         let start = promote_start(&plan, previous.as_ref())?;
@@ -48,9 +51,10 @@ pub async fn run(cx: &Context, name: &str, full: bool) -> Result<ExitCode, Error
     let launch = Launch::begin(cx, &project, name, &["promote", name], false)?;
     let previous = launch.previous(name, false)?;
     let run_id = run_id_for(previous.as_ref());
-    let plan = load_plan(cx, &project, name, &run_id, Strictness::Run)?;
+    let sets = run_sets::effective(&cx.global.set, previous.as_ref(), Purpose::Promote)?;
+    let plan = load_plan_with(cx, &project, name, &run_id, Strictness::Run, &sets)?;
     refuse_without_steps(&plan)?;
-    let engine = launch.engine(cx, &project, plan, run_id, full);
+    let engine = launch.engine(cx, &project, plan, run_id, full, sets);
     Ok(engine.promote(previous).await?.exit_code())
 }
 

@@ -8,7 +8,8 @@ use crate::runbook::Strictness;
 use crate::ui::plan_view::DryRun;
 
 use super::dry_run;
-use super::launch::{Launch, load_plan};
+use super::launch::{Launch, load_plan_with};
+use super::run_sets::{self, Purpose};
 
 pub async fn run(cx: &Context, name: &str, from: Option<&str>) -> Result<ExitCode, Error> {
     let project = cx.project()?;
@@ -19,7 +20,8 @@ pub async fn run(cx: &Context, name: &str, from: Option<&str>) -> Result<ExitCod
             .as_ref()
             .map(|s| s.run_id.clone())
             .unwrap_or_default();
-        let plan = load_plan(cx, &project, name, &run_id, Strictness::Run)?;
+        let sets = run_sets::effective(&cx.global.set, previous.as_ref(), Purpose::Resume)?;
+        let plan = load_plan_with(cx, &project, name, &run_id, Strictness::Run, &sets)?;
         let start = resume_start(&plan, previous.as_ref(), from)?;
         return dry_run::print(
             cx,
@@ -41,7 +43,8 @@ pub async fn run(cx: &Context, name: &str, from: Option<&str>) -> Result<ExitCod
         .as_ref()
         .map(|s| s.run_id.clone())
         .unwrap_or_default();
-    let plan = load_plan(cx, &project, name, &run_id, Strictness::Run)?;
-    let engine = launch.engine(cx, &project, plan, run_id, false);
+    let sets = run_sets::effective(&cx.global.set, previous.as_ref(), Purpose::Resume)?;
+    let plan = load_plan_with(cx, &project, name, &run_id, Strictness::Run, &sets)?;
+    let engine = launch.engine(cx, &project, plan, run_id, false, sets);
     Ok(engine.resume(previous, from).await?.exit_code())
 }

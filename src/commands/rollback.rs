@@ -11,7 +11,8 @@ use crate::runbook::Strictness;
 use crate::ui::plan_view::DryRun;
 
 use super::dry_run;
-use super::launch::{Launch, load_plan};
+use super::launch::{Launch, load_plan_with};
+use super::run_sets::{self, Purpose};
 
 pub async fn run(
     cx: &Context,
@@ -46,7 +47,8 @@ pub async fn run(
             .as_ref()
             .map(|s| s.run_id.clone())
             .unwrap_or_else(new_run_id);
-        let plan = load_plan(cx, &project, &name, &run_id, Strictness::Run)?;
+        let sets = run_sets::effective(&cx.global.set, previous.as_ref(), Purpose::Rollback)?;
+        let plan = load_plan_with(cx, &project, &name, &run_id, Strictness::Run, &sets)?;
         let mut sections = vec![("rollback", plan.rollback.as_slice())];
         if emergency {
             sections.push((
@@ -80,9 +82,10 @@ pub async fn run(
         .as_ref()
         .map(|s| s.run_id.clone())
         .unwrap_or_else(new_run_id);
-    let plan = load_plan(cx, &project, &name, &run_id, Strictness::Run)?;
+    let sets = run_sets::effective(&cx.global.set, previous.as_ref(), Purpose::Rollback)?;
+    let plan = load_plan_with(cx, &project, &name, &run_id, Strictness::Run, &sets)?;
     let engine = launch
-        .engine(cx, &project, plan, run_id, false)
+        .engine(cx, &project, plan, run_id, false, sets)
         .with_rollback_to(to.map(str::to_string));
     Ok(engine
         .rollback(previous, &reason, emergency)

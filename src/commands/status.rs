@@ -127,8 +127,10 @@ fn report(project: &Project, store: &StateStore, name: &str) -> Result<Report, E
             for (target, release) in &state.releases {
                 text.push_str(&format!("  {target}: {}\n", release.describe()));
             }
-            for (key, value) in &state.facts {
-                text.push_str(&format!("  {key}: {value}\n"));
+            if !state.sets.is_empty() {
+                let sets: Vec<String> =
+                    state.sets.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                text.push_str(&format!("  started with --set {}\n", sets.join(" --set ")));
             }
             let mut doc = serde_json::to_value(state).unwrap_or(Value::Null);
             doc["status"] = json!(status.as_str());

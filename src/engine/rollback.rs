@@ -55,13 +55,15 @@ impl Engine {
             Mode::Rollback
         };
         let mut state = previous.unwrap_or_else(|| {
-            RunState::new(
+            let mut state = RunState::new(
                 &plan.name,
                 &self.session.run_id,
                 mode,
                 &self.options.user,
                 &self.options.host,
-            )
+            );
+            state.sets = self.options.sets.clone();
+            state
         });
         if !emergency && let Some(stop) = self.preflight_gate("; nothing was rolled back").await {
             return Ok(stop);

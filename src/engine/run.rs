@@ -27,6 +27,8 @@ pub struct Options {
     pub jobs: usize,
     pub user: String,
     pub host: String,
+    /// The `--set` values a new run starts with and keeps.
+    pub sets: std::collections::BTreeMap<String, String>,
 }
 
 /// Runs one plan. Holds the runbook's lock for as long as it lives.
@@ -92,13 +94,17 @@ impl Engine {
                 state.pid = std::process::id();
                 state
             }
-            None => RunState::new(
-                &plan.name,
-                &self.session.run_id,
-                Mode::Promote,
-                &self.options.user,
-                &self.options.host,
-            ),
+            None => {
+                let mut state = RunState::new(
+                    &plan.name,
+                    &self.session.run_id,
+                    Mode::Promote,
+                    &self.options.user,
+                    &self.options.host,
+                );
+                state.sets = self.options.sets.clone();
+                state
+            }
         };
         self.save(&mut state)?;
         self.run_steps(state, start).await

@@ -98,9 +98,9 @@ pub struct RunState {
     pub error: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rollback: Option<RollbackRecord>,
-    /// Free-form facts later features record (releases, stage percent).
+    /// The `--set` values the run started with; it keeps them to the end.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub facts: BTreeMap<String, String>,
+    pub sets: BTreeMap<String, String>,
     /// Per target: current and previous release, promote percentage. Carried from run
     /// to run of the runbook.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -122,11 +122,11 @@ impl RunState {
             pid: std::process::id(),
             changed: false,
             changed_targets: Vec::new(),
+            sets: BTreeMap::new(),
             steps: Vec::new(),
             at_step: None,
             error: None,
             rollback: None,
-            facts: BTreeMap::new(),
             releases: BTreeMap::new(),
         }
     }

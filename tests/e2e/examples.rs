@@ -116,28 +116,25 @@ fn canary_outside_the_window_stops_before_production() {
     );
     bench.fake("cargo");
     fakes::fly(&bench, &["1 complete reg/agent:1"]);
-    // Start past the staging checks: a paused run, continued on a Friday.
+    // Start past the staging checks: a paused run (started with --set prod_url=…),
+    // continued on a Friday.
+    let base = server.url("");
     bench.file(
         ".rollout/state/canary.json",
-        r#"{"run_id":"r-1","runbook":"canary","status":"paused","mode":"promote",
+        &format!(
+            r#"{{"run_id":"r-1","runbook":"canary","status":"paused","mode":"promote",
             "started_at":"2026-11-27T10:00:00Z","updated_at":"2026-11-27T10:00:00Z",
             "user":"tester","host":"h","pid":1,"changed":true,"steps":[],
-            "at_step":"manager approval"}"#,
+            "at_step":"manager approval","sets":{{"prod_url":"{base}"}}}}"#
+        ),
     );
-    let base = server.url("");
     let env = [
         ("SLACK_WEBHOOK_URL", "http://127.0.0.1:1/x"),
         ("ROLLOUT_NOW", "2026-11-27T17:00:00Z"),
     ];
     bench
         .run_with(
-            &[
-                "promote",
-                "canary",
-                "--yes",
-                "--set",
-                &format!("prod_url={base}"),
-            ],
+            &["promote", "canary", "--yes"],
             &env,
         )
         .status(1)

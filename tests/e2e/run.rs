@@ -322,3 +322,57 @@ fn an_unknown_runbook_in_an_empty_folder_points_at_init() {
         .stderr_has("no runbook `web` in ")
         .stderr_has("`rollout init --name web` writes a starter");
 }
+
+#[test]
+fn a_run_keeps_the_set_values_it_started_with() {
+    let bench = Bench::new();
+    bench.fake("deployer").runbook(
+        "app",
+        r#"
+[vars]
+version = "1.0"
+
+[[steps]]
+kind = "run"
+name = "staging"
+cmd  = "deployer staging {{version}}"
+
+[[steps]]
+kind = "pause"
+name = "gate"
+
+[[steps]]
+kind = "run"
+name = "production"
+cmd  = "deployer production {{version}}"
+
+[[rollback]]
+kind = "run"
+cmd  = "deployer undo {{version}}"
+"#,
+    );
+    bench
+        .run(&["promote", "app", "--set", "version=2.1"])
+        .status(0);
+    bench
+        .run(&["status", "app"])
+        .status(0)
+        .stdout_has("started with --set version=2.1");
+    // A different value half-way is refused, saying what the run started with.
+    bench
+        .run(&["promote", "app", "--set", "version=3.0"])
+        .status(2)
+        .stderr_has("started with version=2.1");
+    // Continuing without --set ships what staging got.
+    bench.run(&["promote", "app"]).status(0);
+    // And a rollback, emergency or not, undoes that same release.
+    bench.run(&["rollback", "app", "--emergency"]).status(0);
+    assert_eq!(
+        bench.calls(),
+        vec![
+            "deployer [staging] [2.1]",
+            "deployer [production] [2.1]",
+            "deployer [undo] [2.1]"
+        ]
+    );
+}
