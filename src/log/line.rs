@@ -104,7 +104,9 @@ impl Entry {
         let (ts, rest) = line.strip_prefix('[')?.split_once("] ")?;
         let ts = DateTime::parse_from_rfc3339(ts).ok()?.with_timezone(&Utc);
         let (event, rest) = rest.split_once(" - ")?;
-        if !is_event(event) {
+        // SPEC §6 lists every event: anything else was written by a person, even when it
+        // looks like an entry, and is shown as a note.
+        if !EVENTS.contains(&event) {
             return None;
         }
         let (runbook, used) = logfmt::take_value(rest).ok()?;
@@ -162,18 +164,6 @@ pub fn normalize_event(event: &str) -> String {
         })
         .collect();
     upper.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-/// Capitals and digits in words separated by single spaces; no lower case, so prose
-/// that happens to start with a timestamp is not taken for an entry.
-fn is_event(text: &str) -> bool {
-    !text.is_empty()
-        && text.split(' ').all(|word| {
-            !word.is_empty()
-                && word
-                    .chars()
-                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
-        })
 }
 
 #[cfg(test)]
@@ -294,17 +284,15 @@ mod tests {
     }
 
     #[test]
-    fn unknown_capitalised_events_still_parse() {
-        // A newer rollout may add events; an older one must still read them as entries.
-        let line = "[2026-11-22T18:30:00.123Z] CANARY_STAGE 2 - web percent=25";
-        assert!(matches!(parse_line(line), LogLine::Entry(e) if e.event == "CANARY_STAGE 2"));
+    fn an_entry_with_an_event_rollout_never_writes_is_a_hand_written_line() {
+        let line = "[2026-11-22T18:30:00.123Z] DEPLOYED BY HAND - web percent=25";
+        assert_eq!(parse_line(line), LogLine::Handwritten(line.to_string()));
     }
 
     #[test]
     fn every_spec_event_is_already_normal() {
         for event in EVENTS {
             assert_eq!(normalize_event(event), *event);
-            assert!(is_event(event));
         }
     }
 }

@@ -133,10 +133,7 @@ fn canary_outside_the_window_stops_before_production() {
         ("ROLLOUT_NOW", "2026-11-27T17:00:00Z"),
     ];
     bench
-        .run_with(
-            &["promote", "canary", "--yes"],
-            &env,
-        )
+        .run_with(&["promote", "canary", "--yes"], &env)
         .status(1)
         .stderr_has("opens Tue");
     assert!(
