@@ -254,16 +254,21 @@ fn start(place: &Place, version: &str) -> Result<(), Error> {
     let deadline = Instant::now() + READY_WITHIN;
     while Instant::now() < deadline {
         if let Ok(Some(status)) = child.try_wait() {
+            // The service said why in its log (with its own hint): show that, once.
             let log = fs::read_to_string(place.log_file()).unwrap_or_default();
             let tail: Vec<&str> = log.lines().rev().take(5).collect();
-            return Err(Error::failed(format!(
+            let said = tail.into_iter().rev().collect::<Vec<_>>().join("\n");
+            let err = Error::failed(format!(
                 "the demo service {version} exited at start ({status})"
-            ))
-            .with_detail(tail.into_iter().rev().collect::<Vec<_>>().join("\n"))
-            .with_hint(format!(
-                "is port {} taken? choose another: --set port=N",
-                place.port
-            )));
+            ));
+            return Err(if said.contains("hint:") {
+                err.with_detail(said)
+            } else {
+                err.with_detail(said).with_hint(format!(
+                    "is port {} taken? choose another: --set port=N",
+                    place.port
+                ))
+            });
         }
         if let Ok(response) = http::get(place.port, "/health", Duration::from_millis(500))
             && response
