@@ -92,6 +92,10 @@ pub enum EventKind {
         elapsed_ms: u64,
         total_ms: u64,
         message: String,
+        /// Progress that is counted rather than timed: health successes in a row out of
+        /// those needed, metrics samples out of `count`. The terminal's bar follows it.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        tally: Option<Tally>,
     },
     /// A step is still running: said every 30 s so logs off a terminal never go quiet.
     StepHeartbeat {
@@ -159,6 +163,13 @@ pub enum EventKind {
     Warning {
         message: String,
     },
+}
+
+/// `done` of `needed`, for a bar that fills by count.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Tally {
+    pub done: u32,
+    pub needed: u32,
 }
 
 /// Anything that wants to hear about events: a renderer, the log recorder.

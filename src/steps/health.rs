@@ -10,7 +10,7 @@ use tokio::time::{Instant, sleep_until};
 
 use super::probe::{self, ProbeResult, millis, percentile};
 use super::{Effect, StepEnv, StepError};
-use crate::event::EventKind;
+use crate::event::{EventKind, Tally};
 use crate::plan::{HealthSpec, ProbeSpec, Redactor};
 
 /// How many probe lines a failure keeps.
@@ -61,6 +61,10 @@ pub async fn execute(env: &StepEnv<'_>, spec: &HealthSpec) -> Result<Effect, Ste
                     .map(|l| format!(", last {}", millis(l)))
                     .unwrap_or_default()
             ),
+            tally: Some(Tally {
+                done: streak,
+                needed: spec.successes,
+            }),
         });
         last_round = round;
         if streak >= spec.successes {

@@ -12,7 +12,7 @@ use tokio::time::{Instant, sleep_until};
 use super::http_client::{self, Request};
 use super::probe::excerpt;
 use super::{Effect, StepEnv, StepError};
-use crate::event::EventKind;
+use crate::event::{EventKind, Tally};
 use crate::plan::MetricsSpec;
 
 /// The longest one query may take.
@@ -75,6 +75,10 @@ pub async fn execute(env: &StepEnv<'_>, spec: &MetricsSpec) -> Result<Effect, St
             elapsed_ms: start.elapsed().as_millis() as u64,
             total_ms: total.as_millis() as u64,
             message: line,
+            tally: Some(Tally {
+                done: i + 1,
+                needed: spec.count,
+            }),
         });
     }
     Ok(Effect::Continue)

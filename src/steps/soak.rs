@@ -103,6 +103,7 @@ pub async fn execute(
                     "soaking, {} left{last}",
                     humantime::format_duration(round_secs(duration.saturating_sub(elapsed)))
                 ),
+                tally: None,
             });
             while next_tick <= now {
                 next_tick += TICK;

@@ -179,6 +179,7 @@ mod tests {
                 elapsed_ms,
                 total_ms: 120_000,
                 message: "soaking".into(),
+                tally: None,
             },
         }
     }

@@ -149,14 +149,21 @@ impl Reporter for TerminalRenderer {
                 elapsed_ms,
                 total_ms,
                 message,
+                tally,
             } => {
                 if let Some(running) = bars.get_mut(&Self::key(section, step)) {
                     if !running.waiting {
                         running.waiting = true;
                         running.bar.set_style(Self::bar_style());
-                        running.bar.set_length(*total_ms);
                     }
-                    running.bar.set_position(*elapsed_ms);
+                    // A counted step (health successes, metrics samples) fills by count;
+                    // a wait fills by time.
+                    let (position, length) = match tally {
+                        Some(t) => (u64::from(t.done), u64::from(t.needed)),
+                        None => (*elapsed_ms, *total_ms),
+                    };
+                    running.bar.set_length(length);
+                    running.bar.set_position(position);
                     running.bar.set_message(format!(
                         "{} / {}  {}",
                         human_duration(Duration::from_millis(*elapsed_ms)),

@@ -274,3 +274,25 @@ fn ctrl_c_at_a_confirmation_interrupts_the_run() {
     assert!(!b.log().contains("STEP OK"), "{}", b.log());
     assert_eq!(b.state("app")["status"], "interrupted");
 }
+
+#[test]
+fn a_health_check_on_a_terminal_draws_a_bar_of_successes() {
+    if !script_available() {
+        eprintln!("skipped: `script` (util-linux) is not installed, so no pseudo-terminal");
+        return;
+    }
+    let server = crate::http::TestServer::always(crate::http::Reply::ok("{\"version\":\"2\"}"));
+    let b = Bench::new();
+    b.runbook(
+        "app",
+        &format!(
+            "[[steps]]\nkind = \"health\"\nname = \"healthy\"\nurl = \"{}\"\nsuccesses = 3\ninterval = \"300ms\"\n",
+            server.url("/health")
+        ),
+    );
+    let screen = on_a_tty(&b, "promote app", &[]);
+    assert!(screen.contains("2/3 successes"), "{screen}");
+    assert!(screen.contains('━'), "a bar: {screen}");
+    assert!(screen.contains("healthy ("), "{screen}");
+    assert!(b.log().contains("RUN COMPLETE - app"), "{}", b.log());
+}
