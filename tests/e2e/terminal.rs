@@ -18,16 +18,21 @@ name     = "bake"
 duration = "2s"
 "#;
 
-/// `script` from util-linux, if this machine has it.
-fn script_available() -> bool {
-    Command::new("script")
+/// True (after saying so) when this machine has no `script` from util-linux, so no
+/// pseudo-terminal: the test then skips.
+fn no_pty() -> bool {
+    let available = Command::new("script")
         .arg("--version")
         .output()
-        .is_ok_and(|o| o.status.success())
+        .is_ok_and(|o| o.status.success());
+    if !available {
+        eprintln!("skipped: `script` (util-linux) is not installed, so no pseudo-terminal");
+    }
+    !available
 }
 
-/// Runs `rollout ARGS` in `b` with a pseudo-terminal as its stdio; returns what it drew.
-fn on_a_tty(b: &Bench, args: &str, env: &[(&str, &str)]) -> String {
+/// `rollout ARGS` inside `script`, in `b`, with a terminal-like environment.
+fn pty_command(b: &Bench, args: &str) -> Command {
     let line = format!("{} {args}", env!("CARGO_BIN_EXE_rollout"));
     let mut cmd = Command::new("script");
     cmd.args(["-qfec", &line, "/dev/null"])
@@ -36,8 +41,14 @@ fn on_a_tty(b: &Bench, args: &str, env: &[(&str, &str)]) -> String {
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("HOME", b.root())
         .env("USER", "tester")
-        .env("TERM", "xterm-256color")
-        .stdin(Stdio::null());
+        .env("TERM", "xterm-256color");
+    cmd
+}
+
+/// Runs `rollout ARGS` in `b` with a pseudo-terminal as its stdio; returns what it drew.
+fn on_a_tty(b: &Bench, args: &str, env: &[(&str, &str)]) -> String {
+    let mut cmd = pty_command(b, args);
+    cmd.stdin(Stdio::null());
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -47,8 +58,7 @@ fn on_a_tty(b: &Bench, args: &str, env: &[(&str, &str)]) -> String {
 
 #[test]
 fn a_terminal_gets_spinners_bars_marks_and_a_summary() {
-    if !script_available() {
-        eprintln!("skipped: `script` (util-linux) is not installed, so no pseudo-terminal");
+    if no_pty() {
         return;
     }
     let b = Bench::new();
@@ -76,8 +86,7 @@ fn a_terminal_gets_spinners_bars_marks_and_a_summary() {
 
 #[test]
 fn no_color_on_a_terminal_keeps_the_bars_but_drops_colour() {
-    if !script_available() {
-        eprintln!("skipped: `script` (util-linux) is not installed, so no pseudo-terminal");
+    if no_pty() {
         return;
     }
     let b = Bench::new();
@@ -100,8 +109,7 @@ fn no_color_on_a_terminal_keeps_the_bars_but_drops_colour() {
 
 #[test]
 fn a_failure_on_a_terminal_shows_the_tail_and_the_summary() {
-    if !script_available() {
-        eprintln!("skipped: `script` (util-linux) is not installed, so no pseudo-terminal");
+    if no_pty() {
         return;
     }
     let b = Bench::new();
@@ -155,15 +163,7 @@ fn quiet_keeps_only_the_result_and_the_log() {
 /// draw its prompt; returns what it drew.
 fn answering_on_a_tty(b: &Bench, args: &str, keys: &str) -> String {
     use std::io::Write;
-    let line = format!("{} {args}", env!("CARGO_BIN_EXE_rollout"));
-    let mut child = Command::new("script")
-        .args(["-qfec", &line, "/dev/null"])
-        .current_dir(b.root())
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", b.root())
-        .env("USER", "tester")
-        .env("TERM", "xterm-256color")
+    let mut child = pty_command(b, args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
@@ -193,8 +193,7 @@ confirm = true
 
 #[test]
 fn a_confirmation_is_asked_on_the_terminal_and_the_answer_is_logged() {
-    if !script_available() {
-        eprintln!("skipped: `script` (util-linux) is not installed, so no pseudo-terminal");
+    if no_pty() {
         return;
     }
     let b = Bench::new();
@@ -214,8 +213,7 @@ fn a_confirmation_is_asked_on_the_terminal_and_the_answer_is_logged() {
 
 #[test]
 fn declining_a_confirmation_stops_the_run_without_running_the_step() {
-    if !script_available() {
-        eprintln!("skipped: `script` (util-linux) is not installed, so no pseudo-terminal");
+    if no_pty() {
         return;
     }
     let b = Bench::new();
@@ -237,8 +235,7 @@ fn declining_a_confirmation_stops_the_run_without_running_the_step() {
 
 #[test]
 fn an_approver_types_their_name_on_the_terminal_and_it_is_logged() {
-    if !script_available() {
-        eprintln!("skipped: `script` (util-linux) is not installed, so no pseudo-terminal");
+    if no_pty() {
         return;
     }
     let b = Bench::new();
@@ -258,8 +255,7 @@ fn an_approver_types_their_name_on_the_terminal_and_it_is_logged() {
 
 #[test]
 fn ctrl_c_at_a_confirmation_interrupts_the_run() {
-    if !script_available() {
-        eprintln!("skipped: `script` (util-linux) is not installed, so no pseudo-terminal");
+    if no_pty() {
         return;
     }
     let b = Bench::new();
@@ -277,8 +273,7 @@ fn ctrl_c_at_a_confirmation_interrupts_the_run() {
 
 #[test]
 fn a_health_check_on_a_terminal_draws_a_bar_of_successes() {
-    if !script_available() {
-        eprintln!("skipped: `script` (util-linux) is not installed, so no pseudo-terminal");
+    if no_pty() {
         return;
     }
     let server = crate::http::TestServer::always(crate::http::Reply::ok("{\"version\":\"2\"}"));
