@@ -2,21 +2,10 @@
 //! is printed as JSON, newest first), and a `sudo -n` that runs what follows. Like the
 //! bench's recording fake, each records its argv and obeys `NAME.VERB.exit|hang|out`.
 
-use crate::support::Bench;
+use crate::support::{Bench, FAKE_PRELUDE};
 
-const FLY: &str = r#"#!/bin/sh
-name=$(basename "$0")
-verb="${1:-none}"
-line="$name"
-for arg in "$@"; do line="$line [$arg]"; done
-echo "$line" >> "$FAKE_DIR/calls.log"
-if [ -f "$FAKE_DIR/$name.$verb.out" ]; then cat "$FAKE_DIR/$name.$verb.out"; fi
-if [ -f "$FAKE_DIR/$name.$verb.hang" ]; then
-  sleep 300 &
-  echo "$! $$" >> "$FAKE_DIR/$name.pids"
-  sleep 300
-fi
-if [ -f "$FAKE_DIR/$name.$verb.exit" ]; then
+/// After the shared prelude: fly's own failure message, and its releases.
+const FLY: &str = r#"if [ -f "$FAKE_DIR/$name.$verb.exit" ]; then
   code=$(cat "$FAKE_DIR/$name.$verb.exit")
   if [ "$code" != 0 ]; then echo "Error: fly $verb failed" >&2; exit "$code"; fi
 fi
@@ -50,7 +39,7 @@ exec "$@"
 /// Installs the stateful `fly`, with `releases` (lines "VERSION STATUS IMAGE") already
 /// deployed.
 pub fn fly(bench: &Bench, releases: &[&str]) {
-    bench.executable("bin/fly", FLY);
+    bench.executable("bin/fly", &format!("{FAKE_PRELUDE}{FLY}"));
     if !releases.is_empty() {
         bench.file("fake/fly.releases", &format!("{}\n", releases.join("\n")));
     }

@@ -16,7 +16,13 @@ use tempfile::TempDir;
 /// spaces visibly stays one argument — and behaves as files in `$FAKE_DIR` tell it:
 /// `NAME.VERB.exit` (exit code), `NAME.VERB.out` (printed), `NAME.VERB.hang` (sleeps,
 /// with a grandchild in its process group, writing both pids to `NAME.pids`).
-const FAKE: &str = r#"#!/bin/sh
+const FAKE_EXIT: &str = r#"if [ -f "$FAKE_DIR/$name.$verb.exit" ]; then exit "$(cat "$FAKE_DIR/$name.$verb.exit")"; fi
+exit 0
+"#;
+
+/// What every fake does first: record its argv, print `NAME.VERB.out`, obey
+/// `NAME.VERB.hang`. Richer fakes (tests/e2e/fakes.rs) add their own behaviour after it.
+pub const FAKE_PRELUDE: &str = r#"#!/bin/sh
 name=$(basename "$0")
 verb="${1:-none}"
 line="$name"
@@ -28,8 +34,6 @@ if [ -f "$FAKE_DIR/$name.$verb.hang" ]; then
   echo "$! $$" >> "$FAKE_DIR/$name.pids"
   sleep 300
 fi
-if [ -f "$FAKE_DIR/$name.$verb.exit" ]; then exit "$(cat "$FAKE_DIR/$name.$verb.exit")"; fi
-exit 0
 "#;
 
 pub struct Bench {
@@ -69,7 +73,10 @@ impl Bench {
 
     /// Installs the recording fake under `name` in `bin/`.
     pub fn fake(&self, name: &str) -> &Bench {
-        self.executable(&format!("bin/{name}"), FAKE)
+        self.executable(
+            &format!("bin/{name}"),
+            &format!("{FAKE_PRELUDE}{FAKE_EXIT}"),
+        )
     }
 
     pub fn executable(&self, rel: &str, content: &str) -> &Bench {
