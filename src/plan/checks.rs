@@ -73,14 +73,44 @@ pub struct WatchSpec {
     pub failures: u32,
 }
 
-/// `metrics`: a Prometheus instant query sampled `count` times.
+/// What an empty Prometheus result (no series at all) means.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum NoData {
+    /// The default: nothing measured is not evidence of health.
+    #[default]
+    Fail,
+    /// For queries that are empty when all is well (e.g. only failing series exist).
+    Pass,
+}
+
+impl NoData {
+    /// `fail` or `pass`, as written in a runbook.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NoData::Fail => "fail",
+            NoData::Pass => "pass",
+        }
+    }
+}
+
+/// One Prometheus instant query and its bounds: what a `metrics` step samples, and
+/// what a Prometheus watch checks.
 #[derive(Clone, Debug)]
-pub struct MetricsSpec {
+pub struct PromCheck {
     /// The base URL, e.g. `http://prometheus:9090`.
     pub prometheus: Text,
     pub query: Text,
+    /// Sent with every query (e.g. a bearer token); values may carry secrets.
+    pub headers: Vec<(String, Text)>,
     pub max: Option<f64>,
     pub min: Option<f64>,
+    pub no_data: NoData,
+}
+
+/// `metrics`: a Prometheus instant query sampled `count` times.
+#[derive(Clone, Debug)]
+pub struct MetricsSpec {
+    pub check: PromCheck,
     pub interval: Duration,
     pub count: u32,
     /// Failed samples tolerated.

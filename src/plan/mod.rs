@@ -14,7 +14,8 @@ use std::path::PathBuf;
 
 pub use adapter_settings::{ADAPTERS, AdapterSettings};
 pub use checks::{
-    ExpectStatus, GitSpec, HealthSpec, MetricsSpec, NotifySpec, ProbeSpec, WatchSpec, WindowSpec,
+    ExpectStatus, GitSpec, HealthSpec, MetricsSpec, NoData, NotifySpec, ProbeSpec, PromCheck,
+    WatchSpec, WindowSpec,
 };
 pub use command::{CommandLine, CommandSpec};
 pub use platform::{Deploy, PlatformStep, Verb};

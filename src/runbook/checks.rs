@@ -5,10 +5,10 @@ use std::time::Duration;
 
 use toml::de::DeValue;
 
-use crate::plan::{GitSpec, MetricsSpec, NotifySpec, Text};
+use crate::plan::{GitSpec, MetricsSpec, NoData, NotifySpec, PromCheck, Text};
 
 use super::build::Build;
-use super::probe_fields::{count, url};
+use super::probe_fields::{count, headers, url};
 use super::table::{Table, Wait};
 
 pub(crate) const METRICS_FIELDS: &[&str] = &[
@@ -19,6 +19,8 @@ pub(crate) const METRICS_FIELDS: &[&str] = &[
     "interval",
     "count",
     "failure_limit",
+    "headers",
+    "no_data",
 ];
 pub(crate) const APPROVAL_FIELDS: &[&str] = &["from"];
 pub(crate) const GIT_FIELDS: &[&str] = &["clean", "branch", "tag_pattern"];
@@ -38,6 +40,8 @@ pub(crate) fn metrics(t: &Table<'_, '_>, b: &mut Build<'_>) -> Option<MetricsSpe
     let interval = t.duration("interval", Wait::Positive, &mut b.diagnostics);
     let count = count(t, "count", 1, 1, b);
     let failure_limit = count_zero_ok(t, "failure_limit", b);
+    let headers = headers(t, b);
+    let no_data = no_data(t, b);
     let (max, min) = (max?, min?);
     if max.is_none() && min.is_none() {
         b.diagnostics.push(t.error(
@@ -72,10 +76,14 @@ pub(crate) fn metrics(t: &Table<'_, '_>, b: &mut Build<'_>) -> Option<MetricsSpe
         return None;
     }
     Some(MetricsSpec {
-        prometheus: prometheus?,
-        query: query?,
-        max,
-        min,
+        check: PromCheck {
+            prometheus: prometheus?,
+            query: query?,
+            headers: headers?,
+            max,
+            min,
+            no_data: no_data?,
+        },
         interval: interval.unwrap_or(Duration::from_secs(60)),
         count,
         failure_limit,
@@ -138,6 +146,30 @@ pub(crate) fn notify(t: &Table<'_, '_>, b: &mut Build<'_>) -> Option<NotifySpec>
         webhook: webhook?,
         message: message?,
     })
+}
+
+/// `no_data = "fail" | "pass"`: what an empty result means; `fail` when absent.
+pub(crate) fn no_data(t: &Table<'_, '_>, b: &mut Build<'_>) -> Option<NoData> {
+    let Some(s) = t.string("no_data", &mut b.diagnostics) else {
+        return (!t.contains("no_data")).then_some(NoData::Fail);
+    };
+    match s.text {
+        "fail" => Some(NoData::Fail),
+        "pass" => Some(NoData::Pass),
+        other => {
+            b.diagnostics.push(
+                t.error(
+                    s.span.clone(),
+                    format!("`no_data` must be \"fail\" or \"pass\", not {other:?}"),
+                )
+                .with_help(Some(
+                    "\"fail\" (the default): an empty result fails the sample; \"pass\": it passes"
+                        .into(),
+                )),
+            );
+            None
+        }
+    }
 }
 
 /// An integer ≥ 0, default 0.

@@ -239,7 +239,7 @@ fn method(t: &Table<'_, '_>, b: &mut Build<'_>) -> Option<String> {
 }
 
 /// `headers = { Authorization = "Bearer {{secret.TOKEN}}" }`.
-fn headers(t: &Table<'_, '_>, b: &mut Build<'_>) -> Option<Vec<(String, Text)>> {
+pub(crate) fn headers(t: &Table<'_, '_>, b: &mut Build<'_>) -> Option<Vec<(String, Text)>> {
     b.text_map(
         t,
         "headers",

@@ -42,7 +42,10 @@ pub(crate) fn derive(kind: &StepKind) -> String {
             [one] => format!("health {}", truncate(one.url.shown(), MAX_COMMAND)),
             many => format!("health of {} URLs", many.len()),
         },
-        StepKind::Metrics(spec) => format!("metrics {}", truncate(spec.query.shown(), MAX_COMMAND)),
+        StepKind::Metrics(spec) => format!(
+            "metrics {}",
+            truncate(spec.check.query.shown(), MAX_COMMAND)
+        ),
         StepKind::Window(_)
         | StepKind::Approval { .. }
         | StepKind::Git(_)

@@ -14,6 +14,7 @@ mod notify;
 mod pause;
 mod platform;
 mod probe;
+mod prometheus;
 mod promote;
 mod restart;
 mod rollback;

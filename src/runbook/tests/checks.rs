@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use super::Fixture;
-use crate::plan::{ExpectStatus, StepKind};
+use crate::plan::{ExpectStatus, NoData, StepKind};
 use crate::runbook::Strictness;
 
 fn first(f: &Fixture) -> StepKind {
@@ -142,6 +142,40 @@ fn metrics_need_a_bound_and_a_failure_limit_below_count() {
     let f = Fixture::new(&format!("{base}max = 0.01\ncount = 10\n"));
     let plan = f.ok().plan;
     assert_eq!(plan.steps[0].timeout, Duration::from_secs(9 * 60 + 60));
+}
+
+#[test]
+fn metrics_take_headers_and_no_data() {
+    let base = "[[steps]]\nkind = \"metrics\"\nprometheus = \"http://prom:9090\"\nquery = \"up\"\nmax = 1\n";
+    let StepKind::Metrics(spec) = first(&Fixture::new(base)) else {
+        panic!()
+    };
+    assert_eq!(spec.check.no_data, NoData::Fail);
+    assert!(spec.check.headers.is_empty());
+    let f = Fixture::new(&format!(
+        "{base}no_data = \"pass\"\nheaders = {{ Authorization = \"Bearer t0k\" }}\n"
+    ));
+    let StepKind::Metrics(spec) = first(&f) else {
+        panic!()
+    };
+    assert_eq!(spec.check.no_data, NoData::Pass);
+    assert_eq!(spec.check.headers[0].0, "Authorization");
+    assert_eq!(spec.check.headers[0].1.value(), "Bearer t0k");
+    let d = Fixture::new(&format!("{base}no_data = \"skip\"\n")).error();
+    assert!(
+        d.message
+            .contains("`no_data` must be \"fail\" or \"pass\", not \"skip\""),
+        "{}",
+        d.message
+    );
+    let d = Fixture::new(&format!("{base}no_data = true\n")).error();
+    assert!(d.message.contains("no_data"), "{}", d.message);
+    let d = Fixture::new(&format!("{base}headers = {{ \"Bad Name\" = \"x\" }}\n")).error();
+    assert!(
+        d.message.contains("not a valid HTTP header name"),
+        "{}",
+        d.message
+    );
 }
 
 #[test]
