@@ -23,6 +23,7 @@ mod lock;
 mod log;
 mod metrics;
 mod preflight;
+mod prometheus;
 mod run;
 mod secrets;
 mod settings;
