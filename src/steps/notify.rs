@@ -29,12 +29,16 @@ pub async fn execute(env: &StepEnv<'_>, spec: &NotifySpec) -> Result<Effect, Ste
     let redact = |text: String| env.plan.redactor.redact(&text).into_owned();
     match sent {
         Ok(answer) if (200..300).contains(&answer.status) => {
-            env.say(format!(
-                "POST {} → {} in {}",
+            let note = answer
+                .note
+                .map(|note| format!(" ({note})"))
+                .unwrap_or_default();
+            env.say(redact(format!(
+                "POST {} → {} in {}{note}",
                 spec.webhook.shown(),
                 answer.status,
                 millis(answer.latency)
-            ));
+            )));
             Ok(Effect::Continue)
         }
         Ok(answer) => Err(StepError::Failed {

@@ -38,7 +38,10 @@ pub async fn probe(spec: ProbeSpec, redactor: Redactor) -> ProbeResult {
     let (ok, latency, verdict) = match answer {
         Err(reason) => (false, None, reason),
         Ok(answer) => {
-            let took = format!("{} in {}", answer.status, millis(answer.latency));
+            let mut took = format!("{} in {}", answer.status, millis(answer.latency));
+            if let Some(note) = &answer.note {
+                took.push_str(&format!(" ({note})"));
+            }
             let verdict = if !spec.expect_status.accepts(answer.status) {
                 Some(format!(
                     "{took} (expected {}); body: {}",

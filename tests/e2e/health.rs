@@ -200,3 +200,57 @@ fn a_soak_ends_on_time_even_with_a_probe_in_flight() {
     bench.run(&["promote", "app"]).status(0);
     assert!(bench.log().contains("duration=1.0s"), "{}", bench.log());
 }
+
+/// A keep-alive HTTP/1.1 server that writes each answer's headers and body in two sends,
+/// as python's http.server does; it counts the connections it accepts.
+fn split_writing_server() -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::{Read, Write};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let accepted = std::sync::Arc::new(AtomicUsize::new(0));
+    let count = accepted.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            count.fetch_add(1, Ordering::SeqCst);
+            std::thread::spawn(move || {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                loop {
+                    while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match stream.read(&mut chunk) {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                        }
+                    }
+                    let end = buf.windows(4).position(|w| w == b"\r\n\r\n").unwrap_or(0) + 4;
+                    buf.drain(..end);
+                    let body = b"ok";
+                    let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", body.len());
+                    if stream.write_all(head.as_bytes()).is_err() || stream.write_all(body).is_err()
+                    {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (port, accepted)
+}
+
+#[test]
+fn every_probe_opens_a_fresh_connection_so_a_delayed_ack_never_stalls_it() {
+    // On a reused connection the body of such a server waits for the ACK of its headers,
+    // which Linux delays (~40 ms a probe, bench/probe_nagle.sh); a fresh one never waits.
+    let (port, accepted) = split_writing_server();
+    let bench = Bench::new();
+    bench.runbook(
+        "app",
+        &format!(
+            "[[steps]]\nkind = \"health\"\nurl = \"http://127.0.0.1:{port}/health\"\nsuccesses = 5\ninterval = \"1ms\"\n"
+        ),
+    );
+    bench.run(&["promote", "app"]).status(0);
+    assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 5);
+}

@@ -35,6 +35,8 @@ pub struct Reply {
     pub body: String,
     /// Waited before answering: a slow or hanging endpoint.
     pub delay: Duration,
+    /// Extra response headers, e.g. `Location` for a redirect.
+    pub headers: Vec<(String, String)>,
 }
 
 impl Reply {
@@ -43,7 +45,15 @@ impl Reply {
             status,
             body: body.to_string(),
             delay: Duration::ZERO,
+            headers: Vec::new(),
         }
+    }
+
+    /// A redirect with `status` (301, 302, 303, 307, 308) to `location`.
+    pub fn redirect(status: u16, location: &str) -> Reply {
+        let mut reply = Reply::new(status, "");
+        reply.headers.push(("Location".into(), location.into()));
+        reply
     }
 
     pub fn ok(body: &str) -> Reply {
@@ -93,8 +103,15 @@ impl TestServer {
                 std::thread::spawn(move || {
                     let reply = handler(&request_seen, n);
                     std::thread::sleep(reply.delay);
-                    let response =
+                    let mut response =
                         tiny_http::Response::from_string(reply.body).with_status_code(reply.status);
+                    for (name, value) in &reply.headers {
+                        if let Ok(header) =
+                            tiny_http::Header::from_bytes(name.as_bytes(), value.as_bytes())
+                        {
+                            response.add_header(header);
+                        }
+                    }
                     let _ = request.respond(response);
                 });
             }

@@ -24,6 +24,7 @@ mod log;
 mod metrics;
 mod preflight;
 mod prometheus;
+mod redirects;
 mod run;
 mod secrets;
 mod settings;
