@@ -92,6 +92,7 @@ pub fn session(
     output: &Output,
     emergency: bool,
 ) -> Session {
+    let log_path = log.path().to_path_buf();
     let mut reporters = Fanout::new();
     reporters.add(Box::new(LogRecorder::new(log, &cx.user, &cx.host)));
     reporters.add(output.reporter());
@@ -105,6 +106,7 @@ pub fn session(
             approved_by: cx.global.approved_by.clone(),
             interactive: confirm::can_prompt(),
             rollback_to: None,
+            log_path: Some(log_path),
         },
     )
 }

@@ -6,6 +6,7 @@ mod approval;
 mod auth;
 mod deploy;
 mod git;
+mod git_command;
 mod health;
 mod http_client;
 mod log;
@@ -44,6 +45,8 @@ pub struct RunFlags {
     pub interactive: bool,
     /// `rollback --to RELEASE`: where rollback steps return the target.
     pub rollback_to: Option<String>,
+    /// The reliability log this run writes: the `git` step's `clean` never counts it.
+    pub log_path: Option<std::path::PathBuf>,
 }
 
 /// What a step may use while it runs.

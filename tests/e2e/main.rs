@@ -14,6 +14,7 @@ mod engine;
 mod examples;
 mod gates;
 mod generated;
+mod git;
 mod health;
 mod help;
 mod init;
