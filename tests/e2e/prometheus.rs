@@ -65,7 +65,7 @@ impl RealPrometheus {
             .stderr(log)
             .spawn()
             .expect("start prometheus");
-        let server = RealPrometheus {
+        let mut server = RealPrometheus {
             child,
             port,
             _dir: dir,
@@ -80,9 +80,14 @@ impl RealPrometheus {
     }
 
     /// Waits until `query` returns at least one series, or fails the test.
-    fn wait_for_data(&self, query: &str) {
+    fn wait_for_data(&mut self, query: &str) {
         let start = Instant::now();
         while start.elapsed() < STARTUP {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                let log = std::fs::read_to_string(self._dir.path().join("prometheus.log"))
+                    .unwrap_or_default();
+                panic!("prometheus exited ({status}) before it answered; its log:\n{log}");
+            }
             if let Some(body) = get(self.port, &format!("/api/v1/query?query={}", encode(query)))
                 && body.contains("\"result\":[{")
             {
@@ -272,7 +277,7 @@ fn referenced_env(text: &str) -> Vec<String> {
 fn the_shipped_queries_return_a_number_on_a_real_prometheus() {
     let service = exporter();
     let target = service.url("").trim_start_matches("http://").to_string();
-    let Some(prom) = RealPrometheus::start(Some(&target)) else {
+    let Some(mut prom) = RealPrometheus::start(Some(&target)) else {
         return;
     };
     // rate() needs two scrapes of the service.
