@@ -230,6 +230,27 @@ fn innermost(err: &(dyn std::error::Error + 'static)) -> String {
 mod tests {
     use super::*;
 
+    #[test]
+    fn an_origin_is_scheme_host_and_port() {
+        let url = |s: &str| Url::parse(s).unwrap();
+        assert!(same_origin(
+            &url("https://a.example/x"),
+            &url("https://a.example:443/y?z")
+        ));
+        assert!(!same_origin(
+            &url("https://a.example/"),
+            &url("http://a.example/")
+        ));
+        assert!(!same_origin(
+            &url("http://127.0.0.1:80/"),
+            &url("http://127.0.0.1:81/")
+        ));
+        assert!(!same_origin(
+            &url("https://a.example/"),
+            &url("https://b.a.example/")
+        ));
+    }
+
     #[tokio::test]
     async fn a_refused_connection_says_so() {
         // Bind then drop: the port is very likely free and refuses.
