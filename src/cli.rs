@@ -114,9 +114,9 @@ pub enum Command {
     Preflight {
         #[arg(add = ArgValueCandidates::new(runbook_candidates))]
         runbook: String,
-        /// How many checks run at once
-        #[arg(long, short = 'j', default_value_t = 4, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
-        jobs: u16,
+        /// How many checks run at once (default: all of them)
+        #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+        jobs: Option<u16>,
         /// Report format printed on stdout
         #[arg(long, value_enum, default_value_t = ReportFormat::Human)]
         format: ReportFormat,

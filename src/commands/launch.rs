@@ -215,7 +215,7 @@ impl Launch {
         let options = Options {
             full,
             yes: cx.global.yes,
-            jobs: 4,
+            jobs: crate::engine::preflight::ALL_AT_ONCE,
             user: cx.user.clone(),
             host: cx.host.clone(),
             sets: sets.into_iter().collect(),

@@ -228,3 +228,22 @@ cmd = "checker undo"
         ]
     );
 }
+
+/// By default every check runs at once: six checks that each wait until all six have
+/// started (a barrier, not a clock) pass; under a cap they could never all start.
+#[test]
+fn by_default_every_check_runs_at_once() {
+    let bench = Bench::new();
+    let check = r#"
+[[preflight]]
+kind = "run"
+shell = true
+cmd = "mkdir -p started && touch started/$$ && i=0; while [ $(ls started | wc -l) -lt 6 ]; do i=$((i+1)); [ $i -gt 400 ] && exit 1; sleep 0.05; done"
+"#;
+    bench.runbook("barrier", &check.repeat(6));
+    bench.run(&["preflight", "barrier"]).status(0);
+    bench
+        .run(&["preflight", "barrier", "--dry-run"])
+        .status(0)
+        .stdout_has("all at once");
+}
