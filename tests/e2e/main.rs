@@ -19,6 +19,7 @@ mod help;
 mod init;
 mod install;
 mod interrupt;
+mod journal;
 mod lock;
 mod log;
 mod metrics;

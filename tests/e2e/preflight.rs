@@ -161,7 +161,7 @@ fn a_failed_preflight_changes_nothing_and_leaves_no_run() {
         .status(1)
         .stderr_has("preflight failed: auth");
     assert!(!bench.calls().contains(&"checker [deploy]".to_string()));
-    assert!(!bench.path(".rollout/state/app.json").exists());
+    assert!(bench.state_files().is_empty());
     // Fixed, the next promote starts normally.
     bench.forget("checker", "auth", "exit");
     bench.run(&["promote", "app"]).status(0);
