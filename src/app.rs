@@ -94,6 +94,9 @@ async fn dispatch(cx: &Context, command: Command) -> Result<ExitCode, Error> {
             .await
         }
         Command::Status { runbook } => commands::status::run(cx, runbook.as_deref()),
+        Command::History { runbook, limit } => {
+            commands::history::run(cx, runbook.as_deref(), limit)
+        }
         Command::Log(args) => commands::log::run(cx, &args),
         Command::Completions { shell } => commands::completions::run(shell),
         Command::Init {

@@ -174,6 +174,19 @@ pub enum Command {
         runbook: Option<String>,
     },
 
+    /// Past runs, newest first: who, when, outcome, duration, releases
+    #[command(
+        after_help = "Examples:\n  rollout history canary --limit 10\n  rollout history --json"
+    )]
+    History {
+        /// Only the runs of this runbook (default: every runbook)
+        #[arg(add = ArgValueCandidates::new(runbook_candidates))]
+        runbook: Option<String>,
+        /// At most N runs
+        #[arg(long, value_name = "N")]
+        limit: Option<usize>,
+    },
+
     /// Read the reliability log, or append a note to it
     #[command(
         after_help = "Examples:\n  rollout log --since 24h --runbook canary\n  rollout log --event \"STEP FAILED\" --json\n  rollout log note \"paging db team about replica lag\""
@@ -246,6 +259,10 @@ pub struct LogArgs {
     /// Only the last N entries
     #[arg(long, value_name = "N")]
     pub tail: Option<usize>,
+
+    /// Only the entries of this run (its id, as `rollout history` shows it)
+    #[arg(long, value_name = "ID")]
+    pub run: Option<String>,
 
     /// Keep printing entries as they are appended
     #[arg(long, short = 'f')]

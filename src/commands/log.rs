@@ -46,6 +46,7 @@ pub fn run(cx: &Context, args: &LogArgs) -> Result<ExitCode, Error> {
         runbook: args.runbook.clone(),
         event: args.event.clone(),
         tail: args.tail,
+        run: args.run.clone(),
     };
     let stdout = std::io::stdout();
     let mut out = stdout.lock();

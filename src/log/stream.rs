@@ -306,6 +306,7 @@ mod tests {
                 event: Some("step_failed".into()),
                 since: Some(at(30)),
                 tail: Some(12),
+                run: None,
             },
         ];
         for filter in &filters {

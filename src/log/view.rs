@@ -27,6 +27,8 @@ pub struct Filter {
     pub event: Option<String>,
     /// Only the last N lines that pass the other filters.
     pub tail: Option<usize>,
+    /// Only entries of this run (their `run=` field); hand-written lines never match.
+    pub run: Option<String>,
 }
 
 impl Filter {
@@ -48,6 +50,11 @@ impl Filter {
         }
         if let Some(wanted) = &self.runbook
             && runbook != Some(wanted.as_str())
+        {
+            return false;
+        }
+        if let Some(wanted) = &self.run
+            && !matches!(line, LogLine::Entry(entry) if entry.get("run") == Some(wanted.as_str()))
         {
             return false;
         }

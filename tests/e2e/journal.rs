@@ -83,6 +83,7 @@ fn a_corrupt_record_is_exit_2_naming_the_journal_and_left_untouched() {
         vec!["status", "app"],
         vec!["promote", "app"],
         vec!["resume", "app"],
+        vec!["history", "app"],
     ] {
         bench
             .run(&args)

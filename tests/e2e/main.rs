@@ -16,6 +16,7 @@ mod gates;
 mod generated;
 mod health;
 mod help;
+mod history;
 mod init;
 mod install;
 mod interrupt;
