@@ -64,7 +64,16 @@ async fn dispatch(cx: &Context, command: Command) -> Result<ExitCode, Error> {
             jobs,
             format,
             report,
-        } => commands::preflight::run(cx, &runbook, jobs.into(), format, report.as_deref()).await,
+        } => {
+            commands::preflight::run(
+                cx,
+                &runbook,
+                jobs.map(usize::from),
+                format,
+                report.as_deref(),
+            )
+            .await
+        }
         Command::Promote { runbook, full } => commands::promote::run(cx, &runbook, full).await,
         Command::Resume { runbook, from } => {
             commands::resume::run(cx, &runbook, from.as_deref()).await
@@ -85,6 +94,9 @@ async fn dispatch(cx: &Context, command: Command) -> Result<ExitCode, Error> {
             .await
         }
         Command::Status { runbook } => commands::status::run(cx, runbook.as_deref()),
+        Command::History { runbook, limit } => {
+            commands::history::run(cx, runbook.as_deref(), limit)
+        }
         Command::Log(args) => commands::log::run(cx, &args),
         Command::Completions { shell } => commands::completions::run(shell),
         Command::Init {

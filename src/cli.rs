@@ -114,9 +114,9 @@ pub enum Command {
     Preflight {
         #[arg(add = ArgValueCandidates::new(runbook_candidates))]
         runbook: String,
-        /// How many checks run at once
-        #[arg(long, short = 'j', default_value_t = 4, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
-        jobs: u16,
+        /// How many checks run at once (default: all of them)
+        #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+        jobs: Option<u16>,
         /// Report format printed on stdout
         #[arg(long, value_enum, default_value_t = ReportFormat::Human)]
         format: ReportFormat,
@@ -172,6 +172,19 @@ pub enum Command {
     Status {
         #[arg(add = ArgValueCandidates::new(runbook_candidates))]
         runbook: Option<String>,
+    },
+
+    /// Past runs, newest first: who, when, outcome, duration, releases
+    #[command(
+        after_help = "Examples:\n  rollout history canary --limit 10\n  rollout history --json"
+    )]
+    History {
+        /// Only the runs of this runbook (default: every runbook)
+        #[arg(add = ArgValueCandidates::new(runbook_candidates))]
+        runbook: Option<String>,
+        /// At most N runs
+        #[arg(long, value_name = "N")]
+        limit: Option<usize>,
     },
 
     /// Read the reliability log, or append a note to it
@@ -246,6 +259,10 @@ pub struct LogArgs {
     /// Only the last N entries
     #[arg(long, value_name = "N")]
     pub tail: Option<usize>,
+
+    /// Only the entries of this run (its id, as `rollout history` shows it)
+    #[arg(long, value_name = "ID")]
+    pub run: Option<String>,
 
     /// Keep printing entries as they are appended
     #[arg(long, short = 'f')]

@@ -23,6 +23,7 @@ pub mod releases;
 pub mod runbook;
 pub mod signal;
 pub mod steps;
+pub mod store;
 pub mod ui;
 
 pub use app::run;

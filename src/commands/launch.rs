@@ -174,8 +174,9 @@ impl Launch {
             Ok(state) => Ok(state),
             Err(err) if emergency => {
                 let path = self.store.path(name);
+                let extension = path.extension().and_then(|e| e.to_str()).unwrap_or("state");
                 let aside = path.with_extension(format!(
-                    "json.unreadable-{}",
+                    "{extension}.unreadable-{}",
                     chrono::Utc::now().format("%Y%m%dT%H%M%S")
                 ));
                 // Never silently discarded: moved aside when possible, and said either way.
@@ -217,7 +218,7 @@ impl Launch {
         let options = Options {
             full,
             yes: cx.global.yes,
-            jobs: 4,
+            jobs: crate::engine::preflight::ALL_AT_ONCE,
             user: cx.user.clone(),
             host: cx.host.clone(),
             sets: sets.into_iter().collect(),

@@ -46,6 +46,7 @@ pub fn run(cx: &Context, args: &LogArgs) -> Result<ExitCode, Error> {
         runbook: args.runbook.clone(),
         event: args.event.clone(),
         tail: args.tail,
+        run: args.run.clone(),
     };
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
@@ -72,15 +73,26 @@ fn print(
     json: bool,
     out: &mut dyn Write,
 ) -> std::io::Result<()> {
-    let lines = log::read(path, filter)?;
+    // Streamed: a line is written as soon as it is read, so memory stays bounded.
     if json {
-        let values: Vec<serde_json::Value> = lines.iter().map(log::to_json).collect();
-        let text = serde_json::to_string_pretty(&values).map_err(std::io::Error::other)?;
-        writeln!(out, "{text}")?;
+        // The same text as one pretty-printed array: each element indented by two.
+        let mut first = true;
+        log::each(path, filter, &mut |line| {
+            let text = serde_json::to_string_pretty(&log::to_json(&line))
+                .map_err(std::io::Error::other)?;
+            out.write_all(if first { b"[\n" } else { b",\n" })?;
+            first = false;
+            for (i, part) in text.lines().enumerate() {
+                if i > 0 {
+                    out.write_all(b"\n")?;
+                }
+                write!(out, "  {part}")?;
+            }
+            Ok(())
+        })?;
+        writeln!(out, "{}", if first { "[]" } else { "\n]" })?;
     } else {
-        for line in &lines {
-            log::render_human(line, out)?;
-        }
+        log::each(path, filter, &mut |line| log::render_human(&line, out))?;
     }
     out.flush()
 }

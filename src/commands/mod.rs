@@ -4,6 +4,7 @@
 pub mod completions;
 pub mod demo;
 pub mod dry_run;
+pub mod history;
 pub mod init;
 pub mod launch;
 pub mod list;

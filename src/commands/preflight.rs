@@ -22,7 +22,7 @@ use super::output::print_stdout;
 pub async fn run(
     cx: &Context,
     name: &str,
-    jobs: usize,
+    jobs: Option<usize>,
     format: ReportFormat,
     report_file: Option<&Path>,
 ) -> Result<ExitCode, Error> {
@@ -42,7 +42,10 @@ pub async fn run(
                 what: "preflight",
                 preflight: true,
                 sections: Vec::new(),
-                note: Some(format!("at most {jobs} at once")),
+                note: Some(match jobs {
+                    Some(jobs) => format!("at most {jobs} at once"),
+                    None => "all at once".to_string(),
+                }),
             },
         );
     }
@@ -51,7 +54,11 @@ pub async fn run(
     let mut output = cx.output(&project);
     output.json = false;
     let session = session(cx, plan, run_id, log, &output, false);
-    let report = run_preflight(&session, jobs).await;
+    let report = run_preflight(
+        &session,
+        jobs.unwrap_or(crate::engine::preflight::ALL_AT_ONCE),
+    )
+    .await;
     if report.interrupted {
         return Ok(ExitCode::Interrupted);
     }

@@ -12,6 +12,11 @@ use super::session::Session;
 use crate::event::EventKind;
 use crate::plan::Section;
 
+/// The default for `jobs`: every check at once. Checks wait on the network, other
+/// processes or the clock, not on this machine's cores, so a cap only makes them wait
+/// for each other (`--jobs` sets one where it matters).
+pub const ALL_AT_ONCE: usize = usize::MAX;
+
 /// The result of one check.
 #[derive(Debug, Clone)]
 pub struct CheckResult {
@@ -48,7 +53,8 @@ impl PreflightReport {
     }
 }
 
-/// Runs every preflight check, at most `jobs` at once, and reports the result.
+/// Runs every preflight check, at most `jobs` at once ([`ALL_AT_ONCE`] by default), and
+/// reports the result.
 pub async fn run_preflight(session: &Session, jobs: usize) -> PreflightReport {
     let checks = session.plan.section(Section::Preflight).len();
     let start = Instant::now();
@@ -60,7 +66,7 @@ pub async fn run_preflight(session: &Session, jobs: usize) -> PreflightReport {
         };
     }
     session.emit(EventKind::PreflightStarted { checks });
-    let permits = Arc::new(Semaphore::new(jobs.max(1)));
+    let permits = Arc::new(Semaphore::new(jobs.clamp(1, checks)));
     let mut set = JoinSet::new();
     for index in 0..checks {
         let session = session.clone();

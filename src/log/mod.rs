@@ -9,11 +9,13 @@ pub mod follow;
 pub mod line;
 pub mod logfmt;
 pub mod recorder;
+pub mod stream;
 pub mod view;
 pub mod writer;
 
 pub use follow::follow;
 pub use line::{EVENTS, Entry, LogLine, format_ts, normalize_event, parse_line};
 pub use recorder::LogRecorder;
+pub use stream::each;
 pub use view::{Filter, parse_since, read, render_human, to_json};
 pub use writer::LogWriter;

@@ -27,6 +27,8 @@ pub struct Filter {
     pub event: Option<String>,
     /// Only the last N lines that pass the other filters.
     pub tail: Option<usize>,
+    /// Only entries of this run (their `run=` field); hand-written lines never match.
+    pub run: Option<String>,
 }
 
 impl Filter {
@@ -48,6 +50,11 @@ impl Filter {
         }
         if let Some(wanted) = &self.runbook
             && runbook != Some(wanted.as_str())
+        {
+            return false;
+        }
+        if let Some(wanted) = &self.run
+            && !matches!(line, LogLine::Entry(entry) if entry.get("run") == Some(wanted.as_str()))
         {
             return false;
         }
@@ -86,18 +93,14 @@ pub fn parse_since(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, Stri
 }
 
 /// The lines of the log that pass `filter`, in file order. A missing file is an empty
-/// log; bytes that are not UTF-8 are replaced rather than refused.
+/// log; bytes that are not UTF-8 are replaced rather than refused. Reads with bounded
+/// memory (see [`each`](super::stream::each)) but keeps what it returns.
 pub fn read(path: &Path, filter: &Filter) -> io::Result<Vec<LogLine>> {
-    let Some(chunk) = read_from(path, None, 0)? else {
-        return Ok(Vec::new());
-    };
-    let mut scanner = Scanner::new(filter);
-    let mut lines: Vec<LogLine> = chunk
-        .bytes
-        .split(|&b| b == b'\n')
-        .filter_map(|raw| scanner.push(raw))
-        .collect();
-    apply_tail(&mut lines, filter.tail);
+    let mut lines = Vec::new();
+    super::stream::each(path, filter, &mut |line| {
+        lines.push(line);
+        Ok(())
+    })?;
     Ok(lines)
 }
 

@@ -155,6 +155,27 @@ async fn run_with_grace(
     on_line: &mut (dyn FnMut(&str) + Send),
     grace: Duration,
 ) -> Result<Finished, SpawnError> {
+    run_observed(spec, redactor, interrupt, on_line, grace)
+        .await
+        .map(|(finished, _)| finished)
+}
+
+/// Whether the final drain of a run gave up waiting (a grandchild kept a pipe open).
+/// Tests count these: a drain that times out for a child that left nothing behind is a
+/// stall of [`DRAIN`] on every such step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Drain {
+    Complete,
+    TimedOut,
+}
+
+async fn run_observed(
+    spec: &ProcessSpec,
+    redactor: &Redactor,
+    interrupt: &Interrupt,
+    on_line: &mut (dyn FnMut(&str) + Send),
+    grace: Duration,
+) -> Result<(Finished, Drain), SpawnError> {
     let program = spec.argv.first().map(String::as_str).unwrap_or_default();
     if program.is_empty() {
         let error = io::Error::new(io::ErrorKind::InvalidInput, "the command is empty");
@@ -167,7 +188,10 @@ async fn run_with_grace(
     }
     let mut output = Output::new(redactor, on_line);
     if interrupt.is_set() {
-        return Ok(output.finish(Ending::Interrupted, Duration::ZERO));
+        return Ok((
+            output.finish(Ending::Interrupted, Duration::ZERO),
+            Drain::Complete,
+        ));
     }
 
     let started = Instant::now();
@@ -226,16 +250,27 @@ async fn run_with_grace(
         }
     };
     // Whatever is still in the pipes, but never hang on a grandchild that holds them.
-    let _ = tokio::time::timeout(DRAIN, async {
-        while let Some(line) = lines.next().await {
-            output.push(&line);
+    // Both pipes may already have closed before the exit was seen: then there is
+    // nothing to wait for (waiting on the closed channel would stall for DRAIN).
+    let drain = if lines.open {
+        let drained = tokio::time::timeout(DRAIN, async {
+            while let Some(line) = lines.next().await {
+                output.push(&line);
+            }
+        })
+        .await;
+        if drained.is_ok() {
+            Drain::Complete
+        } else {
+            Drain::TimedOut
         }
-    })
-    .await;
+    } else {
+        Drain::Complete
+    };
     for reader in readers {
         reader.abort();
     }
-    Ok(output.finish(result?, started.elapsed()))
+    Ok((output.finish(result?, started.elapsed()), drain))
 }
 
 fn ending_of(status: ExitStatus) -> Ending {
@@ -478,6 +513,54 @@ mod tests {
 
         let err = attempt(vec![], tmp).await;
         assert!(matches!(err, SpawnError::Other { .. }));
+    }
+
+    /// The race of issue 9: `true` closes both pipes as it exits, and whichever of
+    /// "pipes closed" and "child exited" is seen first, the drain must not wait.
+    #[tokio::test]
+    async fn quick_children_never_stall_in_the_drain() {
+        let spec = ProcessSpec {
+            argv: vec!["true".into()],
+            env: vec![],
+            cwd: std::env::temp_dir(),
+            timeout: Duration::from_secs(10),
+        };
+        let mut stalls = 0;
+        for _ in 0..500 {
+            let (done, drain) = run_observed(
+                &spec,
+                &Redactor::default(),
+                &Interrupt::never(),
+                &mut |_: &str| {},
+                KILL_GRACE,
+            )
+            .await
+            .expect("spawned");
+            assert_eq!(done.ending, Ending::Exited(0));
+            if drain == Drain::TimedOut {
+                stalls += 1;
+            }
+        }
+        assert_eq!(
+            stalls, 0,
+            "{stalls} of 500 quick steps waited out the drain"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_grandchild_holding_the_pipe_is_the_one_drain_timeout() {
+        let script = "sleep 2 & echo done";
+        let (done, drain) = run_observed(
+            &sh(script, Duration::from_secs(5)),
+            &Redactor::default(),
+            &Interrupt::never(),
+            &mut |_: &str| {},
+            KILL_GRACE,
+        )
+        .await
+        .expect("spawned");
+        assert_eq!(done.output, "done\n");
+        assert_eq!(drain, Drain::TimedOut);
     }
 
     #[test]

@@ -8,6 +8,9 @@ use std::path::PathBuf;
 pub(crate) struct Source {
     pub file: PathBuf,
     pub text: String,
+    /// The byte offset where each line starts, so a position is a binary search rather
+    /// than a count of newlines from the start (which made a big runbook quadratic).
+    line_starts: Vec<usize>,
 }
 
 /// A resolved position: 1-based line and column (in characters), the line's text, and
@@ -22,20 +25,27 @@ pub(crate) struct Position {
 
 impl Source {
     pub fn new(file: impl Into<PathBuf>, text: impl Into<String>) -> Self {
+        let text = text.into();
+        let line_starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
         Source {
             file: file.into(),
-            text: text.into(),
+            text,
+            line_starts,
         }
     }
 
     /// Where `span` starts. Out-of-range spans are clamped, never a panic.
     pub fn position(&self, span: Range<usize>) -> Position {
         let start = floor_char_boundary(&self.text, span.start);
-        let line_start = self.text[..start].rfind('\n').map_or(0, |i| i + 1);
-        let line_end = self.text[start..]
-            .find('\n')
-            .map_or(self.text.len(), |i| start + i);
-        let line = self.text[..start].matches('\n').count() + 1;
+        // The number of lines starting at or before `start` is its 1-based line.
+        let line = self.line_starts.partition_point(|&s| s <= start);
+        let line_start = self.line_starts[line - 1];
+        let line_end = self
+            .line_starts
+            .get(line)
+            .map_or(self.text.len(), |next| next - 1);
         let col = self.text[line_start..start].chars().count() + 1;
         let end = floor_char_boundary(&self.text, span.end.clamp(start, line_end));
         Position {
@@ -95,6 +105,21 @@ mod tests {
         let at = s.position(12..15);
         assert_eq!((at.line, at.col, at.width), (2, 6, 3));
         assert_eq!(s.location(12..15), "r.toml:2:6");
+    }
+
+    #[test]
+    fn every_line_of_a_long_file_is_found() {
+        let text: String = (0..5000).map(|i| format!("k{i} = {i}\r\n")).collect();
+        let s = Source::new("r.toml", text.as_str());
+        for i in [0usize, 1, 2499, 4999] {
+            let offset = text.find(&format!("k{i} =")).expect("present");
+            let at = s.position(offset + 1..offset + 2);
+            assert_eq!((at.line, at.col), (i + 1, 2));
+            assert_eq!(at.source_line, format!("k{i} = {i}"));
+        }
+        // A span on the newline itself belongs to the line it ends.
+        let at = s.position(text.find('\n').expect("newline")..text.len());
+        assert_eq!((at.line, at.width), (1, 1));
     }
 
     #[test]

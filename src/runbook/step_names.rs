@@ -1,7 +1,7 @@
 //! Step names: explicit ones must be unique across all sections; the others are derived
 //! from the kind and its command or wait, with ` #2`, ` #3` added until unique.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ops::Range;
 
 use crate::plan::{CommandLine, StepKind, Verb};
@@ -90,16 +90,19 @@ pub(crate) fn assign(
         }
     }
     let mut taken: BTreeSet<String> = first_at.into_keys().map(str::to_string).collect();
+    // The next suffix to try per base name, so 10,000 `run true` steps do not each
+    // count up from #2 again (quadratic).
+    let mut next_suffix: HashMap<String, usize> = HashMap::new();
     for parsed in steps.iter_mut() {
         parsed.step.name = match &parsed.explicit {
             Some((name, _)) => name.clone(),
             None => {
                 let base = derive(&parsed.step.kind);
+                let n = next_suffix.entry(base.clone()).or_insert(2);
                 let mut name = base.clone();
-                let mut n = 2;
                 while taken.contains(&name) {
                     name = format!("{base} #{n}");
-                    n += 1;
+                    *n += 1;
                 }
                 taken.insert(name.clone());
                 name

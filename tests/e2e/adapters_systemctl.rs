@@ -128,8 +128,7 @@ fn emergency_rollback_uses_the_last_run_and_the_symlink_history() {
         .status(0);
     assert_eq!(current(&bench), "v2");
     // Without the state, the history kept next to the symlink still knows v1.
-    fs::remove_dir_all(bench.path(".rollout/state")).unwrap();
-    fs::create_dir_all(bench.path(".rollout/state")).unwrap();
+    fs::remove_dir_all(bench.path(".rollout/runs")).unwrap();
     bench.run(&["rollback", "app", "--emergency"]).status(0);
     assert_eq!(current(&bench), "v1");
 }

@@ -277,8 +277,8 @@ fn an_emergency_rollback_goes_on_when_state_cannot_be_read_or_written() {
         "app",
         "[[rollback]]\nkind = \"run\"\ncmd = \"deployer undo\"\n",
     );
-    // A file where the state folder should be: nothing under it can be read or written.
-    bench.file(".rollout/state", "not a folder");
+    // A file where the runs folder should be: nothing under it can be read or written.
+    bench.file(".rollout/runs", "not a folder");
     bench
         .run(&["rollback", "app", "--emergency"])
         .status(0)

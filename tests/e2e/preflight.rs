@@ -161,7 +161,7 @@ fn a_failed_preflight_changes_nothing_and_leaves_no_run() {
         .status(1)
         .stderr_has("preflight failed: auth");
     assert!(!bench.calls().contains(&"checker [deploy]".to_string()));
-    assert!(!bench.path(".rollout/state/app.json").exists());
+    assert!(bench.state_files().is_empty());
     // Fixed, the next promote starts normally.
     bench.forget("checker", "auth", "exit");
     bench.run(&["promote", "app"]).status(0);
@@ -227,4 +227,23 @@ cmd = "checker undo"
             "checker [production]"
         ]
     );
+}
+
+/// By default every check runs at once: six checks that each wait until all six have
+/// started (a barrier, not a clock) pass; under a cap they could never all start.
+#[test]
+fn by_default_every_check_runs_at_once() {
+    let bench = Bench::new();
+    let check = r#"
+[[preflight]]
+kind = "run"
+shell = true
+cmd = "mkdir -p started && touch started/$$ && i=0; while [ $(ls started | wc -l) -lt 6 ]; do i=$((i+1)); [ $i -gt 400 ] && exit 1; sleep 0.05; done"
+"#;
+    bench.runbook("barrier", &check.repeat(6));
+    bench.run(&["preflight", "barrier"]).status(0);
+    bench
+        .run(&["preflight", "barrier", "--dry-run"])
+        .status(0)
+        .stdout_has("all at once");
 }

@@ -185,7 +185,8 @@ cmd  = "deployer three"
 
     bench.forget("deployer", "two", "exit");
     // Dry runs of the failed run say what would happen and change nothing.
-    let state = std::fs::read(bench.path(".rollout/state/app.json")).unwrap();
+    let state = bench.state_files();
+    assert!(!state.is_empty());
     let log = bench.log();
     bench
         .run(&["resume", "app", "--dry-run"])
@@ -199,10 +200,7 @@ cmd  = "deployer three"
     bench.run(&["rollback", "--dry-run"]).status(0);
     bench.run(&["preflight", "app", "--dry-run"]).status(0);
     assert_eq!(bench.calls().len(), 2, "{:?}", bench.calls());
-    assert_eq!(
-        std::fs::read(bench.path(".rollout/state/app.json")).unwrap(),
-        state
-    );
+    assert_eq!(bench.state_files(), state);
     assert_eq!(bench.log(), log);
 
     bench.run(&["resume", "app"]).status(0);
@@ -306,7 +304,7 @@ cmd  = "deployer check"
         .stderr_has("`rollout preflight checks`");
     assert!(bench.calls().is_empty(), "{:?}", bench.calls());
     assert!(bench.log_events().is_empty(), "{}", bench.log());
-    assert!(!bench.path(".rollout/state/checks.json").exists());
+    assert!(bench.state_files().is_empty());
     bench
         .run(&["promote", "checks", "--dry-run"])
         .status(2)

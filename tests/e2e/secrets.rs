@@ -71,8 +71,12 @@ message = "deployed with {{auth}}"
         "smoke tail masked: {}",
         bench.log()
     );
-    let state = std::fs::read_to_string(bench.path(".rollout/state/app.json")).unwrap();
-    assert!(!state.contains(SECRET), "{state}");
+    let files = bench.state_files();
+    assert!(!files.is_empty());
+    for (path, bytes) in files {
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(!text.contains(SECRET), "{}: {text}", path.display());
+    }
 }
 
 #[test]
@@ -246,6 +250,10 @@ to   = "reg/app:{{{{secret.TOKEN}}}}-good"
     }
     assert!(outputs.iter().any(|o| o.contains("reg/app:***-good")));
     assert!(!bench.log().contains(SECRET), "{}", bench.log());
-    let state = std::fs::read_to_string(bench.path(".rollout/state/app.json")).unwrap();
-    assert!(!state.contains(SECRET), "{state}");
+    let files = bench.state_files();
+    assert!(!files.is_empty());
+    for (path, bytes) in files {
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(!text.contains(SECRET), "{}: {text}", path.display());
+    }
 }

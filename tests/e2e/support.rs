@@ -121,10 +121,37 @@ impl Bench {
             .collect()
     }
 
+    /// The state of `runbook`'s latest run: its journal folded (`.rollout/runs/NAME/latest`
+    /// names it), or a first-version `.rollout/state/NAME.json`.
     pub fn state(&self, runbook: &str) -> serde_json::Value {
-        let text = fs::read_to_string(self.path(&format!(".rollout/state/{runbook}.json")))
-            .expect("state file");
-        serde_json::from_str(&text).expect("state json")
+        let Ok(run_id) = fs::read_to_string(self.path(&format!(".rollout/runs/{runbook}/latest")))
+        else {
+            let text = fs::read_to_string(self.path(&format!(".rollout/state/{runbook}.json")))
+                .expect("state file");
+            return serde_json::from_str(&text).expect("state json");
+        };
+        let journal = format!(".rollout/runs/{runbook}/{}.journal", run_id.trim());
+        fold_journal(&fs::read_to_string(self.path(&journal)).expect("journal"))
+    }
+
+    /// Every byte rollout keeps about runs (journals, pointers, first-version state
+    /// files), by file, to show that nothing changed or that nothing secret is there.
+    pub fn state_files(&self) -> Vec<(PathBuf, Vec<u8>)> {
+        let mut files = Vec::new();
+        let mut dirs = vec![self.path(".rollout/runs"), self.path(".rollout/state")];
+        while let Some(dir) = dirs.pop() {
+            for entry in fs::read_dir(&dir).into_iter().flatten().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    dirs.push(path);
+                } else {
+                    let bytes = fs::read(&path).unwrap_or_default();
+                    files.push((path, bytes));
+                }
+            }
+        }
+        files.sort();
+        files
     }
 
     /// `rollout` in this project, with a clean, deterministic environment.
@@ -244,4 +271,49 @@ pub fn alive(pid: i32) -> bool {
             .unwrap_or(false),
         Err(_) => false,
     }
+}
+
+/// Folds a run journal as SPEC'd by the store: one JSON record per line — `snapshot`
+/// (the whole document), `patch` (an RFC 7386 merge patch), `append` (items added to
+/// top-level arrays); a last line without its newline is torn and ignored.
+pub fn fold_journal(text: &str) -> serde_json::Value {
+    use serde_json::Value;
+    fn merge(target: &mut Value, patch: &Value) {
+        let Value::Object(patch) = patch else {
+            *target = patch.clone();
+            return;
+        };
+        if !target.is_object() {
+            *target = Value::Object(Default::default());
+        }
+        let target = target.as_object_mut().unwrap();
+        for (key, value) in patch {
+            if value.is_null() {
+                target.remove(key);
+            } else {
+                merge(target.entry(key.clone()).or_insert(Value::Null), value);
+            }
+        }
+    }
+    let mut doc = Value::Null;
+    let complete = text.rfind('\n').map_or("", |end| &text[..end]);
+    for line in complete.lines() {
+        let record: Value = serde_json::from_str(line).expect("journal record");
+        if let Some(snapshot) = record.get("snapshot") {
+            doc = snapshot.clone();
+        }
+        if let Some(patch) = record.get("patch") {
+            merge(&mut doc, patch);
+        }
+        if let Some(Value::Object(append)) = record.get("append") {
+            for (key, items) in append {
+                let items = items.as_array().cloned().unwrap_or_default();
+                match doc.get_mut(key) {
+                    Some(Value::Array(list)) => list.extend(items),
+                    _ => doc[key.as_str()] = Value::Array(items),
+                }
+            }
+        }
+    }
+    doc
 }

@@ -227,3 +227,34 @@ fn a_negative_duration() {
         "within",
     );
 }
+
+/// 10,000 steps: every derived name unique, and a duplicate near the end reported at
+/// its own line (what a line index and per-name suffix counters must keep right; how
+/// long it takes is for bench/).
+#[test]
+fn a_runbook_of_ten_thousand_steps() {
+    let bench = Bench::new();
+    let mut toml = String::new();
+    for _ in 0..10_000 {
+        toml.push_str("[[steps]]\nkind = \"run\"\ncmd = \"true\"\n\n");
+    }
+    bench.runbook("big", &toml);
+    bench
+        .run(&["validate", "big"])
+        .status(0)
+        .stdout_has("(10000 steps)");
+    let show = bench.run(&["show", "big", "--json"]);
+    let plan: serde_json::Value = serde_json::from_str(&show.status(0).stdout()).expect("json");
+    let last = &plan["steps"][9999];
+    assert_eq!(last["name"], "run true #10000");
+    assert_eq!(last["location"], "runbooks/big.toml:39997:1");
+
+    toml.push_str("[[steps]]\nname = \"x\"\nkind = \"run\"\ncmd = \"true\"\n\n");
+    toml.push_str("[[steps]]\nname = \"x\"\nkind = \"run\"\ncmd = \"true\"\n");
+    bench.runbook("big", &toml);
+    bench
+        .run(&["validate", "big"])
+        .status(2)
+        .stderr_has("runbooks/big.toml:40007:8")
+        .stderr_has("the step at line 40002 has it already");
+}
