@@ -3,6 +3,7 @@
 
 mod fakes;
 mod http;
+mod mounts;
 mod support;
 
 mod adapters_fly;
@@ -14,6 +15,7 @@ mod engine;
 mod examples;
 mod gates;
 mod generated;
+mod hardening;
 mod health;
 mod help;
 mod init;

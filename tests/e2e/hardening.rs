@@ -1,0 +1,209 @@
+//! Issue 11's defects, each as the operator would meet it: hangups, killed runs,
+//! read-only and full disks, hostile runbooks and tool output.
+
+use std::time::Duration;
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+
+use crate::mounts;
+use crate::support::{Bench, alive};
+
+const SOAKING: &str = r#"
+[[steps]]
+kind = "run"
+name = "deploy"
+cmd  = "deployer deploy"
+
+[[steps]]
+kind = "soak"
+name = "soak"
+duration = "60s"
+
+[[rollback]]
+kind = "run"
+name = "undo"
+cmd  = "deployer undo"
+"#;
+
+fn pids(bench: &Bench, file: &str) -> Vec<i32> {
+    std::fs::read_to_string(bench.path(file))
+        .unwrap_or_default()
+        .split_whitespace()
+        .filter_map(|p| p.parse().ok())
+        .collect()
+}
+
+/// SIGHUP (an SSH session dropping) and SIGQUIT stop a run as SIGTERM does.
+fn hangup_like(signal: Signal) {
+    let bench = Bench::new();
+    bench.runbook("app", SOAKING).fake("deployer");
+    let child = bench.spawn(&["promote", "app"]);
+    assert!(
+        bench.wait_for(Duration::from_secs(20), |b| b.log().contains("STEP OK")),
+        "the deploy step never finished"
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    kill(Pid::from_raw(child.id() as i32), signal).unwrap();
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    assert!(
+        bench.log().contains("INTERRUPTED - app step=soak"),
+        "{}",
+        bench.log()
+    );
+    assert_eq!(bench.state("app")["status"], "interrupted");
+    bench
+        .run(&["status", "app"])
+        .status(0)
+        .stdout_has("not locked");
+}
+
+#[test]
+fn sighup_interrupts_a_run_like_sigterm() {
+    hangup_like(Signal::SIGHUP);
+}
+
+#[test]
+fn sigquit_interrupts_a_run_like_sigterm() {
+    hangup_like(Signal::SIGQUIT);
+}
+
+#[test]
+fn sighup_stops_the_running_child_and_its_group() {
+    let bench = Bench::new();
+    bench.fake("deployer").runbook(
+        "app",
+        "[[steps]]\nkind = \"run\"\ncmd = \"deployer deploy\"\n",
+    );
+    bench.tell("deployer", "deploy", "hang", "");
+    let child = bench.spawn(&["promote", "app"]);
+    assert!(bench.wait_for(Duration::from_secs(20), |b| {
+        b.path("fake/deployer.pids").exists()
+    }));
+    std::thread::sleep(Duration::from_millis(200));
+    kill(Pid::from_raw(child.id() as i32), Signal::SIGHUP).unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(130));
+    for pid in pids(&bench, "fake/deployer.pids") {
+        assert!(!alive(pid), "pid {pid} outlived the hangup");
+    }
+}
+
+/// After `kill -9 rollout`, the hung deploy dies with it (PR_SET_PDEATHSIG), and what it
+/// left in its group is stopped by the next run before that run does anything.
+#[test]
+fn children_never_outlive_a_rollout_killed_with_sigkill() {
+    let bench = Bench::new();
+    bench.fake("deployer").runbook(
+        "app",
+        r#"
+[[steps]]
+kind = "run"
+name = "deploy"
+cmd = "deployer deploy"
+
+[[rollback]]
+kind = "run"
+name = "undo"
+cmd = "deployer undo"
+"#,
+    );
+    bench.tell("deployer", "deploy", "hang", "");
+    let mut child = bench.spawn(&["promote", "app"]);
+    assert!(bench.wait_for(Duration::from_secs(20), |b| {
+        b.path("fake/deployer.pids").exists()
+    }));
+    std::thread::sleep(Duration::from_millis(200));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let [grandchild, fake] = pids(&bench, "fake/deployer.pids")[..] else {
+        panic!("two pids expected");
+    };
+    assert!(
+        bench.wait_for(Duration::from_secs(5), |_| !alive(fake)),
+        "the deploy (pid {fake}) outlived rollout"
+    );
+    assert!(
+        alive(grandchild),
+        "the grandchild is what the next run must stop"
+    );
+    bench.forget("deployer", "deploy", "hang");
+    bench
+        .run(&["rollback", "app", "--emergency"])
+        .status(0)
+        .stderr_has("process(es) that a killed run of `app` had left running");
+    assert!(
+        !alive(grandchild),
+        "pid {grandchild} still runs beside the rollback"
+    );
+}
+
+/// SPEC §4: a step that succeeded leaves no process behind, even one that ignores TERM.
+#[test]
+fn a_term_ignoring_grandchild_does_not_outlive_its_step() {
+    let bench = Bench::new();
+    bench
+        .executable(
+            "bin/forker",
+            "#!/bin/sh\nsh -c 'trap \"\" TERM; exec sleep 120' &\necho $! > \"$FAKE_DIR/forker.pids\"\necho started\n",
+        )
+        .runbook(
+            "app",
+            "[[steps]]\nkind = \"run\"\nname = \"fork\"\ncmd = \"forker\"\n",
+        );
+    bench.run(&["promote", "app"]).status(0);
+    let left = pids(&bench, "fake/forker.pids");
+    assert_eq!(left.len(), 1);
+    assert!(!alive(left[0]), "pid {} outlived its step", left[0]);
+}
+
+/// SPEC §4.2: the one command that must go on, goes on without its lock file.
+#[test]
+fn an_emergency_rollback_goes_on_when_the_lock_cannot_be_written() {
+    let bench = Bench::new();
+    bench.runbook("app", SOAKING).fake("deployer");
+    std::fs::create_dir_all(bench.path(".rollout")).unwrap();
+    let Some(_ro) = mounts::read_only(&bench.path(".rollout")) else {
+        return;
+    };
+    bench
+        .run(&["rollback", "app", "--emergency"])
+        .status(0)
+        .stderr_has("the emergency rollback goes on without the lock");
+    assert!(
+        bench.calls().iter().any(|c| c == "deployer [undo]"),
+        "{:?}",
+        bench.calls()
+    );
+    assert!(
+        bench.log().contains("EMERGENCY ROLLBACK COMPLETE"),
+        "{}",
+        bench.log()
+    );
+    // Any other command refuses, as before.
+    bench.run(&["rollback", "app"]).status(1);
+}
+
+#[test]
+fn an_emergency_rollback_goes_on_on_a_full_disk() {
+    let bench = Bench::new();
+    bench.runbook("app", SOAKING).fake("deployer");
+    let Some(_disk) = mounts::small_disk(&bench.path(".rollout"), 64 * 1024) else {
+        return;
+    };
+    mounts::fill(&bench.path(".rollout"));
+    let run = bench.run(&["rollback", "app", "--emergency"]);
+    run.status(0);
+    assert!(
+        bench.calls().iter().any(|c| c == "deployer [undo]"),
+        "{:?}",
+        bench.calls()
+    );
+    assert!(
+        bench.log().contains("EMERGENCY ROLLBACK COMPLETE"),
+        "{}",
+        bench.log()
+    );
+}
