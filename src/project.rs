@@ -31,6 +31,34 @@ pub struct Settings {
 }
 
 const RUNBOOKS: &str = "runbooks";
+
+/// A runbook's name as the command line gives it: a file stem of `runbooks/` and nothing
+/// else (SPEC §4.5), since it becomes part of paths (`runbooks/NAME.toml`,
+/// `.rollout/state/NAME.json`, `.rollout/locks/NAME.lock`). For clap's `value_parser`.
+pub fn parse_runbook_name(name: &str) -> Result<String, String> {
+    let problem = if name.is_empty() {
+        Some("it is empty")
+    } else if name.contains('/') || name.contains('\\') {
+        Some("it holds a path separator")
+    } else if name.contains("..") {
+        Some("it holds `..`")
+    } else if name.contains('\0') {
+        Some("it holds a NUL byte")
+    } else if name.starts_with('.') {
+        Some("it starts with `.`")
+    } else if name.chars().any(char::is_control) {
+        Some("it holds a control character")
+    } else {
+        None
+    };
+    match problem {
+        None => Ok(name.to_string()),
+        Some(problem) => Err(format!(
+            "{problem}; a runbook is named by the stem of its file in runbooks/ \
+             (`canary` for runbooks/canary.toml), never by a path"
+        )),
+    }
+}
 const SETTINGS_FILE: &str = "rollout.toml";
 
 impl Project {
@@ -204,6 +232,28 @@ mod tests {
         assert_eq!(p.root, other.path());
         let p = Project::discover_from(Some(Path::new(".")), other.path(), None).expect("found");
         assert_eq!(p.runbooks_dir(), other.path().join("runbooks"));
+    }
+
+    #[test]
+    fn runbook_names_are_stems_never_paths() {
+        for good in ["canary", "k8s-canary", "web_2", "v1.2"] {
+            assert_eq!(parse_runbook_name(good).as_deref(), Ok(good));
+        }
+        for bad in [
+            "",
+            "../evil",
+            "/abs/Cargo",
+            "a/b",
+            "..",
+            ".hidden",
+            "a\0b",
+            "a..b",
+            "x\\y",
+            "a\nb",
+        ] {
+            let err = parse_runbook_name(bad).expect_err(bad);
+            assert!(err.contains("never by a path"), "{err}");
+        }
     }
 
     #[test]

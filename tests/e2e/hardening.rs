@@ -207,3 +207,41 @@ fn an_emergency_rollback_goes_on_on_a_full_disk() {
         bench.log()
     );
 }
+
+/// SPEC §4.5: a runbook is named by its file stem, never by a path.
+#[test]
+fn a_runbook_name_that_is_a_path_is_refused_and_nothing_is_written() {
+    let bench = Bench::new();
+    bench.runbook("app", SOAKING).fake("deployer");
+    bench.file("Cargo.toml", "[package]\n");
+    bench.file("Cargo.lock", "original\n");
+    let cargo = bench.path("Cargo").display().to_string();
+    for args in [
+        vec!["promote", cargo.as_str()],
+        vec!["promote", "../evil"],
+        vec!["resume", "../evil"],
+        vec!["rollback", "../evil", "--emergency"],
+        vec!["status", "a/b"],
+        vec!["show", ".."],
+        vec!["validate", "../app"],
+        vec!["init", "--name", "../evil"],
+        vec!["log", "--runbook", "../x"],
+    ] {
+        bench.run(&args).status(2).stderr_has("never by a path");
+    }
+    let nul = bench
+        .command(&["promote"])
+        .arg(std::ffi::OsStr::new("a\u{0}b"))
+        .output();
+    // The OS refuses a NUL in argv before rollout sees it; either way nothing runs.
+    if let Ok(out) = nul {
+        assert_ne!(out.status.code(), Some(0));
+    }
+    assert_eq!(
+        std::fs::read_to_string(bench.path("Cargo.lock")).unwrap(),
+        "original\n"
+    );
+    assert!(!bench.root().parent().unwrap().join("evil.lock").exists());
+    assert!(!bench.path(".rollout").exists(), "nothing may be created");
+    assert!(bench.calls().is_empty());
+}
