@@ -245,3 +245,35 @@ fn a_runbook_name_that_is_a_path_is_refused_and_nothing_is_written() {
     assert!(!bench.path(".rollout").exists(), "nothing may be created");
     assert!(bench.calls().is_empty());
 }
+
+/// A tool's escape sequences inside an error message never reach stderr off a terminal.
+#[test]
+fn escape_sequences_in_error_messages_are_cleaned_off_a_terminal() {
+    let bench = Bench::new();
+    bench.fake("systemctl").runbook(
+        "app",
+        r#"
+adapter = "systemctl"
+target = "web"
+
+[[steps]]
+kind = "auth"
+name = "can we"
+"#,
+    );
+    bench.tell(
+        "systemctl",
+        "show",
+        "out",
+        "LoadState=\x1b]0;pwned\x07\x1b[31mnot-found\x1b[0m\x08\n",
+    );
+    let run = bench.run(&["promote", "app"]);
+    run.status(1).stderr_has("not-found");
+    let stderr = run.stderr();
+    for control in ['\x1b', '\x07', '\x08'] {
+        assert!(
+            !stderr.contains(control),
+            "{control:?} reached stderr: {stderr:?}"
+        );
+    }
+}
