@@ -277,3 +277,57 @@ name = "can we"
         );
     }
 }
+
+const PEM: &str = "-----BEGIN PRIVATE KEY-----
+MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj
+MzEfYyjiWA4R4/M2bS1GB4t7NXp98C3SC6dVMvDuictGeurT8jNbvJZHtCSuYEvu
+NMoSfm76oqFvAp8Gy0iz5sxjZmSnXyCdPEovGhLa0VzMaQ8s+CLOyS56YyCFGeJZ
+-----END PRIVATE KEY-----";
+
+/// A multi-line secret (a PEM key) printed by a tool is masked whole and line by line in
+/// the failure tail, the log, the console, the state and JSON.
+#[test]
+fn a_multi_line_secret_is_masked_everywhere() {
+    let bench = Bench::new();
+    bench.runbook(
+        "app",
+        r#"
+[[steps]]
+kind = "run"
+name = "ship"
+cmd  = ["sh", "-c", "echo shipping", "--", "{{secret.TLS_KEY}}"]
+
+[[steps]]
+kind = "smoke"
+name = "smoke"
+cmd  = ["sh", "-c", "printf 'key:\n%s\n' \"$KEY\"; printf '%s' \"$KEY\" | sed 's/^/    /'; exit 1"]
+env  = { KEY = "{{secret.TLS_KEY}}" }
+"#,
+    );
+    let env = [("TLS_KEY", PEM)];
+    let mut seen = Vec::new();
+    for args in [
+        vec!["promote", "app", "--verbose"],
+        vec!["status", "app", "--json"],
+        vec!["log", "--json"],
+        vec!["log"],
+    ] {
+        let run = bench.run_with(&args, &env);
+        seen.push(run.stdout());
+        seen.push(run.stderr());
+    }
+    let run = bench.run_with(&["resume", "app", "--json", "--verbose"], &env);
+    seen.push(run.stdout());
+    seen.push(run.stderr());
+    seen.push(bench.log());
+    seen.push(std::fs::read_to_string(bench.path(".rollout/state/app.json")).unwrap());
+    let all = seen.join("\n");
+    assert!(all.contains("***"), "{all}");
+    for line in PEM.lines().filter(|l| !l.starts_with("-----")) {
+        assert!(
+            !all.contains(line),
+            "a line of the key leaked: {line}\n{all}"
+        );
+        assert!(!all.contains(&line[..32]), "half a line of the key leaked");
+    }
+}
