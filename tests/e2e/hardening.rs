@@ -331,3 +331,79 @@ env  = { KEY = "{{secret.TLS_KEY}}" }
         assert!(!all.contains(&line[..32]), "half a line of the key leaked");
     }
 }
+
+/// SPEC §4.5: a variable that doubles thirty times is an error naming it, at once.
+#[test]
+fn an_exponential_variable_expansion_is_a_validation_error_naming_it() {
+    let bench = Bench::new();
+    let mut toml = String::from("[vars]\nl0 = \"xxxxxxxxxxxxxxxx\"\n");
+    for i in 1..=30 {
+        toml.push_str(&format!(
+            "l{i} = \"{{{{l{}}}}}{{{{l{}}}}}\"\n",
+            i - 1,
+            i - 1
+        ));
+    }
+    toml.push_str("\n[[steps]]\nkind = \"run\"\ncmd = \"deployer {{l30}}\"\n");
+    bench.runbook("app", &toml).fake("deployer");
+    bench
+        .run(&["validate", "app"])
+        .status(2)
+        .stderr_has("runbooks/app.toml:19:7: error: the value of `l17` grows past 1 MiB");
+    bench.run(&["promote", "app"]).status(2);
+    assert!(bench.calls().is_empty());
+}
+
+#[test]
+fn a_chain_of_thousands_of_variables_is_an_error_not_a_stack_overflow() {
+    let bench = Bench::new();
+    let mut toml = String::from("[vars]\n");
+    for i in 0..5250 {
+        toml.push_str(&format!("v{i} = \"{{{{v{}}}}}\"\n", i + 1));
+    }
+    toml.push_str("v5250 = \"end\"\n\n[[steps]]\nkind = \"run\"\ncmd = \"deployer {{v0}}\"\n");
+    bench.runbook("app", &toml).fake("deployer");
+    let run = bench.run(&["validate", "app"]);
+    run.status(2)
+        .stderr_has("is reached through a chain of more than 64 variables");
+    assert_eq!(run.stderr().matches("chain of more than").count(), 1);
+}
+
+/// SPEC §4.5: durations past 366 days and integers past 64 bits are errors at
+/// file:line:col, never a panic (exit 101).
+#[test]
+fn huge_durations_and_counts_are_validation_errors_at_their_field() {
+    let bench = Bench::new();
+    bench.fake("deployer").runbook(
+        "app",
+        r#"
+[[steps]]
+kind = "run"
+cmd = "deployer deploy"
+
+[[steps]]
+kind = "soak"
+duration = "18446744073709551615s"
+
+[[steps]]
+kind = "run"
+cmd = "deployer again"
+timeout = "367days"
+retries = 99999999999999999999
+retry_delay = "584542046090years"
+"#,
+    );
+    let run = bench.run(&["validate", "app"]);
+    run.status(2)
+        .stderr_has("runbooks/app.toml:8:12: error: `duration`:")
+        .stderr_has("longer than the 366 days a runbook may wait")
+        .stderr_has("runbooks/app.toml:13:11: error: `timeout`:")
+        .stderr_has("runbooks/app.toml:14:11: error: `retries` is far too large")
+        .stderr_has("runbooks/app.toml:15:15: error: `retry_delay`:");
+    bench.run(&["promote", "app"]).status(2);
+    assert!(
+        bench.calls().is_empty(),
+        "nothing may run: {:?}",
+        bench.calls()
+    );
+}
