@@ -160,8 +160,15 @@ impl Project {
 /// rollout.toml, if the project has one.
 fn read_settings(root: &Path, home: Option<&str>) -> Result<Settings, Error> {
     let path = root.join(SETTINGS_FILE);
-    let text = match std::fs::read_to_string(&path) {
-        Ok(text) => text,
+    let text = match std::fs::read(&path).map(String::from_utf8) {
+        Ok(Ok(text)) => text,
+        Ok(Err(err)) => {
+            let diagnostic =
+                runbook::invalid_utf8(SETTINGS_FILE, err.as_bytes(), &err.utf8_error());
+            return Err(Error::usage(format!("{SETTINGS_FILE}: 1 error"))
+                .with_detail(diagnostic)
+                .with_hint(format!("fix {}", path.display())));
+        }
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(Settings::default()),
         Err(err) => {
             return Err(Error::usage(format!(

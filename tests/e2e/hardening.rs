@@ -407,3 +407,51 @@ retry_delay = "584542046090years"
         bench.calls()
     );
 }
+
+/// Every rejection has a `file:line:col`: invalid UTF-8 at its first bad byte, TOML
+/// nesting past the parser's limit where it is, and the excerpt of a huge line is cut.
+#[test]
+fn invalid_utf8_and_nesting_limits_are_rejected_with_positions() {
+    let bench = Bench::new();
+    std::fs::write(
+        bench.path("runbooks/bytes.toml"),
+        b"description = \"x\"\n[[steps]]\nkind = \"run\"\ncmd = \"echo \xff\xfe\"\n",
+    )
+    .unwrap();
+    let arrays = format!(
+        "description = \"x\"\nv = {}{}\n",
+        "[".repeat(5000),
+        "]".repeat(5000)
+    );
+    let dotted = format!("description = \"x\"\n{} = 1\n", vec!["a"; 5000].join("."));
+    let header = format!("description = \"x\"\n[{}]\n", vec!["a"; 5000].join("."));
+    bench
+        .runbook("arrays", &arrays)
+        .runbook("dotted", &dotted)
+        .runbook("header", &header);
+    bench.run(&["validate", "bytes"]).status(2).stderr_has(
+        "runbooks/bytes.toml:4:13: error: the file is not valid UTF-8 (byte 0xFF here)",
+    );
+    bench
+        .run(&["promote", "bytes"])
+        .status(2)
+        .stderr_has("runbooks/bytes.toml:4:13:");
+    let run = bench.run(&["validate", "arrays"]);
+    run.status(2).stderr_has("runbooks/arrays.toml:2:");
+    assert!(
+        run.stderr().len() < 2000,
+        "the excerpt floods: {} bytes",
+        run.stderr().len()
+    );
+    for name in ["dotted", "header"] {
+        bench
+            .run(&["validate", name])
+            .status(2)
+            .stderr_has(&format!("runbooks/{name}.toml:2:1: error: invalid TOML"));
+    }
+    std::fs::write(bench.path("rollout.toml"), b"log = \"x\xff\"\n").unwrap();
+    bench
+        .run(&["validate", "arrays"])
+        .status(2)
+        .stderr_has("rollout.toml:1:9: error: the file is not valid UTF-8");
+}
