@@ -63,6 +63,7 @@ pub async fn run_step(session: &Session, step: &Step, index: usize, total: usize
             releases: &session.releases,
             deadline,
             emit: &emit,
+            logged: &|| session.reporter.intact(),
         };
         let result = with_heartbeat(session, step, start, steps::execute(&env)).await;
         let retryable = matches!(result, Err(StepError::Failed { .. }));

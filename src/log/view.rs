@@ -92,13 +92,32 @@ pub fn read(path: &Path, filter: &Filter) -> io::Result<Vec<LogLine>> {
         return Ok(Vec::new());
     };
     let mut scanner = Scanner::new(filter);
-    let mut lines: Vec<LogLine> = chunk
-        .bytes
+    let bytes = without_torn_entry(&chunk.bytes, path);
+    let mut lines: Vec<LogLine> = bytes
         .split(|&b| b == b'\n')
         .filter_map(|raw| scanner.push(raw))
         .collect();
     apply_tail(&mut lines, filter.tail);
     Ok(lines)
+}
+
+/// The log without a last entry that has no line end: rollout writes a line whole or
+/// not at all, so such a line was cut short (a full disk, an older version, another
+/// tool) and its fields cannot be trusted. It is left out, saying so on stderr. A
+/// hand-written last line without a newline is kept.
+fn without_torn_entry<'b>(bytes: &'b [u8], path: &Path) -> &'b [u8] {
+    let start = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    let last = &bytes[start..];
+    let looks_like_entry =
+        last.first() == Some(&b'[') && last.get(1).is_some_and(u8::is_ascii_digit);
+    if !looks_like_entry {
+        return bytes;
+    }
+    crate::ui::stderr_line(format_args!(
+        "note: the last line of {} has no line end (a write cut short); it is not shown",
+        path.display()
+    ));
+    &bytes[..start]
 }
 
 /// Writes one line for people, with its newline.
@@ -305,6 +324,23 @@ mod tests {
                 "40"
             ]
         );
+    }
+
+    #[test]
+    fn a_torn_last_entry_is_left_out_and_a_hand_written_one_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("reliability.log");
+        let whole = entry(1, "STEP OK", Some("canary"));
+        std::fs::write(
+            &path,
+            format!("{whole}\n[2026-11-22T18:02:00.000Z] STEP OK - can"),
+        )
+        .unwrap();
+        let lines = read(&path, &Filter::default()).unwrap();
+        assert_eq!(lines.len(), 1);
+        std::fs::write(&path, format!("{whole}\nrestarted db by hand")).unwrap();
+        let lines = read(&path, &Filter::default()).unwrap();
+        assert_eq!(lines.len(), 2);
     }
 
     #[test]

@@ -455,3 +455,100 @@ fn invalid_utf8_and_nesting_limits_are_rejected_with_positions() {
         .status(2)
         .stderr_has("rollout.toml:1:9: error: the file is not valid UTF-8");
 }
+
+/// Fills the disk at `disk/` (a tmpfs in the project) from inside a step.
+const FILL_DISK: &str = r#"cmd = ["sh", "-c", "cat /dev/zero > disk/fill 2>/dev/null; true"]"#;
+
+/// As `FILL_DISK`, after padding the log with a hand-written line to the end of its
+/// last page: the very next entry finds no room.
+const FILL_DISK_AND_LOG: &str = r#"cmd = ["sh", "-c", "s=$(stat -c %s disk/reliability.log); p=$((4096 - s % 4096 - 2)); head -c $p /dev/zero | tr '\\0' n >> disk/reliability.log; echo >> disk/reliability.log; cat /dev/zero > disk/fill 2>/dev/null; true"]"#;
+
+/// SPEC §4.5: on a full disk, a log line is written whole or not at all.
+#[test]
+fn a_log_line_that_does_not_fit_leaves_nothing_torn_behind() {
+    let bench = Bench::new();
+    let Some(_disk) = mounts::small_disk(&bench.path("disk"), 64 * 1024) else {
+        return;
+    };
+    // Nearly a page of hand-written notes: the next entry spills into a page the full
+    // disk does not have.
+    let before = format!("# notes\n{}\n", "n".repeat(4000));
+    std::fs::write(bench.path("disk/reliability.log"), &before).unwrap();
+    mounts::fill(&bench.path("disk"));
+    bench
+        .run(&[
+            "log",
+            "note",
+            "--log",
+            "disk/reliability.log",
+            "a note that will not fit",
+        ])
+        .status(1);
+    let after = std::fs::read_to_string(bench.path("disk/reliability.log")).unwrap();
+    assert_eq!(after, before, "a partial line stayed in the log");
+}
+
+/// A log that becomes unwritable mid-run stops the run (state interrupted, exit 1),
+/// never a silent exit 0 with lines lost.
+#[test]
+fn a_log_that_fills_up_mid_run_stops_the_run() {
+    let bench = Bench::new();
+    let Some(_disk) = mounts::small_disk(&bench.path("disk"), 64 * 1024) else {
+        return;
+    };
+    bench.fake("deployer").runbook(
+        "app",
+        &format!(
+            "[[steps]]\nkind = \"run\"\nname = \"fill\"\n{FILL_DISK_AND_LOG}\n\n\
+             [[steps]]\nkind = \"run\"\nname = \"deploy\"\ncmd = \"deployer deploy\"\n"
+        ),
+    );
+    bench
+        .run(&["promote", "app", "--log", "disk/reliability.log"])
+        .status(1)
+        .stderr_has("stopped before `deploy`: the reliability log could not be written")
+        .stderr_has("rollout resume app");
+    assert!(
+        bench.calls().is_empty(),
+        "deploy ran without its audit trail"
+    );
+    assert_eq!(bench.state("app")["status"], "interrupted");
+    let log = std::fs::read_to_string(bench.path("disk/reliability.log")).unwrap();
+    assert!(
+        log.ends_with('\n'),
+        "a torn line: {:?}",
+        &log[log.len() - 80..]
+    );
+    // Once there is room again, resume goes on where it stopped.
+    std::fs::remove_file(bench.path("disk/fill")).unwrap();
+    bench.forget("deployer", "deploy", "exit");
+    std::fs::write(bench.path("disk/reliability.log"), "").unwrap();
+    bench
+        .run(&["resume", "app", "--log", "disk/reliability.log"])
+        .status(0);
+    assert_eq!(bench.calls(), ["deployer [deploy]"]);
+}
+
+/// The `log` step fails when its line was not written.
+#[test]
+fn a_log_step_whose_line_was_not_written_fails() {
+    let bench = Bench::new();
+    let Some(_disk) = mounts::small_disk(&bench.path("disk"), 64 * 1024) else {
+        return;
+    };
+    bench.runbook(
+        "app",
+        &format!(
+            "[[steps]]\nkind = \"run\"\nname = \"fill\"\n{FILL_DISK}\n\n\
+             [[steps]]\nkind = \"log\"\nname = \"note\"\nmessage = \"{}\"\n",
+            "m".repeat(6000)
+        ),
+    );
+    let run = bench.run(&["promote", "app", "--log", "disk/reliability.log"]);
+    run.status(1)
+        .stderr_has("its line could not be written to the reliability log");
+    let log = std::fs::read_to_string(bench.path("disk/reliability.log")).unwrap();
+    assert!(log.contains("STEP OK - app step=fill"), "{log}");
+    assert!(!log.contains("mmmm"), "the note is in the log after all");
+    assert!(log.ends_with('\n'));
+}
