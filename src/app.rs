@@ -117,14 +117,17 @@ fn report(err: &Error) {
     } else {
         "error:".to_string()
     };
-    crate::ui::stderr_line(format_args!("{label} {}", err.headline));
+    // The one place errors are printed: a tool's words inside them (escape sequences,
+    // control characters) are cleaned here, on a terminal too.
+    let clean = crate::ui::clean_text;
+    crate::ui::stderr_line(format_args!("{label} {}", clean(&err.headline)));
     if let Some(detail) = &err.detail {
         for line in detail.lines() {
-            crate::ui::stderr_line(format_args!("  {line}"));
+            crate::ui::stderr_line(format_args!("  {}", clean(line)));
         }
     }
     if let Some(hint) = &err.hint {
-        crate::ui::stderr_line(format_args!("hint: {hint}"));
+        crate::ui::stderr_line(format_args!("hint: {}", clean(hint)));
     }
 }
 

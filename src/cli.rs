@@ -95,7 +95,7 @@ pub enum Command {
     #[command(after_help = "Example:\n  rollout show canary --set image=registry/app:1.4.2")]
     Show {
         /// Runbook name (file stem under runbooks/)
-        #[arg(add = ArgValueCandidates::new(runbook_candidates))]
+        #[arg(add = ArgValueCandidates::new(runbook_candidates), value_parser = crate::project::parse_runbook_name)]
         runbook: String,
     },
 
@@ -103,7 +103,7 @@ pub enum Command {
     #[command(after_help = "Example:\n  rollout validate canary k8s-canary")]
     Validate {
         /// Runbook names; all runbooks when none is given
-        #[arg(add = ArgValueCandidates::new(runbook_candidates))]
+        #[arg(add = ArgValueCandidates::new(runbook_candidates), value_parser = crate::project::parse_runbook_name)]
         runbooks: Vec<String>,
     },
 
@@ -112,7 +112,7 @@ pub enum Command {
         after_help = "Example:\n  rollout preflight canary --format junit --report preflight.xml"
     )]
     Preflight {
-        #[arg(add = ArgValueCandidates::new(runbook_candidates))]
+        #[arg(add = ArgValueCandidates::new(runbook_candidates), value_parser = crate::project::parse_runbook_name)]
         runbook: String,
         /// How many checks run at once (default: all of them)
         #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
@@ -130,7 +130,7 @@ pub enum Command {
         after_help = "Examples:\n  rollout promote canary\n  rollout promote canary --full --yes"
     )]
     Promote {
-        #[arg(add = ArgValueCandidates::new(runbook_candidates))]
+        #[arg(add = ArgValueCandidates::new(runbook_candidates), value_parser = crate::project::parse_runbook_name)]
         runbook: String,
         /// Go through every pause without stopping
         #[arg(long)]
@@ -142,7 +142,7 @@ pub enum Command {
         after_help = "Examples:\n  rollout resume canary\n  rollout resume canary --from \"deploy production\""
     )]
     Resume {
-        #[arg(add = ArgValueCandidates::new(runbook_candidates))]
+        #[arg(add = ArgValueCandidates::new(runbook_candidates), value_parser = crate::project::parse_runbook_name)]
         runbook: String,
         /// Start from this step instead of the failed one
         #[arg(long, value_name = "STEP", add = ArgValueCandidates::new(step_candidates))]
@@ -154,7 +154,7 @@ pub enum Command {
         after_help = "Examples:\n  rollout rollback canary --reason \"error rate 4%\"\n  rollout rollback --emergency"
     )]
     Rollback {
-        #[arg(add = ArgValueCandidates::new(runbook_candidates))]
+        #[arg(add = ArgValueCandidates::new(runbook_candidates), value_parser = crate::project::parse_runbook_name)]
         runbook: Option<String>,
         /// No preflight, no prompts, no gates; take the lock; escalate through [[emergency]]
         #[arg(long)]
@@ -170,7 +170,7 @@ pub enum Command {
     /// Where each run stands: step, status, lock holder
     #[command(after_help = "Example:\n  rollout status canary --json")]
     Status {
-        #[arg(add = ArgValueCandidates::new(runbook_candidates))]
+        #[arg(add = ArgValueCandidates::new(runbook_candidates), value_parser = crate::project::parse_runbook_name)]
         runbook: Option<String>,
     },
 
@@ -211,7 +211,7 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = InitAdapter::Fly)]
         adapter: InitAdapter,
         /// The runbook's name (runbooks/NAME.toml); default: the adapter's name
-        #[arg(long, value_name = "NAME")]
+        #[arg(long, value_name = "NAME", value_parser = crate::project::parse_runbook_name)]
         name: Option<String>,
         /// Overwrite a runbook that already exists
         #[arg(long)]
@@ -249,7 +249,7 @@ pub struct LogArgs {
     pub since: Option<String>,
 
     /// Only entries of this runbook
-    #[arg(long, value_name = "RUNBOOK", add = ArgValueCandidates::new(runbook_candidates))]
+    #[arg(long, value_name = "RUNBOOK", add = ArgValueCandidates::new(runbook_candidates), value_parser = crate::project::parse_runbook_name)]
     pub runbook: Option<String>,
 
     /// Only entries of this event (e.g. "STEP FAILED"; case-insensitive)
@@ -280,7 +280,7 @@ pub enum LogAction {
         #[arg(required = true, num_args = 1..)]
         text: Vec<String>,
         /// Attach the note to a runbook
-        #[arg(long, value_name = "RUNBOOK")]
+        #[arg(long, value_name = "RUNBOOK", value_parser = crate::project::parse_runbook_name)]
         runbook: Option<String>,
     },
 }

@@ -31,6 +31,34 @@ pub struct Settings {
 }
 
 const RUNBOOKS: &str = "runbooks";
+
+/// A runbook's name as the command line gives it: a file stem of `runbooks/` and nothing
+/// else (SPEC §4.5), since it becomes part of paths (`runbooks/NAME.toml`,
+/// `.rollout/state/NAME.json`, `.rollout/locks/NAME.lock`). For clap's `value_parser`.
+pub fn parse_runbook_name(name: &str) -> Result<String, String> {
+    let problem = if name.is_empty() {
+        Some("it is empty")
+    } else if name.contains('/') || name.contains('\\') {
+        Some("it holds a path separator")
+    } else if name.contains("..") {
+        Some("it holds `..`")
+    } else if name.contains('\0') {
+        Some("it holds a NUL byte")
+    } else if name.starts_with('.') {
+        Some("it starts with `.`")
+    } else if name.chars().any(char::is_control) {
+        Some("it holds a control character")
+    } else {
+        None
+    };
+    match problem {
+        None => Ok(name.to_string()),
+        Some(problem) => Err(format!(
+            "{problem}; a runbook is named by the stem of its file in runbooks/ \
+             (`canary` for runbooks/canary.toml), never by a path"
+        )),
+    }
+}
 const SETTINGS_FILE: &str = "rollout.toml";
 
 impl Project {
@@ -132,8 +160,15 @@ impl Project {
 /// rollout.toml, if the project has one.
 fn read_settings(root: &Path, home: Option<&str>) -> Result<Settings, Error> {
     let path = root.join(SETTINGS_FILE);
-    let text = match std::fs::read_to_string(&path) {
-        Ok(text) => text,
+    let text = match std::fs::read(&path).map(String::from_utf8) {
+        Ok(Ok(text)) => text,
+        Ok(Err(err)) => {
+            let diagnostic =
+                runbook::invalid_utf8(SETTINGS_FILE, err.as_bytes(), &err.utf8_error());
+            return Err(Error::usage(format!("{SETTINGS_FILE}: 1 error"))
+                .with_detail(diagnostic)
+                .with_hint(format!("fix {}", path.display())));
+        }
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(Settings::default()),
         Err(err) => {
             return Err(Error::usage(format!(
@@ -204,6 +239,28 @@ mod tests {
         assert_eq!(p.root, other.path());
         let p = Project::discover_from(Some(Path::new(".")), other.path(), None).expect("found");
         assert_eq!(p.runbooks_dir(), other.path().join("runbooks"));
+    }
+
+    #[test]
+    fn runbook_names_are_stems_never_paths() {
+        for good in ["canary", "k8s-canary", "web_2", "v1.2"] {
+            assert_eq!(parse_runbook_name(good).as_deref(), Ok(good));
+        }
+        for bad in [
+            "",
+            "../evil",
+            "/abs/Cargo",
+            "a/b",
+            "..",
+            ".hidden",
+            "a\0b",
+            "a..b",
+            "x\\y",
+            "a\nb",
+        ] {
+            let err = parse_runbook_name(bad).expect_err(bad);
+            assert!(err.contains("never by a path"), "{err}");
+        }
     }
 
     #[test]

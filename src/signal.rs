@@ -1,13 +1,19 @@
-//! Ctrl-C and SIGTERM as a cancellation that every part of a run can check or await.
+//! Ctrl-C, SIGTERM, SIGHUP and SIGQUIT as a cancellation that every part of a run can
+//! check or await.
 //!
 //! Children run in their own process groups (see `process.rs`), so the terminal's Ctrl-C
 //! reaches only us; we turn it into this flag and the engine decides what to stop.
+//!
+//! SIGHUP (an SSH session that dropped) is an interrupt like SIGTERM (SPEC §4). SIGQUIT
+//! (`Ctrl-\`) would by default kill us at once and dump core, leaving the child running and
+//! the state `running`; an operator who presses it wants the run to stop, so it is an
+//! interrupt too: the same INTERRUPTED line, state and exit 130.
 
 use nix::sys::signal::Signal;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::watch;
 
-/// Set once by SIGINT/SIGTERM (or a test trigger); never unset. Cheap to clone.
+/// Set once by SIGINT, SIGTERM, SIGHUP or SIGQUIT (or a test trigger); never unset. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Interrupt {
     /// `Some(signal number)` once set. The sender lives in the listener task, in an
@@ -29,7 +35,7 @@ impl InterruptTrigger {
 }
 
 impl Interrupt {
-    /// Listens for SIGINT and SIGTERM for the rest of the process's life.
+    /// Listens for SIGINT, SIGTERM, SIGHUP and SIGQUIT for the rest of the process's life.
     ///
     /// Call inside a tokio runtime with IO enabled (as `#[tokio::main]` has). Once installed, neither signal kills the process any
     /// more, not even a second Ctrl-C: the engine decides how to stop. Outside a runtime,
@@ -42,12 +48,16 @@ impl Interrupt {
         }
         let int = signal(SignalKind::interrupt()).ok();
         let term = signal(SignalKind::terminate()).ok();
+        let hup = signal(SignalKind::hangup()).ok();
+        let quit = signal(SignalKind::quit()).ok();
         tokio::spawn(async move {
-            let (mut int, mut term) = (int, term);
+            let (mut int, mut term, mut hup, mut quit) = (int, term, hup, quit);
             loop {
                 let received = tokio::select! {
                     Some(()) = recv(&mut int) => Signal::SIGINT,
                     Some(()) = recv(&mut term) => Signal::SIGTERM,
+                    Some(()) = recv(&mut hup) => Signal::SIGHUP,
+                    Some(()) = recv(&mut quit) => Signal::SIGQUIT,
                     else => return,
                 };
                 // Keep the first signal; later ones are absorbed so the process lives on.
@@ -168,6 +178,16 @@ mod tests {
         nix::sys::signal::raise(Signal::SIGINT).expect("raise again");
         tokio::time::sleep(Duration::from_millis(20)).await;
         // Still alive, and the first signal is the one remembered.
+        assert_eq!(interrupt.signal(), Some(15));
+        // SIGHUP and SIGQUIT interrupt too (one test: signals are process-wide).
+        for signal in [Signal::SIGHUP, Signal::SIGQUIT] {
+            let fresh = Interrupt::install();
+            nix::sys::signal::raise(signal).expect("raise");
+            timeout(Duration::from_secs(2), fresh.wait())
+                .await
+                .expect("signal seen");
+            assert_eq!(fresh.signal(), Some(signal as i32));
+        }
         assert_eq!(interrupt.signal(), Some(15));
     }
 

@@ -25,7 +25,7 @@ pub fn refuse_if_locked(project: &Project, name: &str) -> Result<(), Error> {
         Ok(None) => Ok(()),
         Ok(Some(holder)) => Err(LockError::Held {
             runbook: name.to_string(),
-            holder: Some(holder),
+            holder: Some(Box::new(holder)),
         }
         .into()),
         Err(error) => Err(LockError::Io {

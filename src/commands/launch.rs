@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use crate::app::Context;
 use crate::engine::confirm;
-use crate::engine::lock::{Holder, RunLock, TAKE_OVER_GRACE};
+use crate::engine::lock::{Holder, LockError, RunLock, TAKE_OVER_GRACE};
 use crate::engine::run::{Engine, Options};
 use crate::engine::session::Session;
 use crate::engine::state::{RunState, StateStore};
@@ -134,8 +134,17 @@ impl Launch {
         let me = Holder::me(&cx.command_line(words));
         let lock_dir = project.state_dir().join("locks");
         let lock = if emergency {
-            let (lock, previous) =
-                RunLock::take_over(&lock_dir, name, &me, TAKE_OVER_GRACE).map_err(Error::from)?;
+            let (lock, previous) = match RunLock::take_over(&lock_dir, name, &me, TAKE_OVER_GRACE) {
+                // SPEC §4.2: a lock file that cannot be created or written (a read-only
+                // checkout, a full disk) does not stop the way back.
+                Err(err @ LockError::Io { .. }) => {
+                    crate::ui::stderr_line(format_args!(
+                        "warning: {err}; the emergency rollback goes on without the lock"
+                    ));
+                    (RunLock::unheld(lock_dir.join(format!("{name}.lock"))), None)
+                }
+                other => other.map_err(Error::from)?,
+            };
             if let Some(previous) = previous {
                 crate::ui::stderr_line(format_args!(
                     "warning: took the lock of `{name}` from {}@{} (pid {}, `{}`); that run stops as interrupted",
@@ -146,6 +155,12 @@ impl Launch {
         } else {
             RunLock::acquire(&lock_dir, name, &me).map_err(Error::from)?
         };
+        if lock.orphans_stopped > 0 {
+            crate::ui::stderr_line(format_args!(
+                "warning: stopped {} process(es) that a killed run of `{name}` had left running",
+                lock.orphans_stopped
+            ));
+        }
         let log = if emergency {
             let log = LogWriter::new(cx.log_path(project));
             if let Err(err) = log.check() {

@@ -8,7 +8,7 @@ use tokio::time::Instant;
 
 use super::session::Session;
 use crate::event::{EventKind, StepStatus};
-use crate::plan::Step;
+use crate::plan::{Step, limits};
 use crate::steps::{self, Effect, StepEnv, StepError};
 
 /// How one step ended, after all its tries.
@@ -50,7 +50,7 @@ pub async fn run_step(session: &Session, step: &Step, index: usize, total: usize
     });
     let started_at = Utc::now();
     let start = Instant::now();
-    let deadline = start + step.timeout;
+    let deadline = start + limits::capped(step.timeout);
     let emit = |kind: EventKind| session.emit(kind);
     let mut attempts = 0;
     let result = loop {
@@ -63,6 +63,7 @@ pub async fn run_step(session: &Session, step: &Step, index: usize, total: usize
             releases: &session.releases,
             deadline,
             emit: &emit,
+            logged: &|| session.reporter.intact(),
         };
         let result = with_heartbeat(session, step, start, steps::execute(&env)).await;
         let retryable = matches!(result, Err(StepError::Failed { .. }));
@@ -70,7 +71,7 @@ pub async fn run_step(session: &Session, step: &Step, index: usize, total: usize
             break result;
         }
         // A retry that cannot even start before the deadline is not worth announcing.
-        if Instant::now() + step.retry_delay >= deadline {
+        if Instant::now() + limits::capped(step.retry_delay) >= deadline {
             break result;
         }
         if let Err(err) = &result {

@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, ExitCode};
 use crate::identity;
+use crate::process;
 
 /// Attempts at `try_lock` before calling a lock held: a `holder()` probe elsewhere may
 /// hold a shared lock for a moment.
@@ -39,6 +40,10 @@ pub struct Holder {
     pub since: DateTime<Utc>,
     /// The command line that took the lock, e.g. `rollout promote canary`.
     pub command: String,
+    /// The owner tag its children carry (`process::OWNER_VAR`), so the next holder can
+    /// find and stop what a holder killed outright left running.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub children: Option<String>,
 }
 
 impl Holder {
@@ -50,6 +55,7 @@ impl Holder {
             pid: identity::pid(),
             since: Utc::now(),
             command: command.to_string(),
+            children: Some(process::owner_tag().to_string()),
         }
     }
 }
@@ -71,8 +77,12 @@ impl fmt::Display for Holder {
 /// A held lock. Dropping it releases the lock; so does the death of the process.
 #[derive(Debug)]
 pub struct RunLock {
-    _file: File,
+    /// `None` for an emergency rollback that goes on without a lock (see [`RunLock::unheld`]).
+    _file: Option<File>,
     path: PathBuf,
+    /// Processes a previous holder, killed outright, had left running; stopped when the
+    /// lock was taken.
+    pub orphans_stopped: usize,
 }
 
 /// Why the lock could not be had.
@@ -81,7 +91,7 @@ pub enum LockError {
     /// Another live process holds it; `holder` is `None` if its file could not be read.
     Held {
         runbook: String,
-        holder: Option<Holder>,
+        holder: Option<Box<Holder>>,
     },
     Io {
         path: PathBuf,
@@ -157,7 +167,7 @@ impl RunLock {
         }
         Err(LockError::Held {
             runbook: runbook.to_string(),
-            holder: read_holder(&path).ok().flatten(),
+            holder: read_holder(&path).ok().flatten().map(Box::new),
         })
     }
 
@@ -205,7 +215,7 @@ impl RunLock {
             Err(LockError::Held {
                 holder: Some(holder),
                 ..
-            }) if holder.host == me.host && holder.pid != me.pid => holder,
+            }) if holder.host == me.host && holder.pid != me.pid => *holder,
             Err(err) => return Err(err),
         };
         let path = lock_path(lock_dir, runbook);
@@ -213,7 +223,7 @@ impl RunLock {
             .map(Pid::from_raw)
             .map_err(|_| LockError::Held {
                 runbook: runbook.to_string(),
-                holder: Some(previous.clone()),
+                holder: Some(Box::new(previous.clone())),
             })?;
         for (signal, wait) in [(Signal::SIGTERM, grace), (Signal::SIGKILL, KILL_WAIT)] {
             // Failure (it already exited) is fine: the lock is what we watch.
@@ -235,8 +245,23 @@ impl RunLock {
         }
         Err(LockError::Held {
             runbook: runbook.to_string(),
-            holder: Some(previous),
+            holder: Some(Box::new(previous)),
         })
+    }
+
+    /// No lock at all: what an emergency rollback goes on with when the lock file cannot
+    /// be created or written (SPEC §4.2: a read-only checkout, a full disk).
+    pub fn unheld(path: PathBuf) -> RunLock {
+        RunLock {
+            _file: None,
+            path,
+            orphans_stopped: 0,
+        }
+    }
+
+    /// Whether the lock is really held (see [`RunLock::unheld`]).
+    pub fn is_held(&self) -> bool {
+        self._file.is_some()
     }
 
     /// The lock file.
@@ -259,14 +284,24 @@ impl RunLock {
             Err(TryLockError::WouldBlock) => return Ok(None),
             Err(TryLockError::Error(err)) => return Err(err),
         }
+        // The lock was free, so its last holder is gone. If it was killed outright, what
+        // it was running may still run: stop that first, so no two deploys overlap.
+        let orphans_stopped = match read_holder(path).ok().flatten() {
+            Some(Holder {
+                children: Some(tag),
+                ..
+            }) => process::stop_orphans(&tag, process::KILL_GRACE),
+            _ => 0,
+        };
         let json = serde_json::to_string(me).map_err(io::Error::other)?;
         file.set_len(0)?;
         file.seek(SeekFrom::Start(0))?;
         file.write_all(format!("{json}\n").as_bytes())?;
         file.sync_all()?;
         Ok(Some(RunLock {
-            _file: file,
+            _file: Some(file),
             path: path.to_path_buf(),
+            orphans_stopped,
         }))
     }
 }
@@ -300,6 +335,7 @@ mod tests {
                 .expect("date")
                 .with_timezone(&Utc),
             command: "rollout promote canary".into(),
+            children: None,
         }
     }
 
@@ -313,7 +349,7 @@ mod tests {
         match RunLock::acquire(&locks, "canary", &Holder::me("other")) {
             Err(LockError::Held { runbook, holder }) => {
                 assert_eq!(runbook, "canary");
-                assert_eq!(holder, Some(me.clone()));
+                assert_eq!(holder.as_deref(), Some(&me));
             }
             other => panic!("expected Held, got {other:?}"),
         }
@@ -339,7 +375,7 @@ mod tests {
     fn messages_name_the_holder_and_the_exit_code() {
         let err = LockError::Held {
             runbook: "canary".into(),
-            holder: Some(holder(4242, "ops-1")),
+            holder: Some(Box::new(holder(4242, "ops-1"))),
         };
         assert_eq!(
             err.to_string(),

@@ -162,6 +162,7 @@ impl Engine {
         let plan = self.session.plan.clone();
         let total = plan.steps.len();
         for (index, step) in plan.steps.iter().enumerate().skip(start) {
+            self.stop_if_log_lost(&mut state, &step.name)?;
             if self.session.interrupt.is_set() {
                 return self.interrupted(state, Some(&step.name));
             }
@@ -236,7 +237,39 @@ impl Engine {
         self.session.emit(EventKind::RunComplete {
             duration_ms: total.as_millis() as u64,
         });
+        if !self.session.flags.emergency && !self.session.reporter.intact() {
+            return Err(Error::failed(
+                "the run completed, but the reliability log lost some of its lines",
+            )
+            .with_detail("see the warning above; the run state says what ran")
+            .with_hint("free space or fix permissions where the log lives, then add what is missing with `rollout log note`"));
+        }
         Ok(Outcome::Completed)
+    }
+
+    /// SPEC §6: the log is the audit trail. When one of its lines could not be written
+    /// (a full disk mid-run), the run stops before its next step, recorded as
+    /// `interrupted` so that `resume` or `rollback` can take it from there once the log
+    /// can be written; exit 1. (An emergency rollback goes on without it.)
+    fn stop_if_log_lost(&self, state: &mut RunState, next: &str) -> Result<(), Error> {
+        if self.session.flags.emergency || self.session.reporter.intact() {
+            return Ok(());
+        }
+        state.status = RunStatus::Interrupted;
+        state.at_step = Some(next.to_string());
+        state.error = Some("the reliability log could not be written".to_string());
+        let saved = self.save(state);
+        let name = &self.session.plan.name;
+        Err(Error::failed(format!(
+            "stopped before `{next}`: the reliability log could not be written"
+        ))
+        .with_detail(match saved {
+            Ok(()) => "the run is recorded as interrupted; nothing after the last step that ran was started".to_string(),
+            Err(err) => format!("the run state could not be written either: {}", err.headline),
+        })
+        .with_hint(format!(
+            "free space or fix permissions where the log lives, then `rollout resume {name}` or `rollout rollback {name}`"
+        )))
     }
 
     /// A step failed: record it, and roll back if something had changed.

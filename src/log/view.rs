@@ -104,6 +104,39 @@ pub fn read(path: &Path, filter: &Filter) -> io::Result<Vec<LogLine>> {
     Ok(lines)
 }
 
+/// The length of the log without a last entry that has no line end: rollout writes a
+/// line whole or not at all, so such a line was cut short (a full disk, an older version,
+/// another tool) and its fields cannot be trusted. It is left out, saying so on stderr. A
+/// hand-written last line without a newline is kept. `last_block` is the end of the file
+/// (up to `len` bytes).
+pub(super) fn whole_length(last_block: &[u8], len: u64, path: &Path) -> u64 {
+    if last_block.last().is_none_or(|&b| b == b'\n') {
+        return len;
+    }
+    let Some(start) = last_block
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map(|i| i + 1)
+        .or(
+            // A last line longer than the block: it cannot be judged, so it is kept.
+            (last_block.len() as u64 == len).then_some(0),
+        )
+    else {
+        return len;
+    };
+    let last = &last_block[start..];
+    let looks_like_entry =
+        last.first() == Some(&b'[') && last.get(1).is_some_and(u8::is_ascii_digit);
+    if !looks_like_entry {
+        return len;
+    }
+    crate::ui::stderr_line(format_args!(
+        "note: the last line of {} has no line end (a write cut short); it is not shown",
+        path.display()
+    ));
+    len - (last_block.len() - start) as u64
+}
+
 /// Writes one line for people, with its newline.
 ///
 /// An entry is written as [`Entry::format`](super::Entry::format) gives it, which is how
@@ -308,6 +341,23 @@ mod tests {
                 "40"
             ]
         );
+    }
+
+    #[test]
+    fn a_torn_last_entry_is_left_out_and_a_hand_written_one_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("reliability.log");
+        let whole = entry(1, "STEP OK", Some("canary"));
+        std::fs::write(
+            &path,
+            format!("{whole}\n[2026-11-22T18:02:00.000Z] STEP OK - can"),
+        )
+        .unwrap();
+        let lines = read(&path, &Filter::default()).unwrap();
+        assert_eq!(lines.len(), 1);
+        std::fs::write(&path, format!("{whole}\nrestarted db by hand")).unwrap();
+        let lines = read(&path, &Filter::default()).unwrap();
+        assert_eq!(lines.len(), 2);
     }
 
     #[test]

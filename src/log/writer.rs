@@ -1,6 +1,8 @@
 //! Appending to the reliability log so that many processes at once lose no line and
 //! tear none (SPEC §6): each entry is one `write` of the whole line, under an exclusive
-//! lock, then synced.
+//! lock, then synced. A line is written whole or not at all (SPEC §4.5): when a write
+//! comes up short (a full disk), what it did write is cut off again before the lock is
+//! let go, so no reader ever sees half a line.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
@@ -29,7 +31,7 @@ impl LogWriter {
         self.open().map(drop)
     }
 
-    /// Appends one entry as one line.
+    /// Appends one entry as one line, whole or not at all.
     pub fn append(&self, entry: &Entry) -> io::Result<()> {
         let mut file = self.open()?;
         // flock: released by the kernel if we die, so a crash leaves no stale lock.
@@ -42,8 +44,18 @@ impl LogWriter {
         }
         buf.extend_from_slice(entry.format().as_bytes());
         buf.push(b'\n');
-        file.write_all(&buf)?;
-        file.sync_data()?;
+        // Under the lock every writer appends at the end, so this is where ours starts.
+        let before = file.metadata()?.len();
+        if let Err(err) = file.write_all(&buf).and_then(|()| file.sync_data()) {
+            // Undo a short write; if even that fails, say both.
+            return match file.set_len(before).and_then(|()| file.sync_data()) {
+                Ok(()) => Err(err),
+                Err(undo) => Err(io::Error::new(
+                    err.kind(),
+                    format!("{err}; and a partial line may remain: {undo}"),
+                )),
+            };
+        }
         file.unlock()
     }
 
@@ -122,6 +134,17 @@ mod tests {
             text,
             format!("# Reliability\nrestarted db by hand\n{}\n", entry.format())
         );
+    }
+
+    #[test]
+    fn a_failed_write_leaves_nothing_behind() {
+        // /dev/full takes no byte: the write fails as on a full disk.
+        if !Path::new("/dev/full").exists() {
+            eprintln!("skipping: no /dev/full");
+            return;
+        }
+        let writer = LogWriter::new(PathBuf::from("/dev/full"));
+        assert!(writer.append(&Entry::new("NOTE", None)).is_err());
     }
 
     #[test]

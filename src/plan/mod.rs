@@ -4,6 +4,7 @@
 mod adapter_settings;
 mod checks;
 mod command;
+pub mod limits;
 mod platform;
 mod redactor;
 mod step;

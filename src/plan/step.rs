@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use super::limits;
 use super::{
     CommandSpec, GitSpec, HealthSpec, MetricsSpec, NotifySpec, PlatformStep, Text, WatchSpec,
     WindowSpec,
@@ -131,10 +132,12 @@ impl StepKind {
     /// The default timeout of SPEC §2: 10 m for commands, the wait itself for waits.
     pub fn default_timeout(&self) -> Duration {
         match self {
-            StepKind::Soak { duration, .. } => *duration + Duration::from_secs(60),
+            StepKind::Soak { duration, .. } => limits::sum(*duration, Duration::from_secs(60)),
             StepKind::Health(spec) => spec.within,
             StepKind::Metrics(spec) => {
-                spec.interval * spec.count.saturating_sub(1) + Duration::from_secs(60)
+                let samples = spec.count.saturating_sub(1);
+                let waits = spec.interval.checked_mul(samples).unwrap_or(Duration::MAX);
+                limits::sum(waits, Duration::from_secs(60))
             }
             StepKind::Notify(_) => Duration::from_secs(30),
             _ => Duration::from_secs(600),

@@ -1,10 +1,13 @@
 //! The child's process group: stopping it (TERM, a grace, KILL) and telling when every
-//! member is gone, zombies included.
+//! member is gone, zombies included; binding children to this process so they never
+//! outlive it, and finding the ones a killed `rollout` left behind.
 
-use std::time::Duration;
+use std::io;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
-use nix::sys::signal::{Signal, killpg};
+use nix::sys::signal::{Signal, kill, killpg};
 use nix::unistd::Pid;
 use tokio::process::Child;
 
@@ -17,6 +20,25 @@ pub(super) struct Group {
 }
 
 impl Group {
+    /// After the child exited by itself: ends what it left running in its group (TERM,
+    /// the grace, KILL), so no step leaves processes behind (SPEC §4). Returns how many
+    /// live processes were left.
+    pub(super) async fn end_leftovers(
+        &mut self,
+        child: &mut Child,
+        grace: Duration,
+        lines: &mut Lines,
+        output: &mut Output<'_>,
+    ) -> usize {
+        let Some(pgid) = self.pgid else { return 0 };
+        let left = live_members(pgid);
+        if left > 0 {
+            self.stop(child, grace, lines, output).await;
+        }
+        self.pgid = None;
+        left
+    }
+
     /// TERM the group, wait up to `grace` for it to be gone, then KILL it.
     pub(super) async fn stop(
         &mut self,
@@ -85,12 +107,30 @@ fn group_alive(pgid: Pid) -> bool {
 
 #[cfg(target_os = "linux")]
 fn live_member_in_proc(pgid: Pid) -> Option<bool> {
-    let pgid = pgid.to_string();
+    Some(!live_pids_in_group(pgid)?.is_empty())
+}
+
+#[cfg(not(target_os = "linux"))]
+fn live_member_in_proc(_pgid: Pid) -> Option<bool> {
+    None
+}
+
+/// How many live processes the group has (1 where /proc cannot tell but it exists).
+fn live_members(pgid: Pid) -> usize {
+    if killpg(pgid, None) == Err(Errno::ESRCH) {
+        return 0;
+    }
+    live_pids_in_group(pgid).map_or(1, |pids| pids.len())
+}
+
+/// Every process of the machine: (pid, state, process group), from /proc/PID/stat.
+fn processes() -> Option<Vec<(i32, char, i32)>> {
+    let mut found = Vec::new();
     for entry in std::fs::read_dir("/proc").ok()?.flatten() {
-        let name = entry.file_name();
-        let Some(pid) = name
+        let Some(pid) = entry
+            .file_name()
             .to_str()
-            .filter(|n| n.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|n| n.parse::<i32>().ok())
         else {
             continue;
         };
@@ -103,17 +143,116 @@ fn live_member_in_proc(pgid: Pid) -> Option<bool> {
         };
         let fields: Vec<&str> = fields.split_whitespace().take(3).collect();
         if let [state, _ppid, pgrp] = fields[..]
-            && pgrp == pgid
-            && state != "Z"
-            && state != "X"
+            && let (Some(state), Ok(pgrp)) = (state.chars().next(), pgrp.parse())
         {
-            return Some(true);
+            found.push((pid, state, pgrp));
         }
     }
-    Some(false)
+    Some(found)
+}
+
+fn live_pids_in_group(pgid: Pid) -> Option<Vec<i32>> {
+    Some(
+        processes()?
+            .into_iter()
+            .filter(|&(_, state, pgrp)| pgrp == pgid.as_raw() && state != 'Z' && state != 'X')
+            .map(|(pid, _, _)| pid)
+            .collect(),
+    )
+}
+
+/// The environment variable every child of this process carries (and its children
+/// inherit), naming this process: `PID.START` (start time in clock ticks since boot, so
+/// a reused pid never matches).
+pub const OWNER_VAR: &str = "ROLLOUT_CHILD_OF";
+
+/// This process's owner tag (see [`OWNER_VAR`]).
+pub fn owner_tag() -> &'static str {
+    static TAG: OnceLock<String> = OnceLock::new();
+    TAG.get_or_init(|| {
+        let pid = std::process::id();
+        let start = std::fs::read_to_string("/proc/self/stat")
+            .ok()
+            .and_then(|stat| {
+                let (_, fields) = stat.rsplit_once(')')?;
+                // Field 22 of stat is the start time; fields here start at field 3.
+                fields.split_whitespace().nth(19).map(str::to_string)
+            })
+            .unwrap_or_else(|| "0".to_string());
+        format!("{pid}.{start}")
+    })
+}
+
+/// In the forked child, before exec: the child gets SIGKILL when this process dies,
+/// however it dies (SPEC §4: children never outlive a `rollout` killed outright).
+///
+/// Linux sends the parent-death signal when the *thread* that forked exits, not the
+/// process. Children are spawned from tokio's worker threads (or the main thread), which
+/// live as long as the runtime, that is, as long as the process; nothing spawns from
+/// the blocking pool, whose threads do exit. If the parent died before the signal was
+/// armed, the child is already orphaned: it refuses to start.
+///
+/// Only async-signal-safe calls here (we are between fork and exec): two syscalls.
+#[cfg(target_os = "linux")]
+pub(super) fn bind_to_parent(parent: i32) -> io::Result<()> {
+    nix::sys::prctl::set_pdeathsig(Signal::SIGKILL).map_err(io::Error::from)?;
+    if nix::unistd::getppid().as_raw() != parent {
+        return Err(io::Error::from(Errno::ESRCH));
+    }
+    Ok(())
 }
 
 #[cfg(not(target_os = "linux"))]
-fn live_member_in_proc(_pgid: Pid) -> Option<bool> {
-    None
+pub(super) fn bind_to_parent(_parent: i32) -> io::Result<()> {
+    Ok(())
+}
+
+/// Stops every process still carrying the owner tag `tag` of a `rollout` that is gone
+/// (killed outright: its flock was free). TERM, up to `grace`, then KILL. Returns how
+/// many there were. Blocking: for the start of a run, before anything else runs.
+pub fn stop_orphans(tag: &str, grace: Duration) -> usize {
+    if tag == owner_tag() {
+        return 0;
+    }
+    let needle = format!("{OWNER_VAR}={tag}");
+    let me = std::process::id() as i32;
+    let orphans: Vec<Pid> = processes()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|&(pid, state, _)| pid != me && state != 'Z' && state != 'X')
+        .filter(|&(pid, _, _)| {
+            std::fs::read(format!("/proc/{pid}/environ"))
+                .is_ok_and(|env| env.split(|&b| b == 0).any(|var| var == needle.as_bytes()))
+        })
+        .map(|(pid, _, _)| Pid::from_raw(pid))
+        .collect();
+    if orphans.is_empty() {
+        return 0;
+    }
+    let living = |pids: &[Pid]| -> Vec<Pid> {
+        pids.iter()
+            .copied()
+            .filter(|&pid| {
+                kill(pid, None).is_ok()
+                    && std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+                        stat.rsplit_once(')')
+                            .is_some_and(|(_, f)| !f.trim_start().starts_with('Z'))
+                    })
+            })
+            .collect()
+    };
+    for (signal, wait) in [(Signal::SIGTERM, grace), (Signal::SIGKILL, KILL_WAIT)] {
+        let left = living(&orphans);
+        if left.is_empty() {
+            break;
+        }
+        for &pid in &left {
+            let _ = kill(pid, signal);
+        }
+        let until = Instant::now() + wait;
+        while Instant::now() < until && !living(&orphans).is_empty() {
+            std::thread::sleep(POLL);
+        }
+    }
+    orphans.len()
 }

@@ -21,6 +21,7 @@ mod group;
 mod output;
 
 use group::Group;
+pub use group::{OWNER_VAR, owner_tag, stop_orphans};
 use output::{Lines, Output, spawn_reader};
 
 use crate::plan::Redactor;
@@ -72,6 +73,9 @@ pub struct Finished {
     /// The last 20 lines, redacted.
     pub tail: Vec<String>,
     pub elapsed: Duration,
+    /// Processes the child left running in its group when it exited by itself; they
+    /// were stopped (TERM, then KILL after the grace). 0 when it left none.
+    pub leftover: usize,
 }
 
 /// The child could not be started.
@@ -195,14 +199,23 @@ async fn run_observed(
     }
 
     let started = Instant::now();
-    let mut child = Command::new(program)
+    let mut command = Command::new(program);
+    command
         .args(&spec.argv[1..])
         .envs(spec.env.iter().map(|(k, v)| (k, v)))
+        .env(OWNER_VAR, owner_tag())
         .current_dir(&spec.cwd)
         .process_group(0)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stderr(Stdio::piped());
+    let parent = std::process::id() as i32;
+    // SAFETY: `bind_to_parent` makes two syscalls and allocates nothing, as a closure
+    // between fork and exec must.
+    unsafe {
+        command.pre_exec(move || group::bind_to_parent(parent));
+    }
+    let mut child = command
         .spawn()
         .map_err(|error| SpawnError::from_io(program, error))?;
     // With process_group(0) the group id is the child's pid.
@@ -234,10 +247,14 @@ async fn run_observed(
             () = interrupt.wait() => break Err(Ending::Interrupted),
         }
     };
+    let mut leftover = 0;
     let result = match stop {
         Ok(Ok(status)) => {
-            // A background grandchild may live on; after a normal exit it is not ours to kill.
-            group.pgid = None;
+            // A step never leaves processes behind (SPEC §4): what the child left running
+            // in its group is stopped now.
+            leftover = group
+                .end_leftovers(&mut child, grace, &mut lines, &mut output)
+                .await;
             Ok(ending_of(status))
         }
         Ok(Err(error)) => {
@@ -270,7 +287,9 @@ async fn run_observed(
     for reader in readers {
         reader.abort();
     }
-    Ok((output.finish(result?, started.elapsed()), drain))
+    let mut finished = output.finish(result?, started.elapsed());
+    finished.leftover = leftover;
+    Ok((finished, drain))
 }
 
 fn ending_of(status: ExitStatus) -> Ending {
@@ -285,7 +304,6 @@ fn ending_of(status: ExitStatus) -> Ending {
 mod tests {
     use super::*;
     use nix::errno::Errno;
-    use nix::sys::signal::Signal;
     use nix::sys::signal::kill;
     use std::path::Path;
 
@@ -440,17 +458,66 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_grandchild_holding_the_pipe_neither_hangs_us_nor_is_killed() {
+    async fn a_grandchild_left_behind_is_stopped_when_the_step_ends() {
         let dir = tempfile::tempdir().expect("tempdir");
         let file = dir.path().join("pids");
         let script = format!("sleep 10 & echo $! > '{}'; echo done", file.display());
         let (done, _) = go(&sh(&script, Duration::from_secs(5)), KILL_GRACE).await;
         assert_eq!(done.ending, Ending::Exited(0));
         assert_eq!(done.output, "done\n");
+        assert_eq!(done.leftover, 1);
         assert!(done.elapsed < Duration::from_secs(2), "{:?}", done.elapsed);
         let grandchild = pids(&file)[0];
-        assert!(!gone(grandchild), "a normal exit must not kill the group");
-        let _ = kill(Pid::from_raw(grandchild), Signal::SIGKILL);
+        assert!(gone(grandchild), "the step left pid {grandchild} running");
+    }
+
+    #[tokio::test]
+    async fn a_term_ignoring_grandchild_is_killed_after_the_grace() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("pids");
+        let script = format!(
+            "sh -c 'trap \"\" TERM; sleep 10' & echo $! > '{}'; echo done",
+            file.display()
+        );
+        let grace = Duration::from_millis(300);
+        let (done, _) = go(&sh(&script, Duration::from_secs(5)), grace).await;
+        assert_eq!(done.ending, Ending::Exited(0));
+        assert!(done.leftover >= 1, "{}", done.leftover);
+        let grandchild = pids(&file)[0];
+        assert!(gone(grandchild), "pid {grandchild} outlived its step");
+    }
+
+    #[tokio::test]
+    async fn a_child_that_leaves_nothing_reports_no_leftover() {
+        let (done, _) = go(&sh("echo hi", Duration::from_secs(5)), KILL_GRACE).await;
+        assert_eq!(done.leftover, 0);
+    }
+
+    #[tokio::test]
+    async fn children_carry_the_owner_tag() {
+        let (done, _) = go(
+            &sh(&format!("echo ${OWNER_VAR}"), Duration::from_secs(5)),
+            KILL_GRACE,
+        )
+        .await;
+        assert_eq!(done.output, format!("{}\n", owner_tag()));
+        assert!(owner_tag().starts_with(&format!("{}.", std::process::id())));
+    }
+
+    #[test]
+    fn orphans_of_a_dead_owner_are_stopped() {
+        // A process carrying a made-up tag stands in for a child of a killed rollout.
+        let mut orphan = std::process::Command::new("sleep")
+            .arg("30")
+            .env(OWNER_VAR, "1.42")
+            .spawn()
+            .expect("spawn");
+        std::thread::sleep(Duration::from_millis(50));
+        assert_eq!(stop_orphans("1.42", Duration::from_secs(2)), 1);
+        let status = orphan.wait().expect("reap");
+        assert_eq!(status.signal(), Some(15));
+        assert_eq!(stop_orphans("1.42", Duration::from_secs(2)), 0);
+        assert_eq!(stop_orphans(owner_tag(), Duration::from_secs(2)), 0);
     }
 
     #[tokio::test]
@@ -548,8 +615,8 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_grandchild_holding_the_pipe_is_the_one_drain_timeout() {
-        let script = "sleep 2 & echo done";
+    async fn a_grandchild_holding_the_pipe_is_stopped_as_a_leftover_not_waited_out() {
+        let script = "sleep 30 & echo done";
         let (done, drain) = run_observed(
             &sh(script, Duration::from_secs(5)),
             &Redactor::default(),
@@ -560,7 +627,10 @@ mod tests {
         .await
         .expect("spawned");
         assert_eq!(done.output, "done\n");
-        assert_eq!(drain, Drain::TimedOut);
+        // The step's group is ended when the step ends (SPEC §4), so the pipe closes
+        // and the drain has nothing to wait out.
+        assert_eq!(done.leftover, 1);
+        assert_eq!(drain, Drain::Complete);
     }
 
     #[test]

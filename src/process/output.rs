@@ -110,6 +110,7 @@ impl<'a> Output<'a> {
             output,
             tail: self.lines.into_iter().skip(skip).collect(),
             elapsed,
+            leftover: 0,
         }
     }
 }

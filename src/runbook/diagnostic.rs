@@ -57,6 +57,24 @@ impl Diagnostic {
         self
     }
 
+    /// A file that is not valid UTF-8, at its first bad byte.
+    pub(crate) fn invalid_utf8(
+        file: impl Into<PathBuf>,
+        bytes: &[u8],
+        err: &std::str::Utf8Error,
+    ) -> Self {
+        let at = err.valid_up_to();
+        // The text before the bad byte is valid, so lines and columns count right.
+        let source = Source::new(file, String::from_utf8_lossy(bytes).into_owned());
+        let byte = bytes.get(at).copied().unwrap_or_default();
+        Diagnostic::at(
+            &source,
+            at..at + 1,
+            format!("the file is not valid UTF-8 (byte 0x{byte:02X} here)"),
+        )
+        .with_help(Some("save the file as UTF-8".into()))
+    }
+
     /// `file:line:col`, or just `file` for whole-file problems.
     pub fn location(&self) -> String {
         if self.line == 0 {
@@ -73,10 +91,11 @@ impl fmt::Display for Diagnostic {
         if let (Some(text), true) = (&self.source_line, self.line > 0) {
             let number = self.line.to_string();
             let gutter = " ".repeat(number.len());
+            let (text, col) = excerpt(text, self.col);
             // Keep tabs in the caret's indent so it lines up under tabbed text.
             let indent: String = text
                 .chars()
-                .take(self.col.saturating_sub(1))
+                .take(col.saturating_sub(1))
                 .map(|c| if c == '\t' { '\t' } else { ' ' })
                 .collect();
             write!(f, "\n   {number} | {text}")?;
@@ -91,6 +110,32 @@ impl fmt::Display for Diagnostic {
         }
         Ok(())
     }
+}
+
+/// At most this many characters of a source line are shown around the caret.
+const EXCERPT: usize = 100;
+
+/// The part of a long line around column `col` (1-based), with `…` where it was cut,
+/// and the column of the same spot in it: a 5,000-bracket line must not flood a screen.
+fn excerpt(text: &str, col: usize) -> (String, usize) {
+    let count = text.chars().count();
+    if count <= EXCERPT {
+        return (text.to_string(), col);
+    }
+    let start = col
+        .saturating_sub(1)
+        .saturating_sub(EXCERPT / 2)
+        .min(count - EXCERPT);
+    let mut shown: String = text.chars().skip(start).take(EXCERPT).collect();
+    let mut col = col - start;
+    if start > 0 {
+        shown.insert(0, '…');
+        col += 1;
+    }
+    if start + EXCERPT < count {
+        shown.push('…');
+    }
+    (shown, col)
 }
 
 /// Renders diagnostics one after another, separated by blank lines.
@@ -143,5 +188,26 @@ mod tests {
     fn whole_file_problems_have_no_position() {
         let d = Diagnostic::file("runbooks/x.toml", "cannot read it");
         assert_eq!(d.to_string(), "runbooks/x.toml: error: cannot read it");
+    }
+
+    #[test]
+    fn a_long_line_is_cut_around_the_caret() {
+        let line = format!("{}X{}", "a".repeat(300), "b".repeat(300));
+        let (shown, col) = excerpt(&line, 301);
+        assert_eq!(shown.chars().nth(col - 1), Some('X'));
+        assert!(shown.starts_with('…') && shown.ends_with('…'));
+        assert!(shown.chars().count() <= EXCERPT + 2);
+        assert_eq!(excerpt("short", 3), ("short".to_string(), 3));
+        let (start, col) = excerpt(&line, 1);
+        assert_eq!((col, start.starts_with('a')), (1, true));
+    }
+
+    #[test]
+    fn invalid_utf8_points_at_the_first_bad_byte() {
+        let bytes: Vec<u8> = b"a = 1\nb = \"\xc3\xa9\xff\"\n".to_vec();
+        let err = String::from_utf8(bytes.clone()).unwrap_err().utf8_error();
+        let d = Diagnostic::invalid_utf8("r.toml", &bytes, &err);
+        assert_eq!((d.line, d.col), (2, 7));
+        assert!(d.message.contains("0xFF"));
     }
 }

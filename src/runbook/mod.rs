@@ -77,6 +77,11 @@ pub fn check(project: &Project, name: &str, cx: &Context<'_>) -> Result<Loaded, 
     check_with_env(project, name, cx, &process_env)
 }
 
+/// The rendered diagnostic for a settings file that is not UTF-8, at its first bad byte.
+pub(crate) fn invalid_utf8(file: &str, bytes: &[u8], err: &std::str::Utf8Error) -> String {
+    Diagnostic::invalid_utf8(file, bytes, err).to_string()
+}
+
 /// The runbook's `description`, read cheaply and even when the rest is invalid.
 pub fn describe(project: &Project, name: &str) -> Option<String> {
     let text = std::fs::read_to_string(file_of(project, name)).ok()?;
@@ -126,8 +131,15 @@ pub(crate) fn check_with_env(
             Diagnostic::file(file, err.headline).with_help(err.detail.or(err.hint)),
         ]);
     }
-    let text = match std::fs::read_to_string(project.root.join(&file)) {
-        Ok(text) => text,
+    let text = match std::fs::read(project.root.join(&file)).map(String::from_utf8) {
+        Ok(Ok(text)) => text,
+        Ok(Err(err)) => {
+            return Err(vec![Diagnostic::invalid_utf8(
+                file,
+                err.as_bytes(),
+                &err.utf8_error(),
+            )]);
+        }
         Err(err) => {
             return Err(vec![Diagnostic::file(
                 file,

@@ -127,10 +127,29 @@ pub(crate) fn project(
 /// A TOML syntax error as a diagnostic.
 pub(crate) fn syntax_error(source: &Source, err: &toml::de::Error) -> Diagnostic {
     let message = format!("invalid TOML: {}", err.message());
-    match err.span() {
+    match err.span().or_else(|| deepest_line(&source.text)) {
         Some(span) => Diagnostic::at(source, span, message),
         None => Diagnostic::file(source.file.clone(), message),
     }
+}
+
+/// Where a span-less error (toml's "recursion limit" for a key or header of thousands of
+/// dotted parts) most likely is: the start of the line with the most nesting
+/// characters. `None` for a file without any.
+fn deepest_line(text: &str) -> Option<std::ops::Range<usize>> {
+    let mut best: Option<(usize, usize)> = None;
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let depth = line
+            .bytes()
+            .filter(|b| matches!(b, b'.' | b'[' | b'{'))
+            .count();
+        if depth > 0 && best.is_none_or(|(d, _)| depth > d) {
+            best = Some((depth, offset));
+        }
+        offset += line.len();
+    }
+    best.map(|(_, at)| at..at + 1)
 }
 
 #[cfg(test)]

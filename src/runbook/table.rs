@@ -10,6 +10,7 @@ use toml::de::{DeTable, DeValue};
 use super::diagnostic::Diagnostic;
 use super::source::Source;
 use super::suggest;
+use crate::plan::limits;
 
 /// A TOML value with its span.
 pub(crate) type Value<'i> = Spanned<DeValue<'i>>;
@@ -142,6 +143,11 @@ impl<'a, 'i> Table<'a, 'i> {
         let value = self.get(key)?;
         match integer(value) {
             Some(n) => Some((n, value.span())),
+            // An integer written too large for 64 bits is not "not an integer".
+            None if value.get_ref().as_integer().is_some() => {
+                d.push(self.error(value.span(), format!("`{key}` is far too large")));
+                None
+            }
             None => {
                 d.push(self.wrong_type(key, value, "an integer"));
                 None
@@ -164,7 +170,13 @@ impl<'a, 'i> Table<'a, 'i> {
                 d.push(self.error(value.span(), format!("`{key}` must be more than zero")));
                 None
             }
-            Ok(duration) => Some(duration),
+            Ok(duration) => match limits::check_duration(duration) {
+                Ok(duration) => Some(duration),
+                Err(why) => {
+                    d.push(self.error(value.span(), format!("`{key}`: {why}")));
+                    None
+                }
+            },
             Err(err) => {
                 d.push(self.error(
                     value.span(),

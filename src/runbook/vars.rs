@@ -7,6 +7,7 @@ use std::ops::Range;
 use std::sync::Arc;
 
 use crate::plan::Text;
+use crate::plan::limits::{MAX_DEPTH, MAX_EXPANSION};
 
 use super::Strictness;
 use super::diagnostic::Diagnostic;
@@ -67,6 +68,9 @@ pub(crate) struct Resolver<'a> {
     /// The names looked up, to spot `--set`s nothing uses.
     used: BTreeSet<String>,
     environment: Environment<'a>,
+    /// A chain past [`MAX_DEPTH`] was reported: one long chain is one error, not one per
+    /// 64 of its links.
+    too_deep: bool,
 }
 
 impl<'a> Resolver<'a> {
@@ -77,6 +81,7 @@ impl<'a> Resolver<'a> {
             cache: HashMap::new(),
             stack: Vec::new(),
             used: BTreeSet::new(),
+            too_deep: false,
         }
     }
 
@@ -271,6 +276,23 @@ impl<'a> Resolver<'a> {
                         }
                         None => ok = false,
                     }
+                    // SPEC §4.5: `b = "{{a}}{{a}}"` thirty times over must cost a
+                    // diagnostic, not gigabytes.
+                    if value.len().max(shown.len()) > MAX_EXPANSION {
+                        let what = self.stack.last().map_or_else(
+                            || format!("`{name}`"),
+                            |k| format!("`{}`", display_key(k)),
+                        );
+                        d.push(
+                            Diagnostic::at(source, span.clone(), format!(
+                                "the value of {what} grows past 1 MiB as its variables are expanded"
+                            ))
+                            .with_help(Some(
+                                "variables that repeat other variables multiply their size; write the value out, or shorten the chain".into(),
+                            )),
+                        );
+                        return None;
+                    }
                 }
             }
         }
@@ -360,6 +382,25 @@ impl<'a> Resolver<'a> {
                     "give one of them a value that does not refer back".into(),
                 )),
             );
+            return None;
+        }
+        if self.stack.len() >= MAX_DEPTH {
+            if std::mem::replace(&mut self.too_deep, true) {
+                return None;
+            }
+            d.push(
+                Diagnostic::at(
+                    &def.source,
+                    def.span.clone(),
+                    format!(
+                        "variable `{}` is reached through a chain of more than {MAX_DEPTH} variables ({} → …)",
+                        display_key(key),
+                        display_key(&self.stack[0])
+                    ),
+                )
+                .with_help(Some("shorten the chain: let a variable hold its value directly".into())),
+            );
+            // Not cached: the same variable reached through a shorter chain is fine.
             return None;
         }
         self.stack.push(key.to_string());

@@ -11,7 +11,7 @@ use tokio::time::{Instant, sleep_until};
 use super::probe::{self, ProbeResult, millis, percentile};
 use super::{Effect, StepEnv, StepError};
 use crate::event::{EventKind, Tally};
-use crate::plan::{HealthSpec, ProbeSpec, Redactor};
+use crate::plan::{HealthSpec, ProbeSpec, Redactor, limits};
 
 /// How many probe lines a failure keeps.
 const HISTORY: usize = 12;
@@ -19,7 +19,7 @@ const HISTORY: usize = 12;
 pub async fn execute(env: &StepEnv<'_>, spec: &HealthSpec) -> Result<Effect, StepError> {
     let start = Instant::now();
     // `within` is the health check's own deadline; the step's timeout may be shorter.
-    let (until, limit) = if start + spec.within <= env.deadline {
+    let (until, limit) = if start + limits::capped(spec.within) <= env.deadline {
         (start + spec.within, spec.within)
     } else {
         (env.deadline, env.step.timeout)

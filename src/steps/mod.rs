@@ -61,6 +61,8 @@ pub struct StepEnv<'a> {
     pub deadline: Instant,
     /// Reports output lines and progress; the engine wraps them into events.
     pub emit: &'a (dyn Fn(EventKind) + Send + Sync),
+    /// Whether every reliability-log line so far was written (the `log` step's check).
+    pub logged: &'a (dyn Fn() -> bool + Send + Sync),
 }
 
 impl StepEnv<'_> {
@@ -127,7 +129,7 @@ pub async fn execute(env: &StepEnv<'_>) -> Result<Effect, StepError> {
         StepKind::Smoke(spec) => smoke::execute(env, spec).await,
         StepKind::Soak { duration, watch } => soak::execute(env, *duration, watch.as_deref()).await,
         StepKind::Pause { reason } => Ok(pause::execute(reason.as_ref())),
-        StepKind::Log { message } => Ok(log::execute(env, message)),
+        StepKind::Log { message } => log::execute(env, message),
         StepKind::Platform(p) => match p.verb {
             Verb::Auth => auth::execute(env, p).await,
             Verb::Deploy(_) => deploy::execute(env, p).await,

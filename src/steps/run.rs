@@ -129,6 +129,7 @@ mod tests {
             output: output.to_string(),
             tail: output.lines().map(String::from).collect(),
             elapsed: Duration::from_millis(3),
+            leftover: 0,
         }
     }
 

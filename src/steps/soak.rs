@@ -11,7 +11,7 @@ use tokio::time::{Instant, sleep_until};
 use super::probe::{self, ProbeResult};
 use super::{Effect, StepEnv, StepError};
 use crate::event::EventKind;
-use crate::plan::WatchSpec;
+use crate::plan::{WatchSpec, limits};
 
 const TICK: Duration = Duration::from_secs(1);
 
@@ -49,7 +49,7 @@ pub async fn execute(
             let (spec, redactor) = (w.spec.probe.clone(), env.plan.redactor.clone());
             w.in_flight = Some(tokio::spawn(probe::probe(spec, redactor)));
             // Spaced from the start of each probe, so a slow one never causes a burst.
-            w.next = Instant::now() + w.spec.interval;
+            w.next = Instant::now() + limits::capped(w.spec.interval);
         }
         let probe_at = watcher
             .as_ref()

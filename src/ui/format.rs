@@ -12,6 +12,15 @@ pub fn clean_line(line: &str) -> String {
         .collect()
 }
 
+/// Text of several lines made safe to print: as [`clean_line`] for each line, the
+/// line breaks kept. For messages that may carry a tool's words (errors, warnings).
+pub fn clean_text(text: &str) -> String {
+    text.split('\n')
+        .map(clean_line)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// `41.2s`, `3m 05s`, `1h 02m`: short and steady for people.
 pub fn human_duration(d: Duration) -> String {
     let secs = d.as_secs_f64();
@@ -29,6 +38,14 @@ pub fn human_duration(d: Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn clean_text_keeps_line_breaks_only() {
+        assert_eq!(
+            clean_text("a\x1b]0;title\x07\x1b[31mb\x1b[0m\r\nc\x08d"),
+            "ab\ncd"
+        );
+    }
 
     #[test]
     fn clean_line_strips_escapes_and_controls() {

@@ -13,7 +13,7 @@ mod terminal;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
-pub use format::{clean_line, human_duration};
+pub use format::{clean_line, clean_text, human_duration};
 pub use json::JsonRenderer;
 pub use plain::PlainRenderer;
 pub use terminal::TerminalRenderer;
@@ -24,9 +24,17 @@ use crate::event::Reporter;
 /// Writes one line to stderr, ignoring a stderr that is closed or full: `eprintln!`
 /// would panic (exit 101) there, and an emergency rollback must go on, and every
 /// command keep its exit code, even when `2>&1 | head` has gone away.
+///
+/// Off a terminal, escape sequences and control characters are dropped (a tool's words
+/// inside an error must not reach a CI log raw, SPEC §5).
 pub fn stderr_line(line: impl std::fmt::Display) {
-    use std::io::Write;
-    let _ = writeln!(std::io::stderr().lock(), "{line}");
+    use std::io::{IsTerminal, Write};
+    let stderr = std::io::stderr();
+    if stderr.is_terminal() {
+        let _ = writeln!(stderr.lock(), "{line}");
+    } else {
+        let _ = writeln!(stderr.lock(), "{}", clean_text(&line.to_string()));
+    }
 }
 
 /// How much to say.

@@ -142,7 +142,8 @@ impl Reporter for PlainRenderer {
                 .map(|l| format!("      {l}")),
         );
         for line in lines {
-            let _ = writeln!(inner.out, "{stamp} {line}");
+            // Error texts may carry a tool's escape sequences: plain output stays plain.
+            let _ = writeln!(inner.out, "{stamp} {}", clean_line(&line));
         }
         let _ = inner.out.flush();
     }

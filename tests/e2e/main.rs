@@ -3,6 +3,7 @@
 
 mod fakes;
 mod http;
+mod mounts;
 mod support;
 
 mod adapters_fly;
@@ -15,6 +16,7 @@ mod examples;
 mod gates;
 mod generated;
 mod git;
+mod hardening;
 mod health;
 mod help;
 mod history;
