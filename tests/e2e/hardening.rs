@@ -320,7 +320,15 @@ env  = { KEY = "{{secret.TLS_KEY}}" }
     seen.push(run.stdout());
     seen.push(run.stderr());
     seen.push(bench.log());
-    seen.push(std::fs::read_to_string(bench.path(".rollout/state/app.json")).unwrap());
+    // Whatever the run keeps under .rollout/ (journals, snapshots, locks).
+    let mut kept = vec![bench.path(".rollout")];
+    while let Some(path) = kept.pop() {
+        if path.is_dir() {
+            kept.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+        } else {
+            seen.push(String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned());
+        }
+    }
     let all = seen.join("\n");
     assert!(all.contains("***"), "{all}");
     for line in PEM.lines().filter(|l| !l.starts_with("-----")) {

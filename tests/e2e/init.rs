@@ -61,5 +61,5 @@ fn init_rejects_a_name_that_is_not_a_file_stem() {
     empty()
         .run(&["init", "--name", "../escape"])
         .status(2)
-        .stderr_has("cannot be a runbook name");
+        .stderr_has("it holds a path separator");
 }
