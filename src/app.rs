@@ -92,7 +92,7 @@ async fn dispatch(cx: &Context, command: Command) -> Result<ExitCode, Error> {
             name,
             force,
         } => commands::init::run(cx, adapter, name.as_deref(), force),
-        Command::DemoService { action } => commands::demo::run(&action),
+        Command::DemoService { action } => commands::demo::run(&action).await,
     }
 }
 

@@ -7,7 +7,7 @@ mod auth;
 mod deploy;
 mod git;
 mod health;
-mod http_client;
+pub(crate) mod http_client;
 mod log;
 mod metrics;
 mod notify;
