@@ -64,6 +64,9 @@ pub enum Strictness {
 pub struct Loaded {
     pub plan: Plan,
     pub warnings: Vec<String>,
+    /// `--set` keys the runbook does not use, with a did-you-mean or "" (also a warning):
+    /// `promote`, `resume` and `rollback` refuse them.
+    pub unused_sets: Vec<(String, String)>,
 }
 
 /// Loads and validates runbook `name`. Every error is exit 2: an unknown name (with a

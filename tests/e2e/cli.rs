@@ -183,17 +183,17 @@ fn bad_flags_are_exit_2_saying_what_is_wrong() {
 }
 
 #[test]
-fn an_unused_set_is_a_warning_with_a_suggestion() {
+fn an_unused_set_is_only_a_warning_where_nothing_runs() {
     let bench = Bench::new();
     bench.fake("deployer").runbook(
         "app",
         "[vars]\nimage = \"a\"\n[[steps]]\nkind = \"run\"\ncmd = \"deployer {{image}}\"\n",
     );
     bench
-        .run(&["promote", "app", "--set", "imgae=b"])
+        .run(&["validate", "app", "--set", "imgae=b"])
         .status(0)
-        .stderr_has("imgae");
-    assert_eq!(bench.calls(), vec!["deployer [a]"]);
+        .stdout_has("did you mean `image`?");
+    assert!(bench.calls().is_empty());
 }
 
 /// `rollout … 2>&1 | head -1`: the reader goes away, stderr is a closed pipe.
@@ -239,4 +239,37 @@ fn a_closed_stderr_changes_no_exit_code_and_stops_no_rollback() {
     );
     assert_eq!(out.status.code(), Some(0), "{out:?}");
     assert_eq!(bench.calls().last().unwrap(), "deployer [undo]");
+}
+
+#[test]
+fn a_set_the_runbook_does_not_use_is_exit_2_for_promote_resume_rollback() {
+    let bench = Bench::new();
+    bench.fake("deployer");
+    bench.runbook(
+        "app",
+        "[vars]\nversion = \"1.0\"\n[[steps]]\nkind = \"run\"\ncmd = \"deployer {{version}}\"\n[[rollback]]\nkind = \"run\"\ncmd = \"deployer back\"\n",
+    );
+    for command in [
+        &["promote", "app"][..],
+        &["resume", "app"],
+        &["rollback", "app"],
+        &["rollback", "app", "--emergency"],
+        &["promote", "app", "--dry-run"],
+    ] {
+        let mut args = command.to_vec();
+        args.extend(["--set", "verison=2.8.0"]);
+        bench
+            .run(&args)
+            .status(2)
+            .stderr_has("--set verison is not used by runbook `app`; nothing was run")
+            .stderr_has("did you mean `version`?");
+    }
+    assert!(bench.calls().is_empty(), "{:?}", bench.calls());
+    assert!(!bench.path("reliability.log").exists());
+    assert!(!bench.path(".rollout").exists());
+    // show and validate only warn: they run nothing.
+    bench
+        .run(&["show", "app", "--set", "verison=2.8.0"])
+        .status(0)
+        .stderr_has("did you mean `version`?");
 }
