@@ -15,7 +15,7 @@ mod settings;
 mod source;
 mod step;
 mod step_names;
-mod suggest;
+pub(crate) mod suggest;
 mod table;
 mod template;
 mod vars;

@@ -273,3 +273,44 @@ fn a_set_the_runbook_does_not_use_is_exit_2_for_promote_resume_rollback() {
         .status(0)
         .stderr_has("did you mean `version`?");
 }
+
+#[test]
+fn log_with_an_unknown_runbook_or_event_says_so() {
+    let bench = Bench::new();
+    bench.runbook("canary", "[[steps]]\nkind = \"log\"\nmessage = \"x\"\n");
+    bench
+        .run(&["log", "--runbook", "canery"])
+        .status(2)
+        .stderr_has("--runbook canery: no runbook of that name")
+        .stderr_has("did you mean `canary`?");
+    bench
+        .run(&["log", "--event", "STEP EXPLODED"])
+        .status(2)
+        .stderr_has("not an event of the reliability log");
+    // A runbook deleted since still has its history.
+    bench
+        .run(&["log", "note", "--runbook", "canary", "hello"])
+        .status(0);
+    std::fs::remove_file(bench.path("runbooks/canary.toml")).unwrap();
+    bench
+        .run(&["log", "--runbook", "canary"])
+        .status(0)
+        .stdout_has("hello");
+    bench
+        .run(&["log", "note", "--runbook", "nosuch", "hi"])
+        .status(2)
+        .stderr_has("--runbook nosuch");
+}
+
+#[test]
+fn log_note_dry_run_writes_nothing() {
+    let bench = Bench::new();
+    bench.runbook("canary", "[[steps]]\nkind = \"log\"\nmessage = \"x\"\n");
+    bench
+        .run(&["log", "note", "--dry-run", "paging", "the db team"])
+        .status(0)
+        .stdout_has("NOTE - - message=\"paging the db team\"")
+        .stdout_has("nothing was written");
+    assert!(!bench.path("reliability.log").exists());
+    assert!(!bench.path(".rollout").exists());
+}
