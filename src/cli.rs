@@ -191,13 +191,13 @@ pub enum Command {
 
     /// Write a commented starter runbook into runbooks/ (and rollout.toml if absent)
     #[command(
-        after_help = "Examples:\n  rollout init\n  rollout init --adapter kubectl --name canary\n  rollout init --adapter fly --force"
+        after_help = "Examples:\n  rollout init\n  rollout init --adapter kubectl --name canary\n  rollout init --adapter exec --name release\n  rollout init --adapter fly --force\n  rollout init --dry-run"
     )]
     Init {
         /// The platform the starter runbook deploys to
         #[arg(long, value_enum, default_value_t = InitAdapter::Fly)]
         adapter: InitAdapter,
-        /// The runbook's name (runbooks/NAME.toml); default: the adapter's name
+        /// The runbook's name (runbooks/NAME.toml); default: deploy
         #[arg(long, value_name = "NAME")]
         name: Option<String>,
         /// Overwrite a runbook that already exists
@@ -223,6 +223,8 @@ pub enum InitAdapter {
     Fly,
     Kubectl,
     Systemctl,
+    /// Your own scripts: every platform step gives its `cmd`
+    Exec,
 }
 
 #[derive(Debug, Clone, Args)]

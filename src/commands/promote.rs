@@ -25,7 +25,7 @@ pub async fn run(cx: &Context, name: &str, full: bool) -> Result<ExitCode, Error
             &project,
             name,
             &run_id_for(previous.as_ref()),
-            Strictness::Run,
+            Strictness::DryRun,
             &sets,
         )?;
         refuse_without_steps(&plan)?;

@@ -22,7 +22,7 @@ pub async fn run(cx: &Context, name: &str, from: Option<&str>) -> Result<ExitCod
             .map(|s| s.run_id.clone())
             .unwrap_or_default();
         let sets = run_sets::effective(&cx.global.set, previous.as_ref(), Purpose::Resume)?;
-        let plan = load_plan_with(cx, &project, name, &run_id, Strictness::Run, &sets)?;
+        let plan = load_plan_with(cx, &project, name, &run_id, Strictness::DryRun, &sets)?;
         let start = resume_start(&plan, previous.as_ref(), from)?;
         return dry_run::print(
             cx,

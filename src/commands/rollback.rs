@@ -49,7 +49,7 @@ pub async fn run(
             .map(|s| s.run_id.clone())
             .unwrap_or_else(new_run_id);
         let sets = run_sets::effective(&cx.global.set, previous.as_ref(), Purpose::Rollback)?;
-        let plan = load_plan_with(cx, &project, &name, &run_id, Strictness::Run, &sets)?;
+        let plan = load_plan_with(cx, &project, &name, &run_id, Strictness::DryRun, &sets)?;
         let mut sections = vec![("rollback", plan.rollback.as_slice())];
         if emergency {
             sections.push((

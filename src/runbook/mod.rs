@@ -57,6 +57,9 @@ pub enum Strictness {
     /// `show`, `validate`, `list`: a missing secret shows as `***`, a missing env var as
     /// `<unset env.X>` with a warning.
     Describe,
+    /// `--dry-run`: like `Describe`, but a missing secret shows as `<secret NAME>`, so
+    /// a dry run works where production secrets are not set (SPEC §3).
+    DryRun,
 }
 
 /// A loaded runbook and the warnings met on the way (never fatal).

@@ -314,3 +314,57 @@ fn log_note_dry_run_writes_nothing() {
     assert!(!bench.path("reliability.log").exists());
     assert!(!bench.path(".rollout").exists());
 }
+
+#[test]
+fn dry_runs_need_no_secret_and_touch_nothing() {
+    let bench = Bench::new();
+    bench.fake("deployer");
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    bench.runbook(
+        "app",
+        &format!(
+            "[[preflight]]\nkind = \"health\"\nurl = \"http://127.0.0.1:{port}/health\"\n\
+             [[steps]]\nkind = \"run\"\ncmd = \"deployer --token {{{{secret.DEPLOY_TOKEN}}}}\"\n\
+             [[rollback]]\nkind = \"run\"\ncmd = \"deployer back\"\nenv = {{ T = \"{{{{secret.DEPLOY_TOKEN}}}}\" }}\n"
+        ),
+    );
+    for command in [
+        &["promote", "app", "--dry-run"][..],
+        &["preflight", "app", "--dry-run"],
+        &["rollback", "app", "--dry-run"],
+        &["rollback", "app", "--emergency", "--dry-run"],
+    ] {
+        let run = bench.run(command);
+        run.status(0);
+        if command[0] != "preflight" {
+            run.stdout_has("<secret DEPLOY_TOKEN>");
+        }
+    }
+    // resume has no run to go on with: it says so, still needing no secret.
+    bench
+        .run(&["resume", "app", "--dry-run"])
+        .stderr_has("resume");
+    // A secret that is set is still never shown.
+    bench
+        .run_with(
+            &["promote", "app", "--dry-run"],
+            &[("DEPLOY_TOKEN", "hunter2")],
+        )
+        .status(0)
+        .stdout_has("--token '***'");
+    assert!(
+        !bench
+            .run_with(
+                &["promote", "app", "--dry-run"],
+                &[("DEPLOY_TOKEN", "hunter2")]
+            )
+            .stdout()
+            .contains("hunter2")
+    );
+    assert!(bench.calls().is_empty(), "{:?}", bench.calls());
+    assert!(!bench.path("reliability.log").exists());
+    assert!(!bench.path(".rollout").exists());
+    assert!(listener.accept().is_err(), "a dry run sent an HTTP request");
+}
