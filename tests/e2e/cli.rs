@@ -57,7 +57,7 @@ fn the_project_is_found_from_a_subdirectory_and_with_dash_c() {
         .unwrap();
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json[0]["name"], "app");
-    assert_eq!(json[0]["state"], "never run");
+    assert_eq!(json[0]["state"], "never_run");
 }
 
 #[test]
@@ -367,4 +367,22 @@ fn dry_runs_need_no_secret_and_touch_nothing() {
     assert!(!bench.path("reliability.log").exists());
     assert!(!bench.path(".rollout").exists());
     assert!(listener.accept().is_err(), "a dry run sent an HTTP request");
+}
+
+#[test]
+fn list_marks_a_runbook_that_does_not_validate() {
+    let bench = Bench::new();
+    bench.runbook("good", "[[steps]]\nkind = \"log\"\nmessage = \"x\"\n");
+    bench.runbook("bad", "[[steps]]\nkind = \"lgo\"\n");
+    bench
+        .run(&["list"])
+        .status(0)
+        .stdout_has("INVALID (1 error: rollout validate bad)");
+    let json: serde_json::Value =
+        serde_json::from_str(&bench.run(&["list", "--json"]).stdout()).unwrap();
+    let bad = &json[0];
+    assert_eq!(bad["name"], "bad");
+    assert_eq!(bad["valid"], false);
+    assert_eq!(bad["state"], "never_run");
+    assert_eq!(json[1]["valid"], true);
 }

@@ -204,6 +204,10 @@ fn a_confirmation_is_asked_on_the_terminal_and_the_answer_is_logged() {
         "{screen}"
     );
     assert!(
+        screen.contains("production will run: $ echo shipped"),
+        "{screen}"
+    );
+    assert!(
         b.log().contains("confirmed at the prompt by tester"),
         "{}",
         b.log()
