@@ -87,6 +87,7 @@ async fn dispatch(cx: &Context, command: Command) -> Result<ExitCode, Error> {
         Command::Status { runbook } => commands::status::run(cx, runbook.as_deref()),
         Command::Log(args) => commands::log::run(cx, &args),
         Command::Completions { shell } => commands::completions::run(shell),
+        Command::Schema => commands::schema::run(),
         Command::Init {
             adapter,
             name,

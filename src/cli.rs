@@ -112,6 +112,7 @@ pub enum Command {
         after_help = "Example:\n  rollout preflight canary --format junit --report preflight.xml"
     )]
     Preflight {
+        /// Runbook name (file stem under runbooks/)
         #[arg(add = ArgValueCandidates::new(runbook_candidates))]
         runbook: String,
         /// How many checks run at once
@@ -130,6 +131,7 @@ pub enum Command {
         after_help = "Examples:\n  rollout promote canary\n  rollout promote canary --full --yes"
     )]
     Promote {
+        /// Runbook name (file stem under runbooks/)
         #[arg(add = ArgValueCandidates::new(runbook_candidates))]
         runbook: String,
         /// Go through every pause without stopping
@@ -142,6 +144,7 @@ pub enum Command {
         after_help = "Examples:\n  rollout resume canary\n  rollout resume canary --from \"deploy production\""
     )]
     Resume {
+        /// Runbook name (file stem under runbooks/)
         #[arg(add = ArgValueCandidates::new(runbook_candidates))]
         runbook: String,
         /// Start from this step instead of the failed one
@@ -154,6 +157,7 @@ pub enum Command {
         after_help = "Examples:\n  rollout rollback canary --reason \"error rate 4%\"\n  rollout rollback --emergency"
     )]
     Rollback {
+        /// Runbook name; default: the one most recently run in this project
         #[arg(add = ArgValueCandidates::new(runbook_candidates))]
         runbook: Option<String>,
         /// No preflight, no prompts, no gates; take the lock; escalate through [[emergency]]
@@ -170,6 +174,7 @@ pub enum Command {
     /// Where each run stands: step, status, lock holder
     #[command(after_help = "Example:\n  rollout status canary --json")]
     Status {
+        /// Runbook name; default: every runbook of the project
         #[arg(add = ArgValueCandidates::new(runbook_candidates))]
         runbook: Option<String>,
     },
@@ -185,9 +190,14 @@ pub enum Command {
         after_help = "Example:\n  rollout completions bash > ~/.local/share/bash-completion/completions/rollout"
     )]
     Completions {
+        /// The shell to write the script for
         #[arg(value_enum)]
         shell: Shell,
     },
+
+    /// Print the JSON Schema of the runbook format, for editors (Taplo, Even Better TOML)
+    #[command(after_help = "Example:\n  rollout schema > schema/runbook.json")]
+    Schema,
 
     /// Write a commented starter runbook into runbooks/ (and rollout.toml if absent)
     #[command(

@@ -14,6 +14,7 @@ pub mod promote;
 pub mod resume;
 pub mod rollback;
 pub mod run_sets;
+pub mod schema;
 pub mod show;
 pub mod status;
 pub mod validate;

@@ -17,7 +17,7 @@ use super::table::{Table, article};
 use super::vars::{Resolver, Scope, VarDef};
 use super::{Context, Loaded, adapters, kinds, settings, step, step_names};
 
-const TOP_KEYS: &[&str] = &[
+pub(crate) const TOP_KEYS: &[&str] = &[
     "description",
     "adapter",
     "target",

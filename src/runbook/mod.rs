@@ -11,6 +11,7 @@ mod environment;
 mod kinds;
 mod platform;
 mod probe_fields;
+pub mod schema;
 mod settings;
 mod source;
 mod step;
