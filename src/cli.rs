@@ -4,10 +4,10 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use clap_complete::{ArgValueCandidates, Shell};
+use clap_complete::{ArgValueCompleter, Shell};
 
 pub use crate::commands::demo::args::{DemoAction, DemoPort};
-use crate::completion::{runbook_candidates, step_candidates};
+use crate::completion::{runbook_completer, step_completer};
 
 /// Deployment runbooks you can trust: plan, run, pause, resume, roll back, and a
 /// reliability log of all of it.
@@ -95,7 +95,7 @@ pub enum Command {
     #[command(after_help = "Example:\n  rollout show canary --set image=registry/app:1.4.2")]
     Show {
         /// Runbook name (file stem under runbooks/)
-        #[arg(add = ArgValueCandidates::new(runbook_candidates))]
+        #[arg(add = ArgValueCompleter::new(runbook_completer))]
         runbook: String,
     },
 
@@ -103,7 +103,7 @@ pub enum Command {
     #[command(after_help = "Example:\n  rollout validate canary k8s-canary")]
     Validate {
         /// Runbook names; all runbooks when none is given
-        #[arg(add = ArgValueCandidates::new(runbook_candidates))]
+        #[arg(add = ArgValueCompleter::new(runbook_completer))]
         runbooks: Vec<String>,
     },
 
@@ -113,7 +113,7 @@ pub enum Command {
     )]
     Preflight {
         /// Runbook name (file stem under runbooks/)
-        #[arg(add = ArgValueCandidates::new(runbook_candidates))]
+        #[arg(add = ArgValueCompleter::new(runbook_completer))]
         runbook: String,
         /// How many checks run at once
         #[arg(long, short = 'j', default_value_t = 4, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
@@ -132,7 +132,7 @@ pub enum Command {
     )]
     Promote {
         /// Runbook name (file stem under runbooks/)
-        #[arg(add = ArgValueCandidates::new(runbook_candidates))]
+        #[arg(add = ArgValueCompleter::new(runbook_completer))]
         runbook: String,
         /// Go through every pause without stopping
         #[arg(long)]
@@ -145,10 +145,10 @@ pub enum Command {
     )]
     Resume {
         /// Runbook name (file stem under runbooks/)
-        #[arg(add = ArgValueCandidates::new(runbook_candidates))]
+        #[arg(add = ArgValueCompleter::new(runbook_completer))]
         runbook: String,
         /// Start from this step instead of the failed one
-        #[arg(long, value_name = "STEP", add = ArgValueCandidates::new(step_candidates))]
+        #[arg(long, value_name = "STEP", add = ArgValueCompleter::new(step_completer))]
         from: Option<String>,
     },
 
@@ -158,7 +158,7 @@ pub enum Command {
     )]
     Rollback {
         /// Runbook name; default: the one most recently run in this project
-        #[arg(add = ArgValueCandidates::new(runbook_candidates))]
+        #[arg(add = ArgValueCompleter::new(runbook_completer))]
         runbook: Option<String>,
         /// No preflight, no prompts, no gates; take the lock; escalate through [[emergency]]
         #[arg(long)]
@@ -175,7 +175,7 @@ pub enum Command {
     #[command(after_help = "Example:\n  rollout status canary --json")]
     Status {
         /// Runbook name; default: every runbook of the project
-        #[arg(add = ArgValueCandidates::new(runbook_candidates))]
+        #[arg(add = ArgValueCompleter::new(runbook_completer))]
         runbook: Option<String>,
     },
 
@@ -248,7 +248,7 @@ pub struct LogArgs {
     pub since: Option<String>,
 
     /// Only entries of this runbook
-    #[arg(long, value_name = "RUNBOOK", add = ArgValueCandidates::new(runbook_candidates))]
+    #[arg(long, value_name = "RUNBOOK", add = ArgValueCompleter::new(runbook_completer))]
     pub runbook: Option<String>,
 
     /// Only entries of this event (e.g. "STEP FAILED"; case-insensitive)

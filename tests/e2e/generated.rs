@@ -319,3 +319,63 @@ fn zsh_completes_runbook_names_from_the_project() {
         Some(false)
     );
 }
+
+/// Step names with spaces, for the tests below: `--from smoke test` must stay one word.
+const SPACED: &str = "[[steps]]\nkind = \"soak\"\nname = \"smoke test\"\nduration = \"1s\"\n\n[[steps]]\nkind = \"pause\"\nname = \"gate\"\n";
+
+#[test]
+fn bash_completes_a_step_name_with_spaces_as_one_word() {
+    let b = Bench::new();
+    b.runbook("canary", SPACED);
+    let Some(found) = bash_complete(b.root(), &["rollout", "resume", "canary", "--from", "smo"])
+    else {
+        return;
+    };
+    // bash inserts COMPREPLY verbatim: the backslash keeps the space inside the word.
+    assert_eq!(found, vec!["smoke\\ test"], "{found:?}");
+    let found = bash_complete(
+        b.root(),
+        &["rollout", "resume", "canary", "--from", "smoke\\ t"],
+    )
+    .unwrap();
+    assert_eq!(found, vec!["smoke\\ test"], "{found:?}");
+    let found = bash_complete(
+        b.root(),
+        &["rollout", "resume", "canary", "--from", "\"smo"],
+    )
+    .unwrap();
+    assert_eq!(found, vec!["smoke\\ test"], "{found:?}");
+    // What bash then runs: one argument.
+    let out = Command::new("bash")
+        .args(["-c", &format!("set -- {}; echo $#", found[0])])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "1");
+}
+
+#[test]
+fn fish_completes_a_step_name_with_spaces_as_one_word() {
+    let b = Bench::new();
+    b.runbook("canary", SPACED);
+    let Some(found) = fish_complete(b.root(), "rollout resume canary --from smo") else {
+        return;
+    };
+    assert_eq!(found, vec!["smoke test"], "{found:?}");
+    let found = fish_complete(b.root(), "rollout resume canary --from smoke\\\\ t").unwrap();
+    assert_eq!(found, vec!["smoke test"], "{found:?}");
+}
+
+#[test]
+fn zsh_completes_a_step_name_with_spaces_as_one_word() {
+    let b = Bench::new();
+    b.runbook("canary", SPACED);
+    // The glob `smoke\\ test` matches the line `… --from smoke\ test`: one quoted word.
+    let Some(done) = zsh_completes(
+        b.root(),
+        "rollout resume canary --from smo",
+        "--from smoke\\\\ test",
+    ) else {
+        return;
+    };
+    assert!(done, "zsh did not complete `smo` to `smoke\\ test`");
+}
