@@ -2,11 +2,13 @@
 //! `plain` (timestamped lines, for CI and pipes) and `json` (one event per line on
 //! stdout). They are told events; they drive nothing.
 
+mod cause;
 mod format;
 mod json;
 mod message;
 mod plain;
 pub mod plan_view;
+mod repeats;
 mod summary;
 mod terminal;
 

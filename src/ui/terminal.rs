@@ -10,8 +10,10 @@ use console::style;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::Verbosity;
+use super::cause::Causes;
 use super::format::{clean_line, human_duration};
 use super::message::{Mark, Message, message, position};
+use super::repeats::Repeats;
 use super::summary::Tally;
 use crate::event::{Event, EventKind, Reporter};
 
@@ -21,6 +23,8 @@ pub struct TerminalRenderer {
     multi: MultiProgress,
     bars: Mutex<HashMap<String, Running>>,
     tally: Mutex<Tally>,
+    /// Causes said once and repeated output lines counted, under `bars`' lock.
+    said: Mutex<(Causes, Repeats)>,
 }
 
 /// A step on screen.
@@ -38,6 +42,7 @@ impl TerminalRenderer {
             multi: MultiProgress::with_draw_target(ProgressDrawTarget::stderr()),
             bars: Mutex::new(HashMap::new()),
             tally: Mutex::new(Tally::default()),
+            said: Mutex::new((Causes::default(), Repeats::default())),
         }
     }
 
@@ -57,6 +62,29 @@ impl TerminalRenderer {
         // println on a MultiProgress draws above the bars; when hidden it prints nothing,
         // but this renderer only exists when stderr is a terminal.
         let _ = self.multi.println(text);
+    }
+
+    /// The message for `event`, its cause said once.
+    fn said_once(&self, event: &Event) -> Option<Message> {
+        let message = message(event, self.verbosity)?;
+        Some(match self.said.lock() {
+            Ok(mut said) => said.0.said_once(event, message),
+            Err(_) => message,
+        })
+    }
+
+    /// Verbose output lines, alike ones counted instead of repeated.
+    fn print_output(&self, step: &str, line: Option<&str>) {
+        let Ok(mut said) = self.said.lock() else {
+            return;
+        };
+        let lines = match line {
+            Some(line) => said.1.push(step, line),
+            None => said.1.finish(step),
+        };
+        for line in lines {
+            self.print(format!("    {}", style(format!("| {line}")).dim()));
+        }
     }
 
     fn print_message(&self, message: &Message) {
@@ -135,9 +163,12 @@ impl Reporter for TerminalRenderer {
             } => {
                 let line = clean_line(line);
                 if self.verbosity == Verbosity::Verbose {
-                    self.print(format!("    {}", style(format!("| {line}")).dim()));
+                    self.print_output(&Self::key(section, step), Some(&line));
                 }
+                // A wait's bar carries its own line (time left, the last probe): output
+                // written over it would make the two alternate.
                 if let Some(running) = bars.get(&Self::key(section, step))
+                    && !running.waiting
                     && !line.trim().is_empty()
                 {
                     running.bar.set_message(line);
@@ -177,12 +208,15 @@ impl Reporter for TerminalRenderer {
                     running.bar.finish_and_clear();
                     self.multi.remove(&running.bar);
                 }
-                if let Some(message) = message(event, self.verbosity) {
+                if self.verbosity == Verbosity::Verbose {
+                    self.print_output(&Self::key(section, step), None);
+                }
+                if let Some(message) = self.said_once(event) {
                     self.print_message(&message);
                 }
             }
             _ => {
-                if let Some(message) = message(event, self.verbosity) {
+                if let Some(message) = self.said_once(event) {
                     self.print_message(&message);
                 }
             }

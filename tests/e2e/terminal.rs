@@ -295,3 +295,76 @@ fn a_health_check_on_a_terminal_draws_a_bar_of_successes() {
     assert!(screen.contains("healthy ("), "{screen}");
     assert!(b.log().contains("RUN COMPLETE - app"), "{}", b.log());
 }
+
+/// A health check that never passes, after a change: the output must say each failed
+/// probe's verdict, the cause once, and alike probe lines once with a count.
+fn failing_health(port: u16) -> String {
+    format!(
+        r#"
+[[steps]]
+kind = "run"
+name = "ship"
+cmd  = "true"
+
+[[steps]]
+kind      = "health"
+name      = "healthy"
+url       = "http://127.0.0.1:{port}/health"
+interval  = "100ms"
+within    = "1500ms"
+
+[[rollback]]
+kind = "run"
+name = "undo"
+cmd  = "true"
+"#
+    )
+}
+
+fn refused_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[test]
+fn off_a_terminal_the_cause_is_said_once_and_alike_lines_are_counted() {
+    let b = Bench::new();
+    b.runbook("app", &failing_health(refused_port()));
+    let run = b.run(&["promote", "app", "--verbose"]);
+    run.status(1);
+    let err = run.stderr();
+    assert_eq!(err.matches("not healthy within").count(), 1, "{err}");
+    assert!(
+        err.contains("run failed at `healthy` (the cause is above)"),
+        "{err}"
+    );
+    assert!(
+        err.contains("rolling back: step `healthy` failed\n"),
+        "{err}"
+    );
+    // Ten or so refused probes, streamed (--verbose) and again in the failure's tail:
+    // each time the first, then a count, not ten lines.
+    assert_eq!(err.matches("| GET http").count(), 2, "{err}");
+    assert_eq!(
+        err.matches("more like it (last: GET http").count(),
+        2,
+        "{err}"
+    );
+}
+
+#[test]
+fn the_health_line_on_a_terminal_shows_failed_probes() {
+    if no_pty() {
+        return;
+    }
+    let b = Bench::new();
+    b.runbook("app", &failing_health(refused_port()));
+    let screen = on_a_tty(&b, "promote app", &[]);
+    assert!(
+        screen.contains("0/3 successes, last: connection refused"),
+        "{screen}"
+    );
+}
