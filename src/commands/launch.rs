@@ -144,9 +144,23 @@ pub fn session(
     output: &Output,
     emergency: bool,
 ) -> Session {
+    session_with(cx, plan, run_id, log, output, emergency, None)
+}
+
+/// Like [`session`], knowing what each target ran before (`before`, from the run
+/// state), which the live view shows beside what the run ships.
+pub fn session_with(
+    cx: &Context,
+    plan: Plan,
+    run_id: String,
+    log: LogWriter,
+    output: &Output,
+    emergency: bool,
+    before: Option<&crate::releases::Releases>,
+) -> Session {
     let mut reporters = Fanout::new();
     reporters.add(Box::new(LogRecorder::new(log, &cx.user, &cx.host)));
-    reporters.add(output.reporter());
+    reporters.add(output.run_reporter(&plan, before));
     Session::new(
         Arc::new(plan),
         run_id,
@@ -256,13 +270,20 @@ impl Launch {
         full: bool,
         sets: Vec<(String, String)>,
     ) -> Engine {
-        let session = session(
+        let before = self
+            .store
+            .load(&plan.name)
+            .ok()
+            .flatten()
+            .map(|state| state.releases);
+        let session = session_with(
             cx,
             plan,
             run_id,
             self.log,
             &cx.output(project),
             self.emergency,
+            before.as_ref(),
         );
         let options = Options {
             full,

@@ -3,7 +3,8 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use console::style;
@@ -14,6 +15,7 @@ use super::cause::Causes;
 use super::format::{clean_line, human_duration};
 use super::message::{Mark, Message, message, position};
 use super::repeats::Repeats;
+use super::run_view::RunView;
 use super::summary::Tally;
 use crate::event::{Event, EventKind, Reporter};
 
@@ -25,6 +27,96 @@ pub struct TerminalRenderer {
     tally: Mutex<Tally>,
     /// Causes said once and repeated output lines counted, under `bars`' lock.
     said: Mutex<(Causes, Repeats)>,
+    /// The whole run, redrawn live below the lines already said (when the plan is known).
+    live: Option<Live>,
+}
+
+/// The live view of the whole run: one redrawn block, refreshed by its own thread while
+/// a step runs (spinner, elapsed time), and by every event.
+struct Live {
+    board: ProgressBar,
+    view: Arc<Mutex<RunView>>,
+    stop: Arc<AtomicBool>,
+}
+
+impl Live {
+    fn start(multi: &MultiProgress, view: RunView) -> Live {
+        let board = multi.add(ProgressBar::new_spinner());
+        board.set_style(
+            ProgressStyle::with_template("{msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
+        let view = Arc::new(Mutex::new(view));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (b, v, s) = (board.clone(), view.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let mut tick = 0usize;
+            while !s.load(Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_millis(120));
+                tick += 1;
+                let lines = match v.lock() {
+                    Ok(view) if view.busy() => draw(&view, tick),
+                    _ => continue,
+                };
+                if !s.load(Ordering::Relaxed) {
+                    b.set_message(lines);
+                }
+            }
+        });
+        Live { board, view, stop }
+    }
+
+    fn observe(&self, event: &Event) {
+        let lines = match self.view.lock() {
+            Ok(mut view) => {
+                view.observe(event);
+                draw(&view, 0)
+            }
+            Err(_) => return,
+        };
+        self.board.set_message(lines);
+    }
+
+    /// The final picture, as lines that stay on screen.
+    fn finish(&self) -> Vec<String> {
+        self.stop.store(true, Ordering::Relaxed);
+        self.board.finish_and_clear();
+        match self.view.lock() {
+            Ok(view) => draw(&view, 0).lines().map(str::to_string).collect(),
+            Err(_) => Vec::new(),
+        }
+    }
+}
+
+impl Drop for Live {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+/// The view, coloured, fitted to the terminal's width.
+fn draw(view: &RunView, tick: usize) -> String {
+    let width = console::Term::stderr().size().1 as usize;
+    view.render(chrono::Utc::now(), width.saturating_sub(1), tick)
+        .into_iter()
+        .map(|line| colour(&line))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn colour(line: &str) -> String {
+    let trimmed = line.trim_start();
+    if trimmed.starts_with('✓') {
+        line.replacen('✓', &style("✓").green().bold().to_string(), 1)
+    } else if trimmed.starts_with('✗') {
+        style(line).red().to_string()
+    } else if trimmed.starts_with('·') {
+        style(line).dim().to_string()
+    } else if !line.starts_with(' ') {
+        style(line).bold().to_string()
+    } else {
+        line.to_string()
+    }
 }
 
 /// A step on screen.
@@ -43,7 +135,18 @@ impl TerminalRenderer {
             bars: Mutex::new(HashMap::new()),
             tally: Mutex::new(Tally::default()),
             said: Mutex::new((Causes::default(), Repeats::default())),
+            live: None,
         }
+    }
+
+    /// A renderer that draws the whole run live (every step, stage, releases) from
+    /// `view`, above which failures, warnings and notes are said as lines.
+    pub fn with_view(mut self, view: RunView) -> TerminalRenderer {
+        if self.verbosity != Verbosity::Quiet {
+            super::register_live(&self.multi);
+            self.live = Some(Live::start(&self.multi, view));
+        }
+        self
     }
 
     fn spinner_style() -> ProgressStyle {
@@ -126,8 +229,59 @@ impl TerminalRenderer {
     }
 }
 
+impl TerminalRenderer {
+    /// With the live view: the view draws steps; lines are said only for what it cannot
+    /// show (a failure's cause and output, warnings, notes, the end).
+    fn report_live(&self, live: &Live, event: &Event) {
+        live.observe(event);
+        match &event.kind {
+            EventKind::StepOutput {
+                section,
+                step,
+                line,
+            } if self.verbosity == Verbosity::Verbose => {
+                self.print_output(&Self::key(section, step), Some(&clean_line(line)));
+            }
+            EventKind::StepFinished {
+                section,
+                step,
+                status,
+                ..
+            } => {
+                if self.verbosity == Verbosity::Verbose {
+                    self.print_output(&Self::key(section, step), None);
+                }
+                if *status != crate::event::StepStatus::Ok
+                    && let Some(message) = self.said_once(event)
+                {
+                    self.print_message(&message);
+                }
+            }
+            EventKind::Finished { .. } => {
+                for line in live.finish() {
+                    self.print(line);
+                }
+            }
+            EventKind::StepStarted { .. }
+            | EventKind::StepOutput { .. }
+            | EventKind::StepProgress { .. }
+            | EventKind::StepHeartbeat { .. }
+            | EventKind::RunStarted { .. } => {}
+            _ => {
+                if let Some(message) = self.said_once(event) {
+                    self.print_message(&message);
+                }
+            }
+        }
+        self.print_summary(event);
+    }
+}
+
 impl Reporter for TerminalRenderer {
     fn report(&self, event: &Event) {
+        if let Some(live) = &self.live {
+            return self.report_live(live, event);
+        }
         let Ok(mut bars) = self.bars.lock() else {
             return;
         };

@@ -368,3 +368,71 @@ fn the_health_line_on_a_terminal_shows_failed_probes() {
         "{screen}"
     );
 }
+
+const STAGED: &str = r#"
+adapter = "exec"
+target  = "web"
+
+[[steps]]
+kind    = "deploy"
+name    = "ship"
+release = "2.0"
+cmd     = "true"
+
+[[steps]]
+kind    = "promote"
+name    = "10%"
+percent = 10
+cmd     = "true"
+
+[[steps]]
+kind     = "soak"
+name     = "soak at 10%"
+duration = "1s"
+
+[[steps]]
+kind   = "pause"
+name   = "gate"
+reason = "looks good?"
+
+[[steps]]
+kind    = "promote"
+name    = "100%"
+percent = 100
+cmd     = "true"
+"#;
+
+#[test]
+fn the_live_view_shows_every_step_the_stage_and_the_releases() {
+    if no_pty() {
+        return;
+    }
+    let b = Bench::new();
+    b.runbook("app", STAGED);
+    let screen = on_a_tty(&b, "promote app", &[("NO_COLOR", "1")]);
+    // At the start: every step to come.
+    assert!(screen.contains("· soak at 10% (to come)"), "{screen}");
+    assert!(screen.contains("· 100% (to come)"), "{screen}");
+    // While the soak runs: done steps above it, its bar, steps to come below.
+    assert!(screen.contains("✓ ship ("), "{screen}");
+    assert!(screen.contains("soak at 10% ("), "{screen}");
+    // The stage after the first promote, the target's releases, the gate waiting.
+    assert!(screen.contains("stage: 10%"), "{screen}");
+    assert!(
+        screen.contains("web: stable not recorded, new 2.0"),
+        "{screen}"
+    );
+    assert!(screen.contains("⏸ gate (waiting)  looks good?"), "{screen}");
+    assert!(screen.contains("paused at `gate`"), "{screen}");
+    // Going on: the steps before the gate are done earlier, the last one runs.
+    let screen = on_a_tty(&b, "promote app", &[("NO_COLOR", "1")]);
+    assert!(screen.contains("✓ gate (done earlier)"), "{screen}");
+    assert!(screen.contains("✓ 100% ("), "{screen}");
+    assert!(screen.contains("stage: 100%"), "{screen}");
+    // What ran before the run (nothing recorded here), not the release it shipped.
+    assert!(
+        screen.contains("web: stable not recorded, new 2.0, at 100%"),
+        "{screen}"
+    );
+    assert!(screen.contains("complete in"), "{screen}");
+}
