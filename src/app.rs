@@ -84,7 +84,11 @@ async fn dispatch(cx: &Context, command: Command) -> Result<ExitCode, Error> {
             )
             .await
         }
-        Command::Status { runbook } => commands::status::run(cx, runbook.as_deref()),
+        Command::Status {
+            runbook: Some(runbook),
+            watch: true,
+        } => commands::status_watch::run(cx, &runbook).await,
+        Command::Status { runbook, .. } => commands::status::run(cx, runbook.as_deref()),
         Command::Log(args) => commands::log::run(cx, &args),
         Command::Completions { shell } => commands::completions::run(shell),
         Command::Schema => commands::schema::run(),

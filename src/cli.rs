@@ -172,11 +172,16 @@ pub enum Command {
     },
 
     /// Where each run stands: step, status, lock holder
-    #[command(after_help = "Example:\n  rollout status canary --json")]
+    #[command(
+        after_help = "Examples:\n  rollout status canary --json\n  rollout status canary --watch"
+    )]
     Status {
         /// Runbook name; default: every runbook of the project
         #[arg(add = ArgValueCompleter::new(runbook_completer))]
         runbook: Option<String>,
+        /// Follow the run live from another terminal (its state and the log) until it ends
+        #[arg(long, requires = "runbook", conflicts_with = "json")]
+        watch: bool,
     },
 
     /// Read the reliability log, or append a note to it

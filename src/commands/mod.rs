@@ -17,4 +17,5 @@ pub mod run_sets;
 pub mod schema;
 pub mod show;
 pub mod status;
+pub mod status_watch;
 pub mod validate;

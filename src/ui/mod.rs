@@ -51,6 +51,12 @@ pub fn suspended<R>(f: impl FnOnce() -> R) -> R {
     }
 }
 
+/// The run view as the terminal draws it: coloured, fitted to stderr's width, the
+/// spinner turned to `tick`.
+pub fn draw_view(view: &run_view::RunView, tick: usize) -> String {
+    terminal::draw(view, tick)
+}
+
 /// How much to say.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verbosity {

@@ -95,7 +95,7 @@ impl Drop for Live {
 }
 
 /// The view, coloured, fitted to the terminal's width.
-fn draw(view: &RunView, tick: usize) -> String {
+pub(super) fn draw(view: &RunView, tick: usize) -> String {
     let width = console::Term::stderr().size().1 as usize;
     view.render(chrono::Utc::now(), width.saturating_sub(1), tick)
         .into_iter()

@@ -436,3 +436,79 @@ fn the_live_view_shows_every_step_the_stage_and_the_releases() {
     );
     assert!(screen.contains("complete in"), "{screen}");
 }
+
+const WATCHED: &str = r#"
+[[steps]]
+kind = "run"
+name = "build"
+cmd  = "true"
+
+[[steps]]
+kind     = "soak"
+name     = "bake"
+duration = "2s"
+
+[[steps]]
+kind    = "log"
+name    = "done"
+message = "shipped"
+"#;
+
+/// Starts `promote app` in the background and waits until its run is in progress.
+fn run_in_background(b: &Bench) -> std::process::Child {
+    let child = b.spawn(&["promote", "app"]);
+    assert!(
+        b.wait_for(std::time::Duration::from_secs(10), |b| {
+            b.path(".rollout/state/app.json").exists()
+                && std::fs::read_to_string(b.path("reliability.log"))
+                    .is_ok_and(|l| l.contains("STEP OK - app step=build"))
+        }),
+        "the run did not start"
+    );
+    child
+}
+
+#[test]
+fn status_watch_follows_a_run_from_another_process_until_it_ends() {
+    let b = Bench::new();
+    b.runbook("app", WATCHED);
+    let mut child = run_in_background(&b);
+    // Off a terminal: the run's log lines from its start, then the final view.
+    let watch = b.run(&["status", "app", "--watch"]);
+    watch.status(0);
+    let err = watch.stderr();
+    assert!(err.contains("RUN STARTED - app"), "{err}");
+    assert!(err.contains("STEP OK - app step=bake"), "{err}");
+    assert!(err.contains("RUN COMPLETE - app"), "{err}");
+    assert!(err.contains("complete in"), "{err}");
+    for step in ["✓ build (", "✓ bake (", "✓ done ("] {
+        assert!(err.contains(step), "{step}: {err}");
+    }
+    assert!(child.wait().unwrap().success());
+}
+
+#[test]
+fn status_watch_on_a_terminal_draws_the_run_live() {
+    if no_pty() {
+        return;
+    }
+    let b = Bench::new();
+    b.runbook("app", WATCHED);
+    let mut child = run_in_background(&b);
+    let screen = on_a_tty(&b, "status app --watch", &[("NO_COLOR", "1")]);
+    // Mid-run: the soak running, the last step to come; then the end.
+    assert!(screen.contains("✓ build ("), "{screen}");
+    assert!(screen.contains("bake ("), "{screen}");
+    assert!(screen.contains("· done (to come)"), "{screen}");
+    assert!(screen.contains("complete in"), "{screen}");
+    assert!(child.wait().unwrap().success());
+}
+
+#[test]
+fn status_watch_needs_a_runbook() {
+    let b = Bench::new();
+    b.runbook("app", WATCHED);
+    b.run(&["status", "--watch"])
+        .status(2)
+        .stderr_has("RUNBOOK");
+}
