@@ -180,7 +180,7 @@ pub enum Command {
         #[arg(add = ArgValueCompleter::new(runbook_completer))]
         runbook: Option<String>,
         /// Follow the run live from another terminal (its state and the log) until it ends
-        #[arg(long, requires = "runbook", conflicts_with = "json")]
+        #[arg(long, requires = "runbook")]
         watch: bool,
     },
 

@@ -30,6 +30,12 @@ const EVERY: Duration = Duration::from_millis(300);
 const HEARTBEAT: Duration = Duration::from_secs(30);
 
 pub async fn run(cx: &Context, name: &str) -> Result<ExitCode, Error> {
+    if cx.global.json {
+        return Err(Error::usage("--watch draws a live view; it has no --json form")
+            .with_hint(format!(
+                "for JSON, `rollout status {name} --json` once, or `rollout log --follow --json --runbook {name}`"
+            )));
+    }
     let project = cx.project()?;
     let plan = load_plan(cx, &project, name, "r-watch", Strictness::Describe)?;
     let store = StateStore::new(&project.state_dir());

@@ -511,4 +511,7 @@ fn status_watch_needs_a_runbook() {
     b.run(&["status", "--watch"])
         .status(2)
         .stderr_has("RUNBOOK");
+    b.run(&["status", "app", "--watch", "--json"])
+        .status(2)
+        .stderr_has("no --json form");
 }
