@@ -193,8 +193,9 @@ impl RunView {
                 ..
             } => {
                 if self.find(*section, step).is_none() {
-                    // Preflight checks and emergency rungs appear as they run.
-                    self.rows.push(Row {
+                    // Preflight checks and emergency rungs appear as they run; preflight
+                    // above the steps it guards.
+                    let row = Row {
                         section: *section,
                         name: step.clone(),
                         kind: kind.clone(),
@@ -202,7 +203,16 @@ impl RunView {
                         note: String::new(),
                         progress: None,
                         stage: None,
-                    });
+                    };
+                    let at = match section {
+                        Section::Preflight => self
+                            .rows
+                            .iter()
+                            .position(|r| r.section != Section::Preflight)
+                            .unwrap_or(self.rows.len()),
+                        _ => self.rows.len(),
+                    };
+                    self.rows.insert(at, row);
                 }
                 if let Some(row) = self.find(*section, step) {
                     row.state = RowState::Running { since: event.ts };
@@ -558,6 +568,22 @@ mod tests {
         assert_eq!(lines[1], "  web: stable not recorded, new 2.0");
         assert_eq!(lines[6], "    ✓ gate (done earlier)");
         assert_eq!(lines[7], "    · 100% (to come)");
+        // Preflight checks go above the steps, as they run.
+        v.observe(&at(
+            0,
+            EventKind::StepStarted {
+                section: Section::Preflight,
+                step: "tests".into(),
+                kind: "run".into(),
+                index: 1,
+                total: 1,
+                detail: "$ cargo test".into(),
+            },
+        ));
+        let lines = v.render(DateTime::from_timestamp(1_800_000_000, 0).unwrap(), 200, 0);
+        assert_eq!(lines[2], "  preflight:");
+        assert_eq!(lines[3], "    ⠋ tests (0.0s)");
+        assert_eq!(lines[5], "  steps:");
         // A rollback adds its steps below.
         v.observe(&at(
             1,
@@ -567,8 +593,8 @@ mod tests {
             },
         ));
         let lines = v.render(DateTime::from_timestamp(1_800_000_001, 0).unwrap(), 30, 0);
-        assert_eq!(lines[8], "  rollback:");
-        assert_eq!(lines[9], "    · undo (to come)");
+        assert_eq!(lines[11], "  rollback:");
+        assert_eq!(lines[12], "    · undo (to come)");
         assert!(lines.iter().all(|l| console::measure_text_width(l) <= 30));
     }
 }
