@@ -379,3 +379,17 @@ fn zsh_completes_a_step_name_with_spaces_as_one_word() {
     };
     assert!(done, "zsh did not complete `smo` to `smoke\\ test`");
 }
+
+#[test]
+fn bash_completes_the_new_flags() {
+    let b = Bench::new();
+    b.runbook("canary", SPACED);
+    let Some(found) = bash_complete(b.root(), &["rollout", "status", "canary", "--wa"]) else {
+        return;
+    };
+    assert_eq!(found, vec!["--watch"], "{found:?}");
+    let found = bash_complete(b.root(), &["rollout", "sch"]).unwrap();
+    assert_eq!(found, vec!["schema"], "{found:?}");
+    let found = bash_complete(b.root(), &["rollout", "init", "--adapter", "e"]).unwrap();
+    assert_eq!(found, vec!["exec"], "{found:?}");
+}
