@@ -410,6 +410,54 @@ impl RunView {
     }
 }
 
+impl RunView {
+    /// Like [`render`](RunView::render), within `height` lines: a long runbook on a
+    /// short terminal counts the steps finished before the first open one and the steps
+    /// to come past the bottom instead of listing them (a block taller than the screen
+    /// cannot be redrawn in place).
+    pub fn render_within(
+        &self,
+        now: DateTime<Utc>,
+        width: usize,
+        height: usize,
+        tick: usize,
+    ) -> Vec<String> {
+        let full = self.render(now, width, tick);
+        if full.len() <= height {
+            return full;
+        }
+        let first_open = self
+            .rows
+            .iter()
+            .position(|r| {
+                !matches!(
+                    r.state,
+                    RowState::Done { .. } | RowState::DoneBefore | RowState::Warned { .. }
+                )
+            })
+            .unwrap_or(self.rows.len());
+        let mut open = self.clone();
+        open.rows = self.rows[first_open..].to_vec();
+        let mut lines = open.render(now, width, tick);
+        let head = 1 + self.targets.len();
+        if first_open > 0 {
+            lines.insert(head, format!("    ✓ {first_open} earlier step(s) done"));
+        }
+        if lines.len() > height {
+            let keep = height.saturating_sub(1).max(head + 3).min(lines.len());
+            let hidden = lines[keep..]
+                .iter()
+                .filter(|l| l.trim_start().starts_with('·'))
+                .count();
+            lines.truncate(keep);
+            if hidden > 0 {
+                lines.push(format!("    · {hidden} more to come"));
+            }
+        }
+        lines
+    }
+}
+
 /// `━━━━━━╸     ` filled `done` of `total`.
 fn bar(done: u64, total: u64, width: usize) -> String {
     let filled = if total == 0 {
@@ -596,5 +644,29 @@ mod tests {
         assert_eq!(lines[11], "  rollback:");
         assert_eq!(lines[12], "    · undo (to come)");
         assert!(lines.iter().all(|l| console::measure_text_width(l) <= 30));
+    }
+
+    #[test]
+    fn a_short_screen_counts_what_does_not_fit() {
+        let mut v = RunView::new(&plan(), None);
+        v.observe(&at(
+            0,
+            EventKind::RunStarted {
+                mode: Mode::Promote,
+                steps: 5,
+                from_step: None,
+            },
+        ));
+        v.observe(&at(0, started("ship")));
+        v.observe(&at(1, finished("ship", StepStatus::Ok)));
+        v.observe(&at(1, started("healthy")));
+        let now = DateTime::from_timestamp(1_800_000_002, 0).unwrap();
+        assert_eq!(v.render_within(now, 80, 100, 0), v.render(now, 80, 0));
+        let lines = v.render_within(now, 80, 6, 0);
+        assert_eq!(lines.len(), 6, "{lines:?}");
+        assert_eq!(lines[2], "    ✓ 1 earlier step(s) done");
+        assert_eq!(lines[3], "  steps:");
+        assert!(lines[4].starts_with("    ⠋ healthy (1.0s)"), "{lines:?}");
+        assert_eq!(lines[5], "    · 3 more to come");
     }
 }

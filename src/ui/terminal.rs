@@ -96,12 +96,19 @@ impl Drop for Live {
 
 /// The view, coloured, fitted to the terminal's width.
 pub(super) fn draw(view: &RunView, tick: usize) -> String {
-    let width = console::Term::stderr().size().1 as usize;
-    view.render(chrono::Utc::now(), width.saturating_sub(1), tick)
-        .into_iter()
-        .map(|line| colour(&line))
-        .collect::<Vec<_>>()
-        .join("\n")
+    let (height, width) = console::Term::stderr().size();
+    // A few lines stay free for the lines said above the view.
+    let height = (height as usize).saturating_sub(3).max(8);
+    view.render_within(
+        chrono::Utc::now(),
+        width.saturating_sub(1) as usize,
+        height,
+        tick,
+    )
+    .into_iter()
+    .map(|line| colour(&line))
+    .collect::<Vec<_>>()
+    .join("\n")
 }
 
 fn colour(line: &str) -> String {
