@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds rollout and installs the binary, the completion script for your shell and the
-# man page. Safe to run twice (every file is replaced whole).
+# man pages (rollout(1), one per subcommand, rollout-runbook(5)). Safe to run twice
+# (every file is replaced whole).
 # Usage: ./install.sh [--prefix DIR] [--shell bash|zsh|fish] [--bin PATH]
 #   --prefix DIR   where to install (default: ~/.local): DIR/bin, DIR/share/man/man1, …
 #   --shell NAME   whose completion to install (default: from $SHELL)
@@ -43,7 +44,10 @@ put() {
 }
 
 put "$bin" "$prefix/bin/rollout" 0755
-put man/rollout.1 "$prefix/share/man/man1/rollout.1" 0644
+for page in man/*.[0-9]; do
+  section="${page##*.}"
+  put "$page" "$prefix/share/man/man$section/$(basename "$page")" 0644
+done
 
 case "$shell_name" in
   bash) put completions/rollout.bash "$prefix/share/bash-completion/completions/rollout" 0644 ;;

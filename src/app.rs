@@ -93,18 +93,23 @@ async fn dispatch(cx: &Context, command: Command) -> Result<ExitCode, Error> {
             )
             .await
         }
-        Command::Status { runbook } => commands::status::run(cx, runbook.as_deref()),
+        Command::Status {
+            runbook: Some(runbook),
+            watch: true,
+        } => commands::status_watch::run(cx, &runbook).await,
+        Command::Status { runbook, .. } => commands::status::run(cx, runbook.as_deref()),
         Command::History { runbook, limit } => {
             commands::history::run(cx, runbook.as_deref(), limit)
         }
         Command::Log(args) => commands::log::run(cx, &args),
         Command::Completions { shell } => commands::completions::run(shell),
+        Command::Schema => commands::schema::run(),
         Command::Init {
             adapter,
             name,
             force,
         } => commands::init::run(cx, adapter, name.as_deref(), force),
-        Command::DemoService { action } => commands::demo::run(&action),
+        Command::DemoService { action } => commands::demo::run(&action).await,
     }
 }
 

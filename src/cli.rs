@@ -4,10 +4,10 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use clap_complete::{ArgValueCandidates, Shell};
+use clap_complete::{ArgValueCompleter, Shell};
 
 pub use crate::commands::demo::args::{DemoAction, DemoPort};
-use crate::completion::{runbook_candidates, step_candidates};
+use crate::completion::{runbook_completer, step_completer};
 
 /// Deployment runbooks you can trust: plan, run, pause, resume, roll back, and a
 /// reliability log of all of it.
@@ -95,7 +95,7 @@ pub enum Command {
     #[command(after_help = "Example:\n  rollout show canary --set image=registry/app:1.4.2")]
     Show {
         /// Runbook name (file stem under runbooks/)
-        #[arg(add = ArgValueCandidates::new(runbook_candidates), value_parser = crate::project::parse_runbook_name)]
+        #[arg(add = ArgValueCompleter::new(runbook_completer), value_parser = crate::project::parse_runbook_name)]
         runbook: String,
     },
 
@@ -103,7 +103,7 @@ pub enum Command {
     #[command(after_help = "Example:\n  rollout validate canary k8s-canary")]
     Validate {
         /// Runbook names; all runbooks when none is given
-        #[arg(add = ArgValueCandidates::new(runbook_candidates), value_parser = crate::project::parse_runbook_name)]
+        #[arg(add = ArgValueCompleter::new(runbook_completer), value_parser = crate::project::parse_runbook_name)]
         runbooks: Vec<String>,
     },
 
@@ -112,7 +112,8 @@ pub enum Command {
         after_help = "Example:\n  rollout preflight canary --format junit --report preflight.xml"
     )]
     Preflight {
-        #[arg(add = ArgValueCandidates::new(runbook_candidates), value_parser = crate::project::parse_runbook_name)]
+        /// Runbook name (file stem under runbooks/)
+        #[arg(add = ArgValueCompleter::new(runbook_completer), value_parser = crate::project::parse_runbook_name)]
         runbook: String,
         /// How many checks run at once (default: all of them)
         #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
@@ -130,7 +131,8 @@ pub enum Command {
         after_help = "Examples:\n  rollout promote canary\n  rollout promote canary --full --yes"
     )]
     Promote {
-        #[arg(add = ArgValueCandidates::new(runbook_candidates), value_parser = crate::project::parse_runbook_name)]
+        /// Runbook name (file stem under runbooks/)
+        #[arg(add = ArgValueCompleter::new(runbook_completer), value_parser = crate::project::parse_runbook_name)]
         runbook: String,
         /// Go through every pause without stopping
         #[arg(long)]
@@ -142,10 +144,11 @@ pub enum Command {
         after_help = "Examples:\n  rollout resume canary\n  rollout resume canary --from \"deploy production\""
     )]
     Resume {
-        #[arg(add = ArgValueCandidates::new(runbook_candidates), value_parser = crate::project::parse_runbook_name)]
+        /// Runbook name (file stem under runbooks/)
+        #[arg(add = ArgValueCompleter::new(runbook_completer), value_parser = crate::project::parse_runbook_name)]
         runbook: String,
         /// Start from this step instead of the failed one
-        #[arg(long, value_name = "STEP", add = ArgValueCandidates::new(step_candidates))]
+        #[arg(long, value_name = "STEP", add = ArgValueCompleter::new(step_completer))]
         from: Option<String>,
     },
 
@@ -154,7 +157,8 @@ pub enum Command {
         after_help = "Examples:\n  rollout rollback canary --reason \"error rate 4%\"\n  rollout rollback --emergency"
     )]
     Rollback {
-        #[arg(add = ArgValueCandidates::new(runbook_candidates), value_parser = crate::project::parse_runbook_name)]
+        /// Runbook name; default: the one most recently run in this project
+        #[arg(add = ArgValueCompleter::new(runbook_completer), value_parser = crate::project::parse_runbook_name)]
         runbook: Option<String>,
         /// No preflight, no prompts, no gates; take the lock; escalate through [[emergency]]
         #[arg(long)]
@@ -168,10 +172,16 @@ pub enum Command {
     },
 
     /// Where each run stands: step, status, lock holder
-    #[command(after_help = "Example:\n  rollout status canary --json")]
+    #[command(
+        after_help = "Examples:\n  rollout status canary --json\n  rollout status canary --watch"
+    )]
     Status {
-        #[arg(add = ArgValueCandidates::new(runbook_candidates), value_parser = crate::project::parse_runbook_name)]
+        /// Runbook name; default: every runbook of the project
+        #[arg(add = ArgValueCompleter::new(runbook_completer), value_parser = crate::project::parse_runbook_name)]
         runbook: Option<String>,
+        /// Follow the run live from another terminal (its state and the log) until it ends
+        #[arg(long, requires = "runbook")]
+        watch: bool,
     },
 
     /// Past runs, newest first: who, when, outcome, duration, releases
@@ -180,7 +190,7 @@ pub enum Command {
     )]
     History {
         /// Only the runs of this runbook (default: every runbook)
-        #[arg(add = ArgValueCandidates::new(runbook_candidates))]
+        #[arg(add = ArgValueCompleter::new(runbook_completer))]
         runbook: Option<String>,
         /// At most N runs
         #[arg(long, value_name = "N")]
@@ -198,19 +208,24 @@ pub enum Command {
         after_help = "Example:\n  rollout completions bash > ~/.local/share/bash-completion/completions/rollout"
     )]
     Completions {
+        /// The shell to write the script for
         #[arg(value_enum)]
         shell: Shell,
     },
 
+    /// Print the JSON Schema of the runbook format, for editors (Taplo, Even Better TOML)
+    #[command(after_help = "Example:\n  rollout schema > schema/runbook.json")]
+    Schema,
+
     /// Write a commented starter runbook into runbooks/ (and rollout.toml if absent)
     #[command(
-        after_help = "Examples:\n  rollout init\n  rollout init --adapter kubectl --name canary\n  rollout init --adapter fly --force"
+        after_help = "Examples:\n  rollout init\n  rollout init --adapter kubectl --name canary\n  rollout init --adapter exec --name release\n  rollout init --adapter fly --force\n  rollout init --dry-run"
     )]
     Init {
         /// The platform the starter runbook deploys to
         #[arg(long, value_enum, default_value_t = InitAdapter::Fly)]
         adapter: InitAdapter,
-        /// The runbook's name (runbooks/NAME.toml); default: the adapter's name
+        /// The runbook's name (runbooks/NAME.toml); default: deploy
         #[arg(long, value_name = "NAME", value_parser = crate::project::parse_runbook_name)]
         name: Option<String>,
         /// Overwrite a runbook that already exists
@@ -236,6 +251,8 @@ pub enum InitAdapter {
     Fly,
     Kubectl,
     Systemctl,
+    /// Your own scripts: every platform step gives its `cmd`
+    Exec,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -249,7 +266,7 @@ pub struct LogArgs {
     pub since: Option<String>,
 
     /// Only entries of this runbook
-    #[arg(long, value_name = "RUNBOOK", add = ArgValueCandidates::new(runbook_candidates), value_parser = crate::project::parse_runbook_name)]
+    #[arg(long, value_name = "RUNBOOK", add = ArgValueCompleter::new(runbook_completer), value_parser = crate::project::parse_runbook_name)]
     pub runbook: Option<String>,
 
     /// Only entries of this event (e.g. "STEP FAILED"; case-insensitive)

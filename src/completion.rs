@@ -7,7 +7,7 @@
 //! (a variable of our own, so a stray `COMPLETE` in the environment changes nothing), and
 //! [`complete_from_env`] answers before anything else runs.
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 
 use clap::CommandFactory;
 use clap_complete::env::{Bash, Elvish, EnvCompleter, Fish, Powershell, Zsh};
@@ -126,6 +126,73 @@ pub fn runbook_candidates() -> Vec<CompletionCandidate> {
         .collect()
 }
 
+/// Runbook names that start with the word being completed, written so that the shell
+/// asking inserts a name with spaces as one word (see [`as_one_word`]).
+pub fn runbook_completer(current: &OsStr) -> Vec<CompletionCandidate> {
+    matching(current, runbook_candidates())
+}
+
+/// Step names (of the runbook after `resume`) that start with the word being completed,
+/// each inserted as one word: `--from smoke<TAB>` gives `--from smoke\ test` in bash.
+pub fn step_completer(current: &OsStr) -> Vec<CompletionCandidate> {
+    matching(current, step_candidates())
+}
+
+fn matching(current: &OsStr, candidates: Vec<CompletionCandidate>) -> Vec<CompletionCandidate> {
+    let typed = unquote(&current.to_string_lossy());
+    // clap_complete removes ROLLOUT_COMPLETE before completers run; its bash script is
+    // the only one that passes `_CLAP_COMPLETE_COMP_TYPE`.
+    let shell = if std::env::var_os("_CLAP_COMPLETE_COMP_TYPE").is_some() {
+        "bash"
+    } else {
+        "other"
+    };
+    candidates
+        .into_iter()
+        .filter(|c| c.get_value().to_string_lossy().starts_with(&typed))
+        .map(|c| {
+            let value = as_one_word(&c.get_value().to_string_lossy(), shell);
+            let help = c.get_help().cloned();
+            CompletionCandidate::new(value).help(help)
+        })
+        .collect()
+}
+
+/// The word as typed, without the quoting a shell leaves in it: bash and zsh pass
+/// `smoke\ t` or `"smoke t`, fish passes its token as written.
+fn unquote(word: &str) -> String {
+    let word = word
+        .strip_prefix('\'')
+        .or_else(|| word.strip_prefix('"'))
+        .unwrap_or(word);
+    let mut out = String::new();
+    let mut chars = word.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => out.extend(chars.next()),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A candidate as the shell must receive it to insert it as one word: bash inserts
+/// COMPREPLY verbatim, so a space (or any character the shell treats specially) gets
+/// a backslash; zsh (`_describe`) and fish quote what they insert themselves.
+fn as_one_word(value: &str, shell: &str) -> String {
+    if shell != "bash" {
+        return value.to_string();
+    }
+    let mut out = String::new();
+    for c in value.chars() {
+        if c.is_whitespace() || "\\'\"$`!&;|<>()*?[]{}#~".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// Step names of the runbook named on the command line being completed (the word after
 /// `resume`); the completer is not told the other arguments, so it reads them itself.
 pub fn step_candidates() -> Vec<CompletionCandidate> {
@@ -203,6 +270,18 @@ mod tests {
         let line = args(&["rollout", "--", "rollout", "show", "--dir=/q", ""]);
         assert_eq!(flag_value(&line, &flags).as_deref(), Some("/q"));
         assert_eq!(flag_value(&args(&["rollout", "show"]), &flags), None);
+    }
+
+    #[test]
+    fn a_name_with_spaces_is_one_word_in_bash_and_as_is_elsewhere() {
+        assert_eq!(as_one_word("smoke test", "bash"), "smoke\\ test");
+        assert_eq!(as_one_word("a'b", "bash"), "a\\'b");
+        assert_eq!(as_one_word("smoke test", "zsh"), "smoke test");
+        assert_eq!(as_one_word("smoke test", "fish"), "smoke test");
+        assert_eq!(unquote("smoke\\ t"), "smoke t");
+        assert_eq!(unquote("\"smoke t"), "smoke t");
+        assert_eq!(unquote("'smo"), "smo");
+        assert_eq!(unquote("plain"), "plain");
     }
 
     #[test]

@@ -243,3 +243,39 @@ impl Outcome {
         }
     }
 }
+
+impl EventKind {
+    /// The warning SPEC §4 asks for when a step ends with processes of its own still
+    /// running in its group, which are then stopped: the hook for the process-group
+    /// cleanup (`process::group`), which knows how many it stopped. Renderers and the
+    /// log show it like any warning.
+    pub fn leftovers_stopped(step: &str, count: usize) -> EventKind {
+        let them = if count == 1 {
+            "1 background process".to_string()
+        } else {
+            format!("{count} background processes")
+        };
+        EventKind::Warning {
+            message: format!(
+                "step `{step}` left {them} running; stopped when the step ended (a step must not leave processes behind: run them in the foreground, or under a service manager)"
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod leftovers_tests {
+    use super::*;
+
+    #[test]
+    fn the_leftover_warning_names_the_step_and_the_count() {
+        let EventKind::Warning { message } = EventKind::leftovers_stopped("migrate", 2) else {
+            panic!("not a warning");
+        };
+        assert!(message.starts_with("step `migrate` left 2 background processes running; stopped"));
+        let EventKind::Warning { message } = EventKind::leftovers_stopped("x", 1) else {
+            panic!("not a warning");
+        };
+        assert!(message.contains("left 1 background process running"));
+    }
+}

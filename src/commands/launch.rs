@@ -56,6 +56,58 @@ pub fn load_plan_with(
     Ok(loaded.plan)
 }
 
+/// `promote`, `resume` and `rollback` refuse a `--set` the runbook does not use (SPEC
+/// §2): a typo (`verison=2.8.0`) would otherwise ship the default. Checked before the
+/// lock, the state or the log are touched, so nothing at all happens (exit 2).
+pub fn refuse_unused_sets(cx: &Context, project: &Project, name: &str) -> Result<(), Error> {
+    if cx.global.set.is_empty() {
+        return Ok(());
+    }
+    let loaded = runbook::load(
+        project,
+        name,
+        &runbook::Context {
+            sets: &cx.global.set,
+            run_id: "r-check",
+            user: &cx.user,
+            host: &cx.host,
+            strictness: Strictness::Describe,
+        },
+    )?;
+    if loaded.unused_sets.is_empty() {
+        return Ok(());
+    }
+    let keys: Vec<&str> = loaded.unused_sets.iter().map(|(k, _)| k.as_str()).collect();
+    let verb = if keys.len() == 1 { "is" } else { "are" };
+    let detail: Vec<String> = loaded
+        .unused_sets
+        .iter()
+        .map(|(key, suggestion)| {
+            if suggestion.is_empty() {
+                format!("`{key}`: no step, variable or setting uses it")
+            } else {
+                format!("`{key}`: {suggestion}")
+            }
+        })
+        .collect();
+    let mut known: Vec<&str> = loaded.plan.vars.keys().map(String::as_str).collect();
+    known.dedup();
+    let hint = if known.is_empty() {
+        format!("runbook `{name}` has no [vars]; `rollout show {name}` shows what it runs")
+    } else {
+        format!(
+            "its variables: {} (`rollout show {name}` shows them in use)",
+            known.join(", ")
+        )
+    };
+    Err(Error::usage(format!(
+        "--set {} {verb} not used by runbook `{name}`; nothing was run",
+        keys.join(", ")
+    ))
+    .with_detail(detail.join("\n"))
+    .with_hint(hint))
+}
+
 /// Fails with the loader's "no runbook `x`" error before anything is created for it.
 pub fn ensure_exists(cx: &Context, project: &Project, name: &str) -> Result<(), Error> {
     if project
@@ -92,10 +144,24 @@ pub fn session(
     output: &Output,
     emergency: bool,
 ) -> Session {
+    session_with(cx, plan, run_id, log, output, emergency, None)
+}
+
+/// Like [`session`], knowing what each target ran before (`before`, from the run
+/// state), which the live view shows beside what the run ships.
+pub fn session_with(
+    cx: &Context,
+    plan: Plan,
+    run_id: String,
+    log: LogWriter,
+    output: &Output,
+    emergency: bool,
+    before: Option<&crate::releases::Releases>,
+) -> Session {
     let log_path = log.path().to_path_buf();
     let mut reporters = Fanout::new();
     reporters.add(Box::new(LogRecorder::new(log, &cx.user, &cx.host)));
-    reporters.add(output.reporter());
+    reporters.add(output.run_reporter(&plan, before));
     Session::new(
         Arc::new(plan),
         run_id,
@@ -222,13 +288,20 @@ impl Launch {
         full: bool,
         sets: Vec<(String, String)>,
     ) -> Engine {
-        let session = session(
+        let before = self
+            .store
+            .load(&plan.name)
+            .ok()
+            .flatten()
+            .map(|state| state.releases);
+        let session = session_with(
             cx,
             plan,
             run_id,
             self.log,
             &cx.output(project),
             self.emergency,
+            before.as_ref(),
         );
         let options = Options {
             full,

@@ -1,43 +1,79 @@
-//! `rollout list`: the runbooks found, with descriptions and the state of each.
+//! `rollout list`: the runbooks found, with descriptions, the state of each, and a mark
+//! on those that do not validate.
 
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::app::Context;
 use crate::engine::lock::RunLock;
 use crate::engine::state::StateStore;
 use crate::error::{Error, ExitCode};
-use crate::runbook;
+use crate::runbook::{self, Strictness};
 
 use super::output::print_stdout;
-use super::status::shown_state;
+use super::status::{effective_status, shown_state};
+
+/// One runbook's row.
+struct Row {
+    name: String,
+    description: Option<String>,
+    /// What people read: "paused at `gate`", "never run".
+    shown: String,
+    json: Value,
+}
 
 pub fn run(cx: &Context) -> Result<ExitCode, Error> {
     let project = cx.project()?;
     let store = StateStore::new(&project.state_dir());
     let lock_dir = project.state_dir().join("locks");
+    let context = runbook::Context {
+        sets: &cx.global.set,
+        run_id: "r-list",
+        user: &cx.user,
+        host: &cx.host,
+        strictness: Strictness::Describe,
+    };
     let mut rows = Vec::new();
     for name in project.runbook_names()? {
         let description = runbook::describe(&project, &name);
-        let (state, broken) = match store.load(&name) {
-            Ok(state) => (state, false),
-            Err(_) => (None, true),
+        let errors = match runbook::check(&project, &name, &context) {
+            Ok(_) => 0,
+            Err(diagnostics) => diagnostics.len(),
         };
         let held = RunLock::holder(&lock_dir, &name).ok().flatten().is_some();
-        let status = if broken {
-            "unreadable state".to_string()
-        } else {
-            state
-                .as_ref()
-                .map(|s| shown_state(s, held))
-                .unwrap_or_else(|| "never run".to_string())
+        // The one spelling of a state in JSON is the state's own (`never_run`,
+        // `rolled_back`), as `status --json` writes it.
+        let (mut shown, state, step) = match store.load(&name) {
+            Ok(Some(s)) => (
+                shown_state(&s, held),
+                Value::from(effective_status(&s, held).as_str()),
+                s.at_step.clone(),
+            ),
+            Ok(None) => ("never run".to_string(), Value::from("never_run"), None),
+            Err(_) => ("unreadable state".to_string(), Value::Null, None),
         };
-        rows.push((name, description, status));
+        if errors > 0 {
+            shown = format!(
+                "INVALID ({errors} error{}: rollout validate {name})",
+                if errors == 1 { "" } else { "s" }
+            );
+        }
+        let json = json!({
+            "name": name,
+            "description": description,
+            "state": state,
+            "at_step": step,
+            "valid": errors == 0,
+            "errors": errors,
+        });
+        rows.push(Row {
+            name,
+            description,
+            shown,
+            json,
+        });
     }
     let text = if cx.global.json {
-        let list: Vec<_> = rows
-            .iter()
-            .map(|(name, description, status)| json!({"name": name, "description": description, "state": status}))
-            .collect();
+        let list: Vec<&Value> = rows.iter().map(|r| &r.json).collect();
         serde_json::to_string_pretty(&list).unwrap_or_default()
     } else if rows.is_empty() {
         format!(
@@ -45,13 +81,15 @@ pub fn run(cx: &Context) -> Result<ExitCode, Error> {
             project.runbooks_dir().display()
         )
     } else {
-        let width = rows.iter().map(|r| r.0.len()).max().unwrap_or(0);
-        let state_width = rows.iter().map(|r| r.2.len()).max().unwrap_or(0);
+        let width = rows.iter().map(|r| r.name.len()).max().unwrap_or(0);
+        let state_width = rows.iter().map(|r| r.shown.len()).max().unwrap_or(0);
         rows.iter()
-            .map(|(name, description, status)| {
+            .map(|r| {
                 format!(
-                    "{name:<width$}  {status:<state_width$}  {}",
-                    description.as_deref().unwrap_or("")
+                    "{:<width$}  {:<state_width$}  {}",
+                    r.name,
+                    r.shown,
+                    r.description.as_deref().unwrap_or("")
                 )
                 .trim_end()
                 .to_string()

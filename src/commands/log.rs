@@ -1,6 +1,7 @@
 //! `rollout log`: read the reliability log with filters, follow it, or append a note.
 
 use std::io::Write;
+use std::path::Path;
 
 use chrono::Utc;
 
@@ -8,15 +9,28 @@ use crate::app::Context;
 use crate::cli::{LogAction, LogArgs};
 use crate::error::{Error, ExitCode};
 use crate::log::{self, Entry, Filter, LogWriter};
+use crate::project::Project;
+use crate::runbook::suggest;
 
 pub fn run(cx: &Context, args: &LogArgs) -> Result<ExitCode, Error> {
     let project = cx.project()?;
     let path = cx.log_path(&project);
     if let Some(LogAction::Note { text, runbook }) = &args.action {
+        if let Some(runbook) = runbook {
+            known_runbook(&project, runbook, &path)?;
+        }
         let entry = Entry::new("NOTE", runbook.as_deref())
             .field("message", text.join(" "))
             .field("user", &cx.user)
             .field("host", &cx.host);
+        if cx.global.dry_run {
+            crate::commands::output::print_stdout(&format!(
+                "would append to {}:\n{}\n(dry run: nothing was written)",
+                path.display(),
+                entry.format()
+            ))?;
+            return Ok(ExitCode::Ok);
+        }
         LogWriter::new(path.clone()).append(&entry).map_err(|e| {
             Error::failed(format!("cannot append to the reliability log {}", path.display()))
                 .with_detail(e.to_string())
@@ -40,6 +54,9 @@ pub fn run(cx: &Context, args: &LogArgs) -> Result<ExitCode, Error> {
             ))
             .with_hint(format!("one of: {}", log::EVENTS.join(", "))));
         }
+    }
+    if let Some(runbook) = &args.runbook {
+        known_runbook(&project, runbook, &path)?;
     }
     let filter = Filter {
         since,
@@ -65,6 +82,37 @@ pub fn run(cx: &Context, args: &LogArgs) -> Result<ExitCode, Error> {
         ))
         .with_detail(e.to_string())),
     }
+}
+
+/// `--runbook R` names a runbook of the project or one the log has lines of (a runbook
+/// since deleted keeps its history); anything else is a typo that would show nothing.
+fn known_runbook(project: &Project, runbook: &str, path: &Path) -> Result<(), Error> {
+    let names = project.runbook_names().unwrap_or_default();
+    if names.iter().any(|n| n == runbook) {
+        return Ok(());
+    }
+    let in_log = log::read(
+        path,
+        &Filter {
+            runbook: Some(runbook.to_string()),
+            tail: Some(1),
+            ..Filter::default()
+        },
+    )
+    .map(|lines| !lines.is_empty())
+    .unwrap_or(false);
+    if in_log {
+        return Ok(());
+    }
+    let err = Error::usage(format!(
+        "--runbook {runbook}: no runbook of that name in {}, and the log has no line of one",
+        project.runbooks_dir().display()
+    ));
+    let err = match suggest::did_you_mean(runbook, names.iter().map(String::as_str)) {
+        Some(s) => err.with_detail(s),
+        None => err,
+    };
+    Err(err.with_hint("`rollout list` shows the runbooks"))
 }
 
 fn print(

@@ -15,6 +15,8 @@ pub mod promote;
 pub mod resume;
 pub mod rollback;
 pub mod run_sets;
+pub mod schema;
 pub mod show;
 pub mod status;
+pub mod status_watch;
 pub mod validate;

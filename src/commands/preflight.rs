@@ -28,7 +28,12 @@ pub async fn run(
 ) -> Result<ExitCode, Error> {
     let project = cx.project()?;
     let run_id = new_run_id();
-    let plan = load_plan(cx, &project, name, &run_id, Strictness::Run)?;
+    let strictness = if cx.global.dry_run {
+        Strictness::DryRun
+    } else {
+        Strictness::Run
+    };
+    let plan = load_plan(cx, &project, name, &run_id, strictness)?;
     let format = if cx.global.json {
         ReportFormat::Json
     } else {

@@ -10,11 +10,12 @@ use crate::runbook::Strictness;
 use crate::ui::plan_view::DryRun;
 
 use super::dry_run;
-use super::launch::{Launch, load_plan_with};
+use super::launch::{Launch, load_plan_with, refuse_unused_sets};
 use super::run_sets::{self, Purpose};
 
 pub async fn run(cx: &Context, name: &str, full: bool) -> Result<ExitCode, Error> {
     let project = cx.project()?;
+    refuse_unused_sets(cx, &project, name)?;
     if cx.global.dry_run {
         dry_run::refuse_if_locked(&project, name)?;
         let previous = StateStore::new(&project.state_dir()).load(name)?;
@@ -24,7 +25,7 @@ pub async fn run(cx: &Context, name: &str, full: bool) -> Result<ExitCode, Error
             &project,
             name,
             &run_id_for(previous.as_ref()),
-            Strictness::Run,
+            Strictness::DryRun,
             &sets,
         )?;
         refuse_without_steps(&plan)?;

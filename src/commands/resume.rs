@@ -8,11 +8,12 @@ use crate::runbook::Strictness;
 use crate::ui::plan_view::DryRun;
 
 use super::dry_run;
-use super::launch::{Launch, load_plan_with};
+use super::launch::{Launch, load_plan_with, refuse_unused_sets};
 use super::run_sets::{self, Purpose};
 
 pub async fn run(cx: &Context, name: &str, from: Option<&str>) -> Result<ExitCode, Error> {
     let project = cx.project()?;
+    refuse_unused_sets(cx, &project, name)?;
     if cx.global.dry_run {
         dry_run::refuse_if_locked(&project, name)?;
         let previous = StateStore::new(&project.state_dir()).load(name)?;
@@ -21,7 +22,7 @@ pub async fn run(cx: &Context, name: &str, from: Option<&str>) -> Result<ExitCod
             .map(|s| s.run_id.clone())
             .unwrap_or_default();
         let sets = run_sets::effective(&cx.global.set, previous.as_ref(), Purpose::Resume)?;
-        let plan = load_plan_with(cx, &project, name, &run_id, Strictness::Run, &sets)?;
+        let plan = load_plan_with(cx, &project, name, &run_id, Strictness::DryRun, &sets)?;
         let start = resume_start(&plan, previous.as_ref(), from)?;
         return dry_run::print(
             cx,

@@ -11,7 +11,7 @@ use crate::runbook::Strictness;
 use crate::ui::plan_view::DryRun;
 
 use super::dry_run;
-use super::launch::{Launch, load_plan_with};
+use super::launch::{Launch, load_plan_with, refuse_unused_sets};
 use super::run_sets::{self, Purpose};
 
 pub async fn run(
@@ -26,6 +26,7 @@ pub async fn run(
         Some(name) => name.to_string(),
         None => most_recent(&project)?,
     };
+    refuse_unused_sets(cx, &project, &name)?;
     let reason = reason.map(str::to_string).unwrap_or_else(|| {
         if emergency {
             format!("emergency rollback by {}", cx.user)
@@ -48,7 +49,7 @@ pub async fn run(
             .map(|s| s.run_id.clone())
             .unwrap_or_else(new_run_id);
         let sets = run_sets::effective(&cx.global.set, previous.as_ref(), Purpose::Rollback)?;
-        let plan = load_plan_with(cx, &project, &name, &run_id, Strictness::Run, &sets)?;
+        let plan = load_plan_with(cx, &project, &name, &run_id, Strictness::DryRun, &sets)?;
         let mut sections = vec![("rollback", plan.rollback.as_slice())];
         if emergency {
             sections.push((

@@ -96,13 +96,21 @@ pub enum Answer {
     Interrupted,
 }
 
-/// Asks on the terminal. An error reading the answer (other than Ctrl-C) counts as "no".
+/// Asks on the terminal, after showing what the step will run (SPEC §4: the command
+/// lines, secrets masked). An error reading the answer (other than Ctrl-C) counts as "no".
 pub fn ask(plan: &Plan, step: &Step) -> Answer {
-    match dialoguer::Confirm::new()
-        .with_prompt(question(plan, step))
-        .default(false)
-        .interact()
-    {
+    let asked = crate::ui::suspended(|| {
+        crate::ui::stderr_line(format_args!(
+            "{} will run: {}",
+            step.name,
+            crate::steps::describe(step)
+        ));
+        dialoguer::Confirm::new()
+            .with_prompt(question(plan, step))
+            .default(false)
+            .interact()
+    });
+    match asked {
         Ok(true) => Answer::Yes,
         Ok(false) => Answer::No,
         Err(dialoguer::Error::IO(e)) if e.kind() == std::io::ErrorKind::Interrupted => {

@@ -38,8 +38,29 @@ impl CommandSpec {
         }
     }
 
-    /// The command as a person reads it: shell-quoted, secrets masked.
+    /// The command as a person reads it: shell-quoted, secrets masked, its `env` in
+    /// front as a shell would take it (`TOKEN=*** deploy-tool ship`).
     pub fn display(&self) -> String {
+        let env: Vec<String> = self
+            .env
+            .iter()
+            .map(|(k, v)| {
+                if k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                    format!("{k}={}", shell_words::quote(v.shown()))
+                } else {
+                    shell_words::quote(&format!("{k}={}", v.shown())).into_owned()
+                }
+            })
+            .collect();
+        let line = self.display_line();
+        if env.is_empty() {
+            line
+        } else {
+            format!("{} {line}", env.join(" "))
+        }
+    }
+
+    fn display_line(&self) -> String {
         match &self.line {
             CommandLine::Argv(args) => {
                 shell_words::join(args.iter().map(|a| a.shown().to_string()))

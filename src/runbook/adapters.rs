@@ -10,7 +10,7 @@ use super::suggest;
 use super::table::Table;
 
 /// The settings each adapter accepts.
-fn keys(adapter: &str) -> &'static [&'static str] {
+pub(crate) fn keys(adapter: &str) -> &'static [&'static str] {
     match adapter {
         "kubectl" => &["bin", "context", "namespace"],
         "systemctl" => &["bin", "user", "sudo", "current", "dropin_dir"],

@@ -17,7 +17,7 @@ use super::table::{Table, article};
 use super::vars::{Resolver, Scope, VarDef};
 use super::{Context, Loaded, adapters, kinds, settings, step, step_names};
 
-const TOP_KEYS: &[&str] = &[
+pub(crate) const TOP_KEYS: &[&str] = &[
     "description",
     "adapter",
     "target",
@@ -120,7 +120,7 @@ pub(crate) fn build(
     step_names::assign(&mut parsed, &explicit, &source, &mut b.diagnostics);
     top.reject_unknown(TOP_KEYS, top_level_help, &mut b.diagnostics);
 
-    let (secrets, warnings) = b.resolver.finish_up();
+    let (secrets, warnings, unused_sets) = b.resolver.finish_up();
     let mut d = b.diagnostics;
     if !d.is_empty() {
         // rollout.toml's problems (its vars) sort before the runbook's; each file in order.
@@ -155,6 +155,7 @@ pub(crate) fn build(
             vars: plan_vars,
         },
         warnings,
+        unused_sets,
     })
 }
 

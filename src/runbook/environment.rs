@@ -58,7 +58,9 @@ impl<'a> Environment<'a> {
             }
             Some(value) => (Text::plain(value), None),
             None => {
-                let stand_in = if secret {
+                let stand_in = if secret && self.strictness == Strictness::DryRun {
+                    Text::with_shown(String::new(), format!("<secret {name}>"))
+                } else if secret {
                     Text::with_shown(String::new(), MASK)
                 } else {
                     Text::plain(format!("<unset env.{name}>"))
@@ -106,8 +108,8 @@ impl<'a> Environment<'a> {
                     }
                 }
                 // `show` never needs a secret's value; `***` is all it prints anyway.
-                Strictness::Describe if m.secret || !first => {}
-                Strictness::Describe => self.warnings.push(format!(
+                Strictness::Describe | Strictness::DryRun if m.secret || !first => {}
+                Strictness::Describe | Strictness::DryRun => self.warnings.push(format!(
                     "{}: environment variable `{1}` is not set; shown as <unset env.{1}>",
                     m.source.location(at),
                     m.name

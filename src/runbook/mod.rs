@@ -11,11 +11,12 @@ mod environment;
 mod kinds;
 mod platform;
 mod probe_fields;
+pub mod schema;
 mod settings;
 mod source;
 mod step;
 mod step_names;
-mod suggest;
+pub(crate) mod suggest;
 mod table;
 mod template;
 mod vars;
@@ -57,6 +58,9 @@ pub enum Strictness {
     /// `show`, `validate`, `list`: a missing secret shows as `***`, a missing env var as
     /// `<unset env.X>` with a warning.
     Describe,
+    /// `--dry-run`: like `Describe`, but a missing secret shows as `<secret NAME>`, so
+    /// a dry run works where production secrets are not set (SPEC §3).
+    DryRun,
 }
 
 /// A loaded runbook and the warnings met on the way (never fatal).
@@ -64,6 +68,9 @@ pub enum Strictness {
 pub struct Loaded {
     pub plan: Plan,
     pub warnings: Vec<String>,
+    /// `--set` keys the runbook does not use, with a did-you-mean or "" (also a warning):
+    /// `promote`, `resume` and `rollback` refuse them.
+    pub unused_sets: Vec<(String, String)>,
 }
 
 /// Loads and validates runbook `name`. Every error is exit 2: an unknown name (with a

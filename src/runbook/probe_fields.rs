@@ -27,7 +27,7 @@ pub(crate) const HEALTH_FIELDS: &[&str] = &[
 ];
 
 /// The keys of `soak`'s `watch = { … }`.
-const WATCH_FIELDS: &[&str] = &[
+pub(crate) const WATCH_FIELDS: &[&str] = &[
     "url",
     "method",
     "headers",

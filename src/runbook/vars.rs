@@ -191,23 +191,30 @@ impl<'a> Resolver<'a> {
         out
     }
 
-    /// The secret values met, and the warnings (Describe mode) raised.
-    pub fn finish_up(self) -> (Vec<String>, Vec<String>) {
+    /// The secret values met, the warnings (Describe mode) raised, and the `--set`
+    /// keys nothing uses, each with its did-you-mean (or "") — also among the warnings.
+    pub fn finish_up(self) -> (Vec<String>, Vec<String>, Vec<(String, String)>) {
         let (secrets, mut warnings) = self.environment.into_parts();
         let mut known: Vec<&str> = self.scope.vars.keys().map(String::as_str).collect();
         known.extend(self.used.iter().map(String::as_str));
+        let mut unused = Vec::new();
         for (key, _) in self.scope.sets {
             if !self.used.contains(key) && !self.scope.vars.contains_key(key) {
-                let hint = suggest::did_you_mean(key, known.iter().copied())
-                    .map(|h| format!(" ({h})"))
-                    .unwrap_or_default();
+                let suggestion =
+                    suggest::did_you_mean(key, known.iter().copied()).unwrap_or_default();
+                let hint = if suggestion.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({suggestion})")
+                };
                 let warning = format!("--set {key}=… is not used by this runbook{hint}");
                 if !warnings.contains(&warning) {
+                    unused.push((key.clone(), suggestion));
                     warnings.push(warning);
                 }
             }
         }
-        (secrets, warnings)
+        (secrets, warnings, unused)
     }
 
     fn whole(

@@ -56,10 +56,13 @@ async fn ask(env: &StepEnv<'_>, from: Option<&Text>) -> Result<String, StepError
         Some(from) => format!("Approver's name for `{}` ({from})", env.step.name),
         None => format!("Approver's name for `{}`", env.step.name),
     };
+    // The live display holds still while the person types (it would redraw over them).
     let asking = tokio::task::spawn_blocking(move || {
-        dialoguer::Input::<String>::new()
-            .with_prompt(prompt)
-            .interact_text()
+        crate::ui::suspended(|| {
+            dialoguer::Input::<String>::new()
+                .with_prompt(prompt)
+                .interact_text()
+        })
     });
     tokio::select! {
         answer = asking => match answer {

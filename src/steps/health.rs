@@ -48,18 +48,15 @@ pub async fn execute(env: &StepEnv<'_>, spec: &HealthSpec) -> Result<Effect, Ste
         } else {
             0
         };
-        let latest = round.iter().filter_map(|r| r.latency).max();
         (env.emit)(EventKind::StepProgress {
             section: env.step.section,
             step: env.step.name.clone(),
             elapsed_ms: start.elapsed().as_millis() as u64,
             total_ms: spec.within.as_millis() as u64,
             message: format!(
-                "{streak}/{} successes{}",
+                "{streak}/{} successes, last: {}",
                 spec.successes,
-                latest
-                    .map(|l| format!(", last {}", millis(l)))
-                    .unwrap_or_default()
+                verdicts(&round)
             ),
             tally: Some(Tally {
                 done: streak,
@@ -177,6 +174,23 @@ fn judge_latency(
     })
 }
 
+/// What the last round saw, failures first and never hidden: `404 in 5ms (expected
+/// 2xx)`, `connection refused`, or `200 in 3ms` when all passed (one verdict per URL).
+fn verdicts(round: &[ProbeResult]) -> String {
+    let verdict = |r: &ProbeResult| {
+        r.line
+            .split_once(" → ")
+            .map(|(_, v)| v)
+            .unwrap_or(&r.line)
+            .to_string()
+    };
+    let failed: Vec<String> = round.iter().filter(|r| !r.ok).map(verdict).collect();
+    if !failed.is_empty() {
+        return failed.join("; ");
+    }
+    round.iter().map(verdict).collect::<Vec<_>>().join("; ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -197,6 +211,25 @@ mod tests {
             within: Duration::from_secs(120),
             latency_p95: budget.map(Duration::from_millis),
         }
+    }
+
+    #[test]
+    fn the_progress_line_shows_failed_probes_first() {
+        let probe = |ok: bool, line: &str| ProbeResult {
+            ok,
+            latency: None,
+            line: line.to_string(),
+        };
+        let round = [
+            probe(true, "GET http://a/health → 200 in 3ms"),
+            probe(false, "GET http://b/health → 404 in 5ms (expected 2xx)"),
+        ];
+        assert_eq!(verdicts(&round), "404 in 5ms (expected 2xx)");
+        assert_eq!(
+            verdicts(&[probe(false, "GET http://a/ → connection refused")]),
+            "connection refused"
+        );
+        assert_eq!(verdicts(&round[..1]), "200 in 3ms");
     }
 
     #[test]

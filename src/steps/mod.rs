@@ -8,7 +8,7 @@ mod deploy;
 mod git;
 mod git_command;
 mod health;
-mod http_client;
+pub(crate) mod http_client;
 mod log;
 mod metrics;
 mod notify;

@@ -38,6 +38,12 @@ pub async fn run_command(env: &StepEnv<'_>, spec: &CommandSpec) -> Result<Finish
         message: e.to_string(),
         tail: Vec::new(),
     })?;
+    if finished.leftover > 0 {
+        (env.emit)(crate::event::EventKind::leftovers_stopped(
+            &env.step.name,
+            finished.leftover,
+        ));
+    }
     match finished.ending {
         // The step's timeout, not the try's elapsed time: that is what the runbook says.
         Ending::TimedOut => Err(StepError::TimedOut {

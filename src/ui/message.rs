@@ -221,8 +221,10 @@ pub fn message(event: &Event, verbosity: Verbosity) -> Option<Message> {
 }
 
 fn tail_lines(tail: &[String]) -> Vec<String> {
-    tail.iter()
-        .map(|l| format!("| {}", clean_line(l)))
+    let cleaned: Vec<String> = tail.iter().map(|l| clean_line(l)).collect();
+    super::repeats::collapse(&cleaned)
+        .into_iter()
+        .map(|l| format!("| {l}"))
         .collect()
 }
 

@@ -2,11 +2,14 @@
 //! `plain` (timestamped lines, for CI and pipes) and `json` (one event per line on
 //! stdout). They are told events; they drive nothing.
 
+mod cause;
 mod format;
 mod json;
 mod message;
 mod plain;
 pub mod plan_view;
+mod repeats;
+pub mod run_view;
 mod summary;
 mod terminal;
 
@@ -35,6 +38,31 @@ pub fn stderr_line(line: impl std::fmt::Display) {
     } else {
         let _ = writeln!(stderr.lock(), "{}", clean_text(&line.to_string()));
     }
+}
+
+/// The live display of this process, if one is drawing: a prompt must suspend it.
+static LIVE: std::sync::Mutex<Option<indicatif::MultiProgress>> = std::sync::Mutex::new(None);
+
+fn register_live(multi: &indicatif::MultiProgress) {
+    if let Ok(mut live) = LIVE.lock() {
+        *live = Some(multi.clone());
+    }
+}
+
+/// Runs `f` (a prompt on the terminal) with the live display cleared and held still,
+/// redrawn after; without one, just runs `f`.
+pub fn suspended<R>(f: impl FnOnce() -> R) -> R {
+    let multi = LIVE.lock().ok().and_then(|live| live.clone());
+    match multi {
+        Some(multi) => multi.suspend(f),
+        None => f(),
+    }
+}
+
+/// The run view as the terminal draws it: coloured, fitted to stderr's width, the
+/// spinner turned to `tick`.
+pub fn draw_view(view: &run_view::RunView, tick: usize) -> String {
+    terminal::draw(view, tick)
 }
 
 /// How much to say.
@@ -79,6 +107,22 @@ impl Output {
             terminal,
             log_path,
         }
+    }
+
+    /// The renderer for a run of `plan`: on a terminal, the live view of the whole run;
+    /// `before` is what each target ran before (from the run state).
+    pub fn run_reporter(
+        &self,
+        plan: &crate::plan::Plan,
+        before: Option<&crate::releases::Releases>,
+    ) -> Box<dyn Reporter> {
+        if self.terminal && !self.json {
+            let view = run_view::RunView::new(plan, before);
+            return Box::new(
+                TerminalRenderer::new(self.verbosity, self.log_path.clone()).with_view(view),
+            );
+        }
+        self.reporter()
     }
 
     /// The renderer for runs.

@@ -8,8 +8,10 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use super::Verbosity;
+use super::cause::Causes;
 use super::format::{clean_line, human_duration};
 use super::message::{Mark, message, position};
+use super::repeats::Repeats;
 use super::summary::Tally;
 use crate::event::{Event, EventKind, Reporter};
 
@@ -26,6 +28,10 @@ struct Inner {
     out: Box<dyn Write + Send>,
     /// When each waiting step last printed a progress line (elapsed ms).
     last_progress: HashMap<String, u64>,
+    /// Each running step's latest output line, for its heartbeat.
+    last_output: HashMap<String, String>,
+    repeats: Repeats,
+    causes: Causes,
     tally: Tally,
 }
 
@@ -45,6 +51,9 @@ impl PlainRenderer {
             inner: Mutex::new(Inner {
                 out,
                 last_progress: HashMap::new(),
+                last_output: HashMap::new(),
+                repeats: Repeats::default(),
+                causes: Causes::default(),
                 tally: Tally::default(),
             }),
         }
@@ -67,8 +76,20 @@ impl PlainRenderer {
                     clean_line(detail)
                 )]
             }
-            EventKind::StepOutput { line, .. } if self.verbosity == Verbosity::Verbose => {
-                vec![format!("  | {}", clean_line(line))]
+            EventKind::StepOutput { step, line, .. } => {
+                let line = clean_line(line);
+                if !line.trim().is_empty() {
+                    inner.last_output.insert(step.clone(), line.clone());
+                }
+                if self.verbosity != Verbosity::Verbose {
+                    return Vec::new();
+                }
+                inner
+                    .repeats
+                    .push(step, &line)
+                    .into_iter()
+                    .map(|l| format!("  | {l}"))
+                    .collect()
             }
             EventKind::StepProgress {
                 step,
@@ -98,16 +119,33 @@ impl PlainRenderer {
                     return Vec::new();
                 }
                 inner.last_progress.insert(step.clone(), *elapsed_ms);
+                let last = inner
+                    .last_output
+                    .get(step)
+                    .map(|l| format!("; last: {l}"))
+                    .unwrap_or_default();
                 vec![format!(
-                    "wait  {step}: still running after {}",
+                    "wait  {step}: still running after {}{last}",
                     human_duration(Duration::from_millis(*elapsed_ms))
                 )]
             }
             _ => {
+                let mut lines = Vec::new();
+                if let EventKind::StepFinished { step, .. } = &event.kind {
+                    inner.last_output.remove(step);
+                    lines.extend(
+                        inner
+                            .repeats
+                            .finish(step)
+                            .into_iter()
+                            .map(|l| format!("  | {l}")),
+                    );
+                }
                 let Some(message) = message(event, self.verbosity) else {
-                    return Vec::new();
+                    return lines;
                 };
-                let mut lines = vec![format!("{} {}", label(message.mark), message.text)];
+                let message = inner.causes.said_once(event, message);
+                lines.push(format!("{} {}", label(message.mark), message.text));
                 lines.extend(message.detail.iter().map(|d| format!("      {d}")));
                 lines
             }
@@ -219,5 +257,34 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("still running after 1m 00s"), "{text}");
+    }
+
+    #[test]
+    fn a_heartbeat_carries_the_last_output_line() {
+        let buffer = Buffer::default();
+        let r = PlainRenderer::new(Box::new(buffer.clone()), Verbosity::Normal, "log".into());
+        let at = |kind| Event {
+            ts: Utc::now(),
+            runbook: "canary".into(),
+            run_id: "r-1".into(),
+            kind,
+        };
+        r.report(&at(EventKind::StepOutput {
+            section: Section::Steps,
+            step: "deploy".into(),
+            line: "waiting for 2/3 machines".into(),
+        }));
+        r.report(&at(EventKind::StepHeartbeat {
+            section: Section::Steps,
+            step: "deploy".into(),
+            elapsed_ms: 30_000,
+        }));
+        let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+        // Not verbose: the output line itself is not printed, only carried by the heartbeat.
+        assert_eq!(text.lines().count(), 1, "{text}");
+        assert!(
+            text.contains("still running after 30.0s; last: waiting for 2/3 machines"),
+            "{text}"
+        );
     }
 }

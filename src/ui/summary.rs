@@ -27,6 +27,9 @@ pub struct Tally {
     changed: Vec<String>,
     undone: usize,
     releases: Vec<String>,
+    /// The result line (`app complete in 12.0s`) already said how long: a summary says
+    /// one duration, never a second, different one.
+    timed: bool,
 }
 
 impl Tally {
@@ -62,6 +65,7 @@ impl Tally {
                     .map(|(target, release)| format!("{target}: {}", release.describe()))
                     .collect();
             }
+            EventKind::RunComplete { .. } => self.timed = true,
             // Once per invocation, after a failure's auto-rollback too.
             EventKind::Finished { .. } => return self.lines(event, log_path),
             _ => {}
@@ -83,7 +87,7 @@ impl Tally {
         if self.undone > 0 {
             counts.push(format!("{} rollback step(s) done", self.undone));
         }
-        if let Some(started) = self.started {
+        if let Some(started) = self.started.filter(|_| !self.timed) {
             let took = (event.ts - started).to_std().unwrap_or_default();
             counts.push(format!("in {}", human_duration(took)));
         }
@@ -164,7 +168,7 @@ mod tests {
         assert_eq!(
             lines,
             vec![
-                "summary: 2 step(s) done, 1 warned, in 12.0s",
+                "summary: 2 step(s) done, 1 warned",
                 "changed: deploy",
                 "run: r-1",
                 "log: /p/reliability.log",

@@ -57,7 +57,7 @@ fn the_project_is_found_from_a_subdirectory_and_with_dash_c() {
         .unwrap();
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json[0]["name"], "app");
-    assert_eq!(json[0]["state"], "never run");
+    assert_eq!(json[0]["state"], "never_run");
 }
 
 #[test]
@@ -183,17 +183,17 @@ fn bad_flags_are_exit_2_saying_what_is_wrong() {
 }
 
 #[test]
-fn an_unused_set_is_a_warning_with_a_suggestion() {
+fn an_unused_set_is_only_a_warning_where_nothing_runs() {
     let bench = Bench::new();
     bench.fake("deployer").runbook(
         "app",
         "[vars]\nimage = \"a\"\n[[steps]]\nkind = \"run\"\ncmd = \"deployer {{image}}\"\n",
     );
     bench
-        .run(&["promote", "app", "--set", "imgae=b"])
+        .run(&["validate", "app", "--set", "imgae=b"])
         .status(0)
-        .stderr_has("imgae");
-    assert_eq!(bench.calls(), vec!["deployer [a]"]);
+        .stdout_has("did you mean `image`?");
+    assert!(bench.calls().is_empty());
 }
 
 /// `rollout … 2>&1 | head -1`: the reader goes away, stderr is a closed pipe.
@@ -239,4 +239,150 @@ fn a_closed_stderr_changes_no_exit_code_and_stops_no_rollback() {
     );
     assert_eq!(out.status.code(), Some(0), "{out:?}");
     assert_eq!(bench.calls().last().unwrap(), "deployer [undo]");
+}
+
+#[test]
+fn a_set_the_runbook_does_not_use_is_exit_2_for_promote_resume_rollback() {
+    let bench = Bench::new();
+    bench.fake("deployer");
+    bench.runbook(
+        "app",
+        "[vars]\nversion = \"1.0\"\n[[steps]]\nkind = \"run\"\ncmd = \"deployer {{version}}\"\n[[rollback]]\nkind = \"run\"\ncmd = \"deployer back\"\n",
+    );
+    for command in [
+        &["promote", "app"][..],
+        &["resume", "app"],
+        &["rollback", "app"],
+        &["rollback", "app", "--emergency"],
+        &["promote", "app", "--dry-run"],
+    ] {
+        let mut args = command.to_vec();
+        args.extend(["--set", "verison=2.8.0"]);
+        bench
+            .run(&args)
+            .status(2)
+            .stderr_has("--set verison is not used by runbook `app`; nothing was run")
+            .stderr_has("did you mean `version`?");
+    }
+    assert!(bench.calls().is_empty(), "{:?}", bench.calls());
+    assert!(!bench.path("reliability.log").exists());
+    assert!(!bench.path(".rollout").exists());
+    // show and validate only warn: they run nothing.
+    bench
+        .run(&["show", "app", "--set", "verison=2.8.0"])
+        .status(0)
+        .stderr_has("did you mean `version`?");
+}
+
+#[test]
+fn log_with_an_unknown_runbook_or_event_says_so() {
+    let bench = Bench::new();
+    bench.runbook("canary", "[[steps]]\nkind = \"log\"\nmessage = \"x\"\n");
+    bench
+        .run(&["log", "--runbook", "canery"])
+        .status(2)
+        .stderr_has("--runbook canery: no runbook of that name")
+        .stderr_has("did you mean `canary`?");
+    bench
+        .run(&["log", "--event", "STEP EXPLODED"])
+        .status(2)
+        .stderr_has("not an event of the reliability log");
+    // A runbook deleted since still has its history.
+    bench
+        .run(&["log", "note", "--runbook", "canary", "hello"])
+        .status(0);
+    std::fs::remove_file(bench.path("runbooks/canary.toml")).unwrap();
+    bench
+        .run(&["log", "--runbook", "canary"])
+        .status(0)
+        .stdout_has("hello");
+    bench
+        .run(&["log", "note", "--runbook", "nosuch", "hi"])
+        .status(2)
+        .stderr_has("--runbook nosuch");
+}
+
+#[test]
+fn log_note_dry_run_writes_nothing() {
+    let bench = Bench::new();
+    bench.runbook("canary", "[[steps]]\nkind = \"log\"\nmessage = \"x\"\n");
+    bench
+        .run(&["log", "note", "--dry-run", "paging", "the db team"])
+        .status(0)
+        .stdout_has("NOTE - - message=\"paging the db team\"")
+        .stdout_has("nothing was written");
+    assert!(!bench.path("reliability.log").exists());
+    assert!(!bench.path(".rollout").exists());
+}
+
+#[test]
+fn dry_runs_need_no_secret_and_touch_nothing() {
+    let bench = Bench::new();
+    bench.fake("deployer");
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    bench.runbook(
+        "app",
+        &format!(
+            "[[preflight]]\nkind = \"health\"\nurl = \"http://127.0.0.1:{port}/health\"\n\
+             [[steps]]\nkind = \"run\"\ncmd = \"deployer --token {{{{secret.DEPLOY_TOKEN}}}}\"\n\
+             [[rollback]]\nkind = \"run\"\ncmd = \"deployer back\"\nenv = {{ T = \"{{{{secret.DEPLOY_TOKEN}}}}\" }}\n"
+        ),
+    );
+    for command in [
+        &["promote", "app", "--dry-run"][..],
+        &["preflight", "app", "--dry-run"],
+        &["rollback", "app", "--dry-run"],
+        &["rollback", "app", "--emergency", "--dry-run"],
+    ] {
+        let run = bench.run(command);
+        run.status(0);
+        if command[0] != "preflight" {
+            run.stdout_has("<secret DEPLOY_TOKEN>");
+        }
+    }
+    // resume has no run to go on with: it says so, still needing no secret.
+    bench
+        .run(&["resume", "app", "--dry-run"])
+        .stderr_has("resume");
+    // A secret that is set is still never shown.
+    bench
+        .run_with(
+            &["promote", "app", "--dry-run"],
+            &[("DEPLOY_TOKEN", "hunter2")],
+        )
+        .status(0)
+        .stdout_has("--token '***'");
+    assert!(
+        !bench
+            .run_with(
+                &["promote", "app", "--dry-run"],
+                &[("DEPLOY_TOKEN", "hunter2")]
+            )
+            .stdout()
+            .contains("hunter2")
+    );
+    assert!(bench.calls().is_empty(), "{:?}", bench.calls());
+    assert!(!bench.path("reliability.log").exists());
+    assert!(!bench.path(".rollout").exists());
+    assert!(listener.accept().is_err(), "a dry run sent an HTTP request");
+}
+
+#[test]
+fn list_marks_a_runbook_that_does_not_validate() {
+    let bench = Bench::new();
+    bench.runbook("good", "[[steps]]\nkind = \"log\"\nmessage = \"x\"\n");
+    bench.runbook("bad", "[[steps]]\nkind = \"lgo\"\n");
+    bench
+        .run(&["list"])
+        .status(0)
+        .stdout_has("INVALID (1 error: rollout validate bad)");
+    let json: serde_json::Value =
+        serde_json::from_str(&bench.run(&["list", "--json"]).stdout()).unwrap();
+    let bad = &json[0];
+    assert_eq!(bad["name"], "bad");
+    assert_eq!(bad["valid"], false);
+    assert_eq!(bad["state"], "never_run");
+    assert_eq!(json[1]["valid"], true);
 }

@@ -97,6 +97,80 @@ fn the_demo_promotes_to_100_percent_and_rolls_back() {
     );
 }
 
+/// Two busy processes (`yes > /dev/null`), the load SPEC §8 says the demo must pass
+/// under; killed when dropped, even when an assertion fails.
+struct Load(Vec<std::process::Child>);
+
+impl Load {
+    fn two_busy_processes() -> Load {
+        Load(
+            (0..2)
+                .map(|_| {
+                    std::process::Command::new("yes")
+                        .stdout(std::process::Stdio::null())
+                        .spawn()
+                        .expect("yes")
+                })
+                .collect(),
+        )
+    }
+}
+
+impl Drop for Load {
+    fn drop(&mut self) {
+        for child in &mut self.0 {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+#[test]
+fn under_load_the_demo_passes_every_time() {
+    let b = demo_bench();
+    let port = free_port();
+    let set = format!("port={port}");
+    let _service = Service(&b, port);
+    let _load = Load::two_busy_processes();
+    for round in 1..=3 {
+        b.run(&["promote", "demo", "--yes", "--set", &set])
+            .status(0)
+            .stderr_has("paused at `gate`");
+        b.run(&["promote", "demo", "--yes", "--set", &set])
+            .status(0)
+            .stderr_has("demo complete");
+        assert!(health(port).contains("\"percent\":100"), "round {round}");
+        b.run(&["rollback", "demo", "--emergency", "--set", &set])
+            .status(0)
+            .stderr_has("emergency rollback complete");
+        assert!(
+            health(port).contains("\"version\":\"1.0.0\""),
+            "round {round}"
+        );
+        b.run(&["promote", "demo", "--yes", "--full", "--set", &set])
+            .status(0)
+            .stderr_has("demo complete");
+    }
+    assert!(
+        !b.log_events().iter().any(|e| e.contains("FAILED")),
+        "{}",
+        b.log()
+    );
+}
+
+#[test]
+fn the_demo_preflight_only_checks() {
+    let b = demo_bench();
+    let port = free_port();
+    let _service = Service(&b, port);
+    b.run(&["preflight", "demo", "--set", &format!("port={port}")])
+        .status(0)
+        .stdout_has("port is ours");
+    // Nothing was started: the port is still free and no pid file was written.
+    assert!(std::net::TcpListener::bind(("127.0.0.1", port)).is_ok());
+    assert!(!b.path(&format!(".rollout/demo/{port}/pid")).exists());
+}
+
 #[test]
 fn a_taken_port_fails_in_preflight_and_changes_nothing() {
     let b = demo_bench();

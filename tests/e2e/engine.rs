@@ -224,7 +224,8 @@ fn status_json_reports_the_run() {
     assert_eq!(doc["lock"], serde_json::Value::Null);
     let list: serde_json::Value =
         serde_json::from_str(&bench.run(&["list", "--json"]).stdout()).unwrap();
-    assert_eq!(list[0]["state"], "paused at `gate`");
+    assert_eq!(list[0]["state"], "paused");
+    assert_eq!(list[0]["at_step"], "gate");
 }
 
 #[test]

@@ -153,7 +153,10 @@ fn a_term_ignoring_grandchild_does_not_outlive_its_step() {
             "app",
             "[[steps]]\nkind = \"run\"\nname = \"fork\"\ncmd = \"forker\"\n",
         );
-    bench.run(&["promote", "app"]).status(0);
+    bench
+        .run(&["promote", "app"])
+        .status(0)
+        .stderr_has("step `fork` left 1 background process running; stopped when the step ended");
     let left = pids(&bench, "fake/forker.pids");
     assert_eq!(left.len(), 1);
     assert!(!alive(left[0]), "pid {} outlived its step", left[0]);

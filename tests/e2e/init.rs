@@ -13,7 +13,7 @@ fn empty() -> Bench {
 
 #[test]
 fn init_writes_a_starter_that_validates_for_every_adapter() {
-    for adapter in ["fly", "kubectl", "systemctl"] {
+    for adapter in ["fly", "kubectl", "systemctl", "exec"] {
         let b = empty();
         b.run(&["init", "--adapter", adapter])
             .status(0)
@@ -36,7 +36,8 @@ fn init_refuses_to_overwrite_without_force() {
     fs::write(b.path("rollout.toml"), "# mine\n").unwrap();
     b.run(&["init", "--name", "canary"])
         .status(2)
-        .stderr_has("runbooks/canary.toml already exists")
+        .stderr_has("runbooks/canary.toml already exists; init never overwrites")
+        .stderr_has("nothing was written")
         .stderr_has("--force");
     b.run(&[
         "init",
@@ -62,4 +63,37 @@ fn init_rejects_a_name_that_is_not_a_file_stem() {
         .run(&["init", "--name", "../escape"])
         .status(2)
         .stderr_has("it holds a path separator");
+}
+
+#[test]
+fn init_names_the_runbook_it_writes() {
+    let b = empty();
+    b.run(&["init", "--adapter", "exec", "--name", "release"])
+        .status(0)
+        .stdout_has("wrote runbooks/release.toml")
+        .stdout_has("rollout show release");
+    assert!(!b.path("runbooks/deploy.toml").exists());
+    let text = fs::read_to_string(b.path("runbooks/release.toml")).unwrap();
+    assert!(text.contains("adapter = \"exec\"") && text.contains("rollout promote release"));
+}
+
+#[test]
+fn init_dry_run_writes_nothing() {
+    let b = empty();
+    b.run(&["init", "--name", "canary", "--dry-run"])
+        .status(0)
+        .stdout_has("would write runbooks/canary.toml (fly starter")
+        .stdout_has("would write rollout.toml")
+        .stdout_has("nothing was written");
+    assert!(!b.path("runbooks").exists());
+    assert!(!b.path("rollout.toml").exists());
+    // A dry run refuses what the real one would refuse.
+    b.run(&["init", "--name", "canary"]).status(0);
+    b.run(&["init", "--name", "canary", "--dry-run"])
+        .status(2)
+        .stderr_has("already exists");
+    b.run(&["init", "--name", "canary", "--dry-run", "--force"])
+        .status(0)
+        .stdout_has("would overwrite runbooks/canary.toml")
+        .stdout_has("rollout.toml exists");
 }

@@ -42,16 +42,26 @@ fn install_twice_into_a_prefix_is_safe() {
             String::from_utf8_lossy(&out.stderr)
         );
     }
-    assert_eq!(
-        files(prefix.path()),
-        [
-            "bin/rollout",
-            "share/bash-completion/completions/rollout",
-            "share/fish/vendor_completions.d/rollout.fish",
-            "share/man/man1/rollout.1",
-            "share/zsh/site-functions/_rollout",
-        ]
-    );
+    // Every committed man page, in the section its name ends with.
+    let mut expected = vec![
+        "bin/rollout".to_string(),
+        "share/bash-completion/completions/rollout".to_string(),
+        "share/fish/vendor_completions.d/rollout.fish".to_string(),
+        "share/zsh/site-functions/_rollout".to_string(),
+    ];
+    for page in files(&Path::new(env!("CARGO_MANIFEST_DIR")).join("man")) {
+        let section = page.rsplit('.').next().unwrap().to_string();
+        expected.push(format!("share/man/man{section}/{page}"));
+    }
+    expected.sort();
+    assert_eq!(files(prefix.path()), expected);
+    for page in [
+        "share/man/man1/rollout.1",
+        "share/man/man1/rollout-promote.1",
+        "share/man/man5/rollout-runbook.5",
+    ] {
+        assert!(prefix.path().join(page).is_file(), "{page}");
+    }
     let version = Command::new(prefix.path().join("bin/rollout"))
         .arg("--version")
         .output()

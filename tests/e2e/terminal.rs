@@ -204,6 +204,10 @@ fn a_confirmation_is_asked_on_the_terminal_and_the_answer_is_logged() {
         "{screen}"
     );
     assert!(
+        screen.contains("production will run: $ echo shipped"),
+        "{screen}"
+    );
+    assert!(
         b.log().contains("confirmed at the prompt by tester"),
         "{}",
         b.log()
@@ -290,4 +294,224 @@ fn a_health_check_on_a_terminal_draws_a_bar_of_successes() {
     assert!(screen.contains('━'), "a bar: {screen}");
     assert!(screen.contains("healthy ("), "{screen}");
     assert!(b.log().contains("RUN COMPLETE - app"), "{}", b.log());
+}
+
+/// A health check that never passes, after a change: the output must say each failed
+/// probe's verdict, the cause once, and alike probe lines once with a count.
+fn failing_health(port: u16) -> String {
+    format!(
+        r#"
+[[steps]]
+kind = "run"
+name = "ship"
+cmd  = "true"
+
+[[steps]]
+kind      = "health"
+name      = "healthy"
+url       = "http://127.0.0.1:{port}/health"
+interval  = "100ms"
+within    = "1500ms"
+
+[[rollback]]
+kind = "run"
+name = "undo"
+cmd  = "true"
+"#
+    )
+}
+
+fn refused_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[test]
+fn off_a_terminal_the_cause_is_said_once_and_alike_lines_are_counted() {
+    let b = Bench::new();
+    b.runbook("app", &failing_health(refused_port()));
+    let run = b.run(&["promote", "app", "--verbose"]);
+    run.status(1);
+    let err = run.stderr();
+    assert_eq!(err.matches("not healthy within").count(), 1, "{err}");
+    assert!(
+        err.contains("run failed at `healthy` (the cause is above)"),
+        "{err}"
+    );
+    assert!(
+        err.contains("rolling back: step `healthy` failed\n"),
+        "{err}"
+    );
+    // Ten or so refused probes, streamed (--verbose) and again in the failure's tail:
+    // each time the first, then a count, not ten lines.
+    assert_eq!(err.matches("| GET http").count(), 2, "{err}");
+    assert_eq!(
+        err.matches("more like it (last: GET http").count(),
+        2,
+        "{err}"
+    );
+}
+
+#[test]
+fn the_health_line_on_a_terminal_shows_failed_probes() {
+    if no_pty() {
+        return;
+    }
+    let b = Bench::new();
+    b.runbook("app", &failing_health(refused_port()));
+    let screen = on_a_tty(&b, "promote app", &[]);
+    assert!(
+        screen.contains("0/3 successes, last: connection refused"),
+        "{screen}"
+    );
+}
+
+const STAGED: &str = r#"
+adapter = "exec"
+target  = "web"
+
+[[steps]]
+kind    = "deploy"
+name    = "ship"
+release = "2.0"
+cmd     = "true"
+
+[[steps]]
+kind    = "promote"
+name    = "10%"
+percent = 10
+cmd     = "true"
+
+[[steps]]
+kind     = "soak"
+name     = "soak at 10%"
+duration = "1s"
+
+[[steps]]
+kind   = "pause"
+name   = "gate"
+reason = "looks good?"
+
+[[steps]]
+kind    = "promote"
+name    = "100%"
+percent = 100
+cmd     = "true"
+"#;
+
+#[test]
+fn the_live_view_shows_every_step_the_stage_and_the_releases() {
+    if no_pty() {
+        return;
+    }
+    let b = Bench::new();
+    b.runbook("app", STAGED);
+    let screen = on_a_tty(&b, "promote app", &[("NO_COLOR", "1")]);
+    // At the start: every step to come.
+    assert!(screen.contains("· soak at 10% (to come)"), "{screen}");
+    assert!(screen.contains("· 100% (to come)"), "{screen}");
+    // While the soak runs: done steps above it, its bar, steps to come below.
+    assert!(screen.contains("✓ ship ("), "{screen}");
+    assert!(screen.contains("soak at 10% ("), "{screen}");
+    // The stage after the first promote, the target's releases, the gate waiting.
+    assert!(screen.contains("stage: 10%"), "{screen}");
+    assert!(
+        screen.contains("web: stable not recorded, new 2.0"),
+        "{screen}"
+    );
+    assert!(screen.contains("⏸ gate (waiting)  looks good?"), "{screen}");
+    assert!(screen.contains("paused at `gate`"), "{screen}");
+    // Going on: the steps before the gate are done earlier, the last one runs.
+    let screen = on_a_tty(&b, "promote app", &[("NO_COLOR", "1")]);
+    assert!(screen.contains("✓ gate (done earlier)"), "{screen}");
+    assert!(screen.contains("✓ 100% ("), "{screen}");
+    assert!(screen.contains("stage: 100%"), "{screen}");
+    // What ran before the run (nothing recorded here), not the release it shipped.
+    assert!(
+        screen.contains("web: stable not recorded, new 2.0, at 100%"),
+        "{screen}"
+    );
+    assert!(screen.contains("complete in"), "{screen}");
+}
+
+const WATCHED: &str = r#"
+[[steps]]
+kind = "run"
+name = "build"
+cmd  = "true"
+
+[[steps]]
+kind     = "soak"
+name     = "bake"
+duration = "2s"
+
+[[steps]]
+kind    = "log"
+name    = "done"
+message = "shipped"
+"#;
+
+/// Starts `promote app` in the background and waits until its run is in progress.
+fn run_in_background(b: &Bench) -> std::process::Child {
+    let child = b.spawn(&["promote", "app"]);
+    assert!(
+        b.wait_for(std::time::Duration::from_secs(10), |b| {
+            b.path(".rollout/state/app.json").exists()
+                && std::fs::read_to_string(b.path("reliability.log"))
+                    .is_ok_and(|l| l.contains("STEP OK - app step=build"))
+        }),
+        "the run did not start"
+    );
+    child
+}
+
+#[test]
+fn status_watch_follows_a_run_from_another_process_until_it_ends() {
+    let b = Bench::new();
+    b.runbook("app", WATCHED);
+    let mut child = run_in_background(&b);
+    // Off a terminal: the run's log lines from its start, then the final view.
+    let watch = b.run(&["status", "app", "--watch"]);
+    watch.status(0);
+    let err = watch.stderr();
+    assert!(err.contains("RUN STARTED - app"), "{err}");
+    assert!(err.contains("STEP OK - app step=bake"), "{err}");
+    assert!(err.contains("RUN COMPLETE - app"), "{err}");
+    assert!(err.contains("complete in"), "{err}");
+    for step in ["✓ build (", "✓ bake (", "✓ done ("] {
+        assert!(err.contains(step), "{step}: {err}");
+    }
+    assert!(child.wait().unwrap().success());
+}
+
+#[test]
+fn status_watch_on_a_terminal_draws_the_run_live() {
+    if no_pty() {
+        return;
+    }
+    let b = Bench::new();
+    b.runbook("app", WATCHED);
+    let mut child = run_in_background(&b);
+    let screen = on_a_tty(&b, "status app --watch", &[("NO_COLOR", "1")]);
+    // Mid-run: the soak running, the last step to come; then the end.
+    assert!(screen.contains("✓ build ("), "{screen}");
+    assert!(screen.contains("bake ("), "{screen}");
+    assert!(screen.contains("· done (to come)"), "{screen}");
+    assert!(screen.contains("complete in"), "{screen}");
+    assert!(child.wait().unwrap().success());
+}
+
+#[test]
+fn status_watch_needs_a_runbook() {
+    let b = Bench::new();
+    b.runbook("app", WATCHED);
+    b.run(&["status", "--watch"])
+        .status(2)
+        .stderr_has("RUNBOOK");
+    b.run(&["status", "app", "--watch", "--json"])
+        .status(2)
+        .stderr_has("no --json form");
 }

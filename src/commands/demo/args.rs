@@ -37,10 +37,18 @@ pub enum DemoAction {
         #[arg(long, value_name = "RELEASE")]
         release: String,
     },
-    /// Put the release before the current one back
+    /// Check only: pass when the port is free or the demo service answers on it
+    Check {
+        #[command(flatten)]
+        at: DemoPort,
+    },
+    /// Put RELEASE back (default: the release before the current one)
     Rollback {
         #[command(flatten)]
         at: DemoPort,
+        /// The release to return to
+        #[arg(long, value_name = "RELEASE")]
+        to: Option<String>,
     },
     /// Set the traffic percentage the service reports
     Promote {

@@ -16,7 +16,7 @@ use crate::commands::output::print_stdout;
 use crate::error::{Error, ExitCode};
 
 /// How long a new release may take to answer its first health check.
-const READY_WITHIN: Duration = Duration::from_secs(5);
+const READY_WITHIN: Duration = Duration::from_secs(10);
 
 /// The demo's folder for one port.
 pub struct Place {
@@ -98,11 +98,11 @@ fn write(path: &std::path::Path, text: &str) -> Result<(), Error> {
         .map_err(|e| Error::failed(format!("cannot write {}: {e}", path.display())))
 }
 
-pub fn deploy(at: &DemoPort, version: &str) -> Result<ExitCode, Error> {
+pub async fn deploy(at: &DemoPort, version: &str) -> Result<ExitCode, Error> {
     let place = Place::new(at);
     let mut releases = place.releases();
     let previous = releases.last().cloned();
-    start(&place, version)?;
+    start(&place, version).await?;
     if previous.as_deref() != Some(version) {
         releases.push(version.to_string());
     }
@@ -122,9 +122,11 @@ pub fn deploy(at: &DemoPort, version: &str) -> Result<ExitCode, Error> {
     Ok(ExitCode::Ok)
 }
 
-pub fn ensure(at: &DemoPort, version: &str) -> Result<ExitCode, Error> {
+/// Starts `version` when no demo service runs on the port; a running one is left as it
+/// is (whatever its release), so running this twice changes nothing the second time.
+pub async fn ensure(at: &DemoPort, version: &str) -> Result<ExitCode, Error> {
     let place = Place::new(at);
-    if place.running().is_some() && http::get(at.port, "/health", Duration::from_secs(1)).is_ok() {
+    if place.running().is_some() {
         let current = place.releases().last().cloned().unwrap_or_default();
         print_stdout(&format!(
             "{current} already serving on http://127.0.0.1:{}",
@@ -132,7 +134,7 @@ pub fn ensure(at: &DemoPort, version: &str) -> Result<ExitCode, Error> {
         ))?;
         return Ok(ExitCode::Ok);
     }
-    start(&place, version)?;
+    start(&place, version).await?;
     place.set_releases(&[version.to_string()])?;
     place.set_percent(100)?;
     print_stdout(&format!(
@@ -142,17 +144,65 @@ pub fn ensure(at: &DemoPort, version: &str) -> Result<ExitCode, Error> {
     Ok(ExitCode::Ok)
 }
 
-pub fn rollback(at: &DemoPort) -> Result<ExitCode, Error> {
+/// A check that changes nothing: passes when this project's demo service runs on the
+/// port, or when the port is free (the first step starts it); fails when something else
+/// holds it.
+pub async fn check(at: &DemoPort) -> Result<ExitCode, Error> {
+    let place = Place::new(at);
+    if let Some(pid) = place.running() {
+        let current = place.releases().last().cloned().unwrap_or_default();
+        print_stdout(&format!(
+            "the demo service {current} runs on port {} (pid {pid})",
+            at.port
+        ))?;
+        return Ok(ExitCode::Ok);
+    }
+    // Binding and dropping at once is how to ask "is it free?" without a race-prone
+    // guess; nothing keeps the port.
+    if std::net::TcpListener::bind(("127.0.0.1", at.port)).is_ok() {
+        print_stdout(&format!(
+            "port {} is free: the run starts the demo service there",
+            at.port
+        ))?;
+        return Ok(ExitCode::Ok);
+    }
+    let what = match http::get(at.port, "/health", Duration::from_secs(1)).await {
+        Ok(answer) => format!("it answers GET /health with {}", answer.status),
+        Err(why) => format!("GET /health: {why}"),
+    };
+    Err(Error::failed(format!(
+        "port {} is taken by something that is not this project's demo service",
+        at.port
+    ))
+    .with_detail(what)
+    .with_hint("choose another port: --set port=N"))
+}
+
+/// Goes back to `to` when given (idempotent: a second rollback to it restarts it and
+/// keeps it), else to the release before the current one.
+pub async fn rollback(at: &DemoPort, to: Option<&str>) -> Result<ExitCode, Error> {
     let place = Place::new(at);
     let mut releases = place.releases();
-    if releases.len() < 2 {
-        return Err(Error::failed("demo: no previous release to go back to")
-            .with_detail(format!("release history: {}", releases.join(", ")))
-            .with_hint("deploy twice first: rollout promote demo --yes --full"));
-    }
-    let bad = releases.pop().unwrap_or_default();
-    let good = releases.last().cloned().unwrap_or_default();
-    start(&place, &good)?;
+    let bad = releases.last().cloned().unwrap_or_else(|| "nothing".into());
+    let good = match to {
+        Some(to) => {
+            match releases.iter().rposition(|r| r == to) {
+                Some(i) => releases.truncate(i + 1),
+                None => releases = vec![to.to_string()],
+            }
+            to.to_string()
+        }
+        None => {
+            if releases.len() < 2 {
+                return Err(Error::failed("demo: no previous release to go back to")
+                    .with_detail(format!("release history: {}", releases.join(", ")))
+                    .with_hint("name one: rollout demo-service rollback --to 1.0.0"));
+            }
+            releases.pop();
+            releases.last().cloned().unwrap_or_default()
+        }
+    };
+    start(&place, &good).await?;
     place.set_releases(&releases)?;
     place.set_percent(100)?;
     print_stdout(&format!(
@@ -217,7 +267,7 @@ fn still_running(pid: Pid) -> bool {
 }
 
 /// Replaces whatever serves on the port with `version`, and waits until it answers.
-fn start(place: &Place, version: &str) -> Result<(), Error> {
+async fn start(place: &Place, version: &str) -> Result<(), Error> {
     if let Some(pid) = place.running() {
         halt(place, pid);
     }
@@ -270,14 +320,14 @@ fn start(place: &Place, version: &str) -> Result<(), Error> {
                 ))
             });
         }
-        if let Ok(response) = http::get(place.port, "/health", Duration::from_millis(500))
+        if let Ok(response) = http::get(place.port, "/health", Duration::from_secs(1)).await
             && response
                 .body
                 .contains(&format!("\"version\":\"{version}\""))
         {
             return Ok(());
         }
-        std::thread::sleep(Duration::from_millis(50));
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
     Err(Error::failed(format!(
         "the demo service {version} did not answer on port {} within {}s",

@@ -13,11 +13,12 @@ mod server;
 use crate::cli::DemoAction;
 use crate::error::{Error, ExitCode};
 
-pub fn run(action: &DemoAction) -> Result<ExitCode, Error> {
+pub async fn run(action: &DemoAction) -> Result<ExitCode, Error> {
     match action {
-        DemoAction::Deploy { at, release } => daemon::deploy(at, release),
-        DemoAction::Ensure { at, release } => daemon::ensure(at, release),
-        DemoAction::Rollback { at } => daemon::rollback(at),
+        DemoAction::Deploy { at, release } => daemon::deploy(at, release).await,
+        DemoAction::Ensure { at, release } => daemon::ensure(at, release).await,
+        DemoAction::Check { at } => daemon::check(at).await,
+        DemoAction::Rollback { at, to } => daemon::rollback(at, to.as_deref()).await,
         DemoAction::Promote { at, percent } => daemon::promote(at, *percent),
         DemoAction::Stop { at } => daemon::stop(at),
         DemoAction::Probe {
@@ -27,16 +28,19 @@ pub fn run(action: &DemoAction) -> Result<ExitCode, Error> {
             successes,
             interval,
             within,
-        } => probe::run(
-            at.port,
-            &probe::Expect {
-                path,
-                version: expect_release.as_deref(),
-                successes: *successes,
-                interval: *interval,
-                within: *within,
-            },
-        ),
+        } => {
+            probe::run(
+                at.port,
+                &probe::Expect {
+                    path,
+                    version: expect_release.as_deref(),
+                    successes: *successes,
+                    interval: *interval,
+                    within: *within,
+                },
+            )
+            .await
+        }
         DemoAction::Serve { at, release } => server::serve(at, release),
     }
 }

@@ -17,13 +17,13 @@ pub struct Expect<'a> {
     pub within: Duration,
 }
 
-pub fn run(port: u16, expect: &Expect<'_>) -> Result<ExitCode, Error> {
+pub async fn run(port: u16, expect: &Expect<'_>) -> Result<ExitCode, Error> {
     let deadline = Instant::now() + expect.within;
     let mut in_a_row = 0;
     let mut last = String::new();
     loop {
         let started = Instant::now();
-        let verdict = check(port, expect);
+        let verdict = check(port, expect).await;
         let latency = started.elapsed().as_millis();
         match &verdict {
             Ok(body) => {
@@ -53,14 +53,13 @@ pub fn run(port: u16, expect: &Expect<'_>) -> Result<ExitCode, Error> {
             ))
             .with_detail(last));
         }
-        std::thread::sleep(expect.interval);
+        tokio::time::sleep(expect.interval).await;
     }
 }
 
 /// The body when the answer is what was expected, else why not.
-fn check(port: u16, expect: &Expect<'_>) -> Result<String, String> {
-    let response =
-        http::get(port, expect.path, Duration::from_secs(2)).map_err(|e| e.to_string())?;
+async fn check(port: u16, expect: &Expect<'_>) -> Result<String, String> {
+    let response = http::get(port, expect.path, Duration::from_secs(2)).await?;
     if response.status != 200 {
         return Err(format!("status {}", response.status));
     }

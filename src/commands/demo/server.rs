@@ -2,20 +2,22 @@
 //! `GET /` → a greeting naming the version. It stops by itself when its pid file no
 //! longer names it (replaced, stopped, or the project folder was deleted), so a demo
 //! never leaves an orphan behind for long.
+//!
+//! HTTP is tiny_http's (a maintained, synchronous HTTP/1.1 server): it reads a request
+//! however the client's bytes arrive, which a hand-written one-`read` server did not.
 
-use std::io::{Read, Write};
-use std::net::{Ipv4Addr, TcpListener, TcpStream};
 use std::path::Path;
 use std::time::Duration;
 
+use tiny_http::{Header, Response, Server};
+
 use super::daemon::Place;
-use super::http::render;
 use crate::cli::DemoPort;
 use crate::error::{Error, ExitCode};
 
 pub fn serve(at: &DemoPort, version: &str) -> Result<ExitCode, Error> {
     let place = Place::new(at);
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, at.port)).map_err(|err| {
+    let server = Server::http(("127.0.0.1", at.port)).map_err(|err| {
         Error::failed(format!(
             "demo service: cannot listen on 127.0.0.1:{}",
             at.port
@@ -29,39 +31,36 @@ pub fn serve(at: &DemoPort, version: &str) -> Result<ExitCode, Error> {
         "demo service {version} listening on 127.0.0.1:{} (pid {me})",
         at.port
     );
-    for stream in listener.incoming().flatten() {
-        let percent = place.percent();
-        if let Err(err) = answer(stream, version, percent) {
+    for request in server.incoming_requests() {
+        let path = request.url().split('?').next().unwrap_or("/").to_string();
+        let (status, content_type, body) = answer(&path, version, place.percent());
+        let mut response = Response::from_string(body).with_status_code(status);
+        if let Ok(header) = Header::from_bytes(&b"Content-Type"[..], content_type.as_bytes()) {
+            response.add_header(header);
+        }
+        println!("{} {path} {status}", request.method());
+        if let Err(err) = request.respond(response) {
             eprintln!("demo service: {err}");
         }
     }
     Ok(ExitCode::Ok)
 }
 
-fn answer(mut stream: TcpStream, version: &str, percent: u8) -> std::io::Result<()> {
-    stream.set_read_timeout(Some(Duration::from_secs(2)))?;
-    let mut buf = [0u8; 2048];
-    let n = stream.read(&mut buf)?;
-    let request = String::from_utf8_lossy(&buf[..n]);
-    let path = request.split_whitespace().nth(1).unwrap_or("/");
-    let response = match path {
-        "/health" => render(
+/// Status, content type and body for a path.
+fn answer(path: &str, version: &str, percent: u8) -> (u16, &'static str, String) {
+    match path {
+        "/health" => (
             200,
-            "OK",
             "application/json",
-            &serde_json::json!({"status": "ok", "version": version, "percent": percent})
-                .to_string(),
+            serde_json::json!({"status": "ok", "version": version, "percent": percent}).to_string(),
         ),
-        "/" => render(
+        "/" => (
             200,
-            "OK",
             "text/plain",
-            &format!("hello from the rollout demo, version {version}, {percent}% of traffic\n"),
+            format!("hello from the rollout demo, version {version}, {percent}% of traffic\n"),
         ),
-        _ => render(404, "Not Found", "text/plain", "not found\n"),
-    };
-    println!("GET {path}");
-    stream.write_all(response.as_bytes())
+        _ => (404, "text/plain", "not found\n".to_string()),
+    }
 }
 
 /// Exits the process once the pid file stops naming `me`.
@@ -81,4 +80,18 @@ fn names(pid_file: &Path, me: u32) -> bool {
         .ok()
         .and_then(|t| t.trim().parse::<u32>().ok())
         == Some(me)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn health_names_the_version_and_percent() {
+        let (status, kind, body) = answer("/health", "2.0.0", 10);
+        assert_eq!((status, kind), (200, "application/json"));
+        assert_eq!(body, r#"{"percent":10,"status":"ok","version":"2.0.0"}"#);
+        assert_eq!(answer("/nope", "2.0.0", 10).0, 404);
+        assert!(answer("/", "1.0.0", 100).2.contains("version 1.0.0, 100%"));
+    }
 }

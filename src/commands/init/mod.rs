@@ -1,4 +1,4 @@
-//! `rollout init [--adapter fly|kubectl|systemctl] [--name NAME] [--force]`: writes a
+//! `rollout init [--adapter fly|kubectl|systemctl|exec] [--name NAME] [--force]`: writes a
 //! commented starter runbook into `runbooks/` (creating it) and a `rollout.toml` when
 //! the project has none, then validates what it wrote.
 
@@ -15,6 +15,7 @@ use crate::runbook::{self, Strictness};
 const FLY: &str = include_str!("fly.toml");
 const KUBECTL: &str = include_str!("kubectl.toml");
 const SYSTEMCTL: &str = include_str!("systemctl.toml");
+const EXEC: &str = include_str!("exec.toml");
 
 pub fn run(
     cx: &Context,
@@ -28,18 +29,35 @@ pub fn run(
     let runbooks = root.join("runbooks");
     let file = runbooks.join(format!("{name}.toml"));
     if file.exists() && !force {
-        return Err(
-            Error::usage(format!("{} already exists", shown(&root, &file))).with_hint(
-                "pass --force to overwrite it, or --name OTHER to write another runbook",
-            ),
-        );
+        return Err(Error::usage(format!(
+            "{} already exists; init never overwrites a runbook by itself",
+            shown(&root, &file)
+        ))
+        .with_detail("nothing was written")
+        .with_hint("pass --force to overwrite it, or --name OTHER to write another runbook"));
+    }
+    let settings = root.join("rollout.toml");
+    if cx.global.dry_run {
+        let verb = if file.exists() { "overwrite" } else { "write" };
+        print_stdout(&format!(
+            "would {verb} {} ({} starter, {} lines)",
+            shown(&root, &file),
+            adapter_name(adapter),
+            starter(adapter, name).lines().count()
+        ))?;
+        if settings.exists() {
+            print_stdout("rollout.toml exists: it would be left as it is")?;
+        } else {
+            print_stdout("would write rollout.toml")?;
+        }
+        print_stdout("(dry run: nothing was written)")?;
+        return Ok(ExitCode::Ok);
     }
     fs::create_dir_all(&runbooks)
         .map_err(|e| Error::failed(format!("cannot create {}: {e}", runbooks.display())))?;
     write(&file, &starter(adapter, name))?;
     print_stdout(&format!("wrote {}", shown(&root, &file)))?;
 
-    let settings = root.join("rollout.toml");
     if !settings.exists() {
         write(&settings, &settings_text(adapter))?;
         print_stdout(&format!("wrote {}", shown(&root, &settings)))?;
@@ -58,16 +76,22 @@ pub fn starter(adapter: InitAdapter, name: &str) -> String {
         InitAdapter::Fly => FLY,
         InitAdapter::Kubectl => KUBECTL,
         InitAdapter::Systemctl => SYSTEMCTL,
+        InitAdapter::Exec => EXEC,
     };
     template.replace("NAME", name)
 }
 
-fn settings_text(adapter: InitAdapter) -> String {
-    let adapter = match adapter {
+fn adapter_name(adapter: InitAdapter) -> &'static str {
+    match adapter {
         InitAdapter::Fly => "fly",
         InitAdapter::Kubectl => "kubectl",
         InitAdapter::Systemctl => "systemctl",
-    };
+        InitAdapter::Exec => "exec",
+    }
+}
+
+fn settings_text(adapter: InitAdapter) -> String {
+    let adapter = adapter_name(adapter);
     format!(
         "# Project settings shared by every runbook; a runbook's own settings win.\n\
          # log = \"reliability.log\"          # the reliability log (commit it if you like)\n\
@@ -151,6 +175,7 @@ mod tests {
             InitAdapter::Fly,
             InitAdapter::Kubectl,
             InitAdapter::Systemctl,
+            InitAdapter::Exec,
         ] {
             let text = starter(adapter, "web");
             assert!(text.contains("rollout promote web") && !text.contains("NAME"));

@@ -111,7 +111,7 @@ fn secrets_are_masked_everywhere_and_collected_for_the_redactor() {
     let step = &plan.steps[0];
     let s = spec(&step.kind);
     assert_eq!(s.argv()[2], "Authorization: Bearer s3cr3t-value");
-    assert_eq!(s.display(), "curl -H 'Authorization: Bearer ***'");
+    assert_eq!(s.display(), "T='***' curl -H 'Authorization: Bearer ***'");
     assert_eq!(s.env[0].1.shown(), "***");
     assert_eq!(plan.vars["auth"].shown(), "Bearer ***");
     assert!(!step.name.contains("s3cr3t"), "{}", step.name);
