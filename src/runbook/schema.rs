@@ -38,6 +38,8 @@ enum Shape {
     Days,
     Adapter,
     Method,
+    /// What an empty Prometheus answer means.
+    NoData,
 }
 
 /// What each key holds: `(kind, key)` where the meaning depends on the kind, else
@@ -256,6 +258,12 @@ const FIELD_TYPES: &[(&str, &str, Shape, &str)] = &[
     ("", "max", Shape::Number, "Fail above this value"),
     ("", "min", Shape::Number, "Fail below this value"),
     (
+        "",
+        "no_data",
+        Shape::NoData,
+        "What an empty result means: \"fail\" (default) or \"pass\"",
+    ),
+    (
         "metrics",
         "count",
         Shape::Count,
@@ -382,6 +390,7 @@ fn shape_schema(shape: Shape) -> Value {
         Shape::Method => {
             json!({"enum": ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]})
         }
+        Shape::NoData => json!({"enum": ["fail", "pass"]}),
     }
 }
 
