@@ -151,6 +151,14 @@ fn processes() -> Option<Vec<(i32, char, i32)>> {
     Some(found)
 }
 
+/// The session of `pid` (field 6 of /proc/PID/stat).
+fn session_of(pid: i32) -> Option<i32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let (_, fields) = stat.rsplit_once(')')?;
+    // After the name: state, ppid, pgrp, session.
+    fields.split_whitespace().nth(3)?.parse().ok()
+}
+
 fn live_pids_in_group(pgid: Pid) -> Option<Vec<i32>> {
     Some(
         processes()?
@@ -162,8 +170,8 @@ fn live_pids_in_group(pgid: Pid) -> Option<Vec<i32>> {
 }
 
 /// The environment variable every child of this process carries (and its children
-/// inherit), naming this process: `PID.START` (start time in clock ticks since boot, so
-/// a reused pid never matches).
+/// inherit), naming this process: `PID.START.SESSION` (start time in clock ticks since
+/// boot, so a reused pid never matches; its session, see [`stop_orphans`]).
 pub const OWNER_VAR: &str = "ROLLOUT_CHILD_OF";
 
 /// This process's owner tag (see [`OWNER_VAR`]).
@@ -179,7 +187,8 @@ pub fn owner_tag() -> &'static str {
                 fields.split_whitespace().nth(19).map(str::to_string)
             })
             .unwrap_or_else(|| "0".to_string());
-        format!("{pid}.{start}")
+        let session = session_of(pid as i32).unwrap_or(0);
+        format!("{pid}.{start}.{session}")
     })
 }
 
@@ -210,16 +219,23 @@ pub(super) fn bind_to_parent(_parent: i32) -> io::Result<()> {
 /// Stops every process still carrying the owner tag `tag` of a `rollout` that is gone
 /// (killed outright: its flock was free). TERM, up to `grace`, then KILL. Returns how
 /// many there were. Blocking: for the start of a run, before anything else runs.
+///
+/// Only processes still in the dead `rollout`'s session count (the tag's last part): a
+/// daemon that a step started and that detached into a session of its own (`setsid`,
+/// as a service manager or the demo service does) is what the step deployed, not a
+/// leftover, and is left alone.
 pub fn stop_orphans(tag: &str, grace: Duration) -> usize {
     if tag == owner_tag() {
         return 0;
     }
+    let session: Option<i32> = tag.split('.').nth(2).and_then(|s| s.parse().ok());
     let needle = format!("{OWNER_VAR}={tag}");
     let me = std::process::id() as i32;
     let orphans: Vec<Pid> = processes()
         .unwrap_or_default()
         .into_iter()
         .filter(|&(pid, state, _)| pid != me && state != 'Z' && state != 'X')
+        .filter(|&(pid, _, _)| session.is_none_or(|sid| session_of(pid) == Some(sid)))
         .filter(|&(pid, _, _)| {
             std::fs::read(format!("/proc/{pid}/environ"))
                 .is_ok_and(|env| env.split(|&b| b == 0).any(|var| var == needle.as_bytes()))

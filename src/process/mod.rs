@@ -520,6 +520,23 @@ mod tests {
         assert_eq!(stop_orphans(owner_tag(), Duration::from_secs(2)), 0);
     }
 
+    #[test]
+    fn a_tagged_daemon_in_a_session_of_its_own_is_not_an_orphan() {
+        use std::os::unix::process::CommandExt;
+        let mut daemon = std::process::Command::new("sleep");
+        daemon.arg("30").env(OWNER_VAR, "1.43.1");
+        // SAFETY: setsid is async-signal-safe.
+        unsafe {
+            daemon.pre_exec(|| nix::unistd::setsid().map(|_| ()).map_err(Into::into));
+        }
+        let mut daemon = daemon.spawn().expect("spawn");
+        std::thread::sleep(Duration::from_millis(50));
+        // Session 1 is not the daemon's: it detached, so it is left alone.
+        assert_eq!(stop_orphans("1.43.1", Duration::from_secs(2)), 0);
+        let _ = daemon.kill();
+        let _ = daemon.wait();
+    }
+
     #[tokio::test]
     async fn output_keeps_the_end_and_long_lines_come_in_pieces() {
         let (done, seen) = go(&sh("seq 1 300000", Duration::from_secs(20)), KILL_GRACE).await;
