@@ -83,6 +83,7 @@ async fn dispatch(cx: &Context, command: Command) -> Result<ExitCode, Error> {
             emergency,
             reason,
             to,
+            all,
         } => {
             commands::rollback::run(
                 cx,
@@ -90,6 +91,7 @@ async fn dispatch(cx: &Context, command: Command) -> Result<ExitCode, Error> {
                 emergency,
                 reason.as_deref(),
                 to.as_deref(),
+                all,
             )
             .await
         }

@@ -166,9 +166,12 @@ pub enum Command {
         /// Why, for the log
         #[arg(long, value_name = "TEXT")]
         reason: Option<String>,
-        /// Return to this release (an image, a revision, a release directory) instead of the previous one
+        /// Return to this release (an image, a revision, a release directory) instead of the stable one
         #[arg(long, value_name = "RELEASE")]
         to: Option<String>,
+        /// Also roll back targets the run did not change (each to the release before the one it runs)
+        #[arg(long)]
+        all: bool,
     },
 
     /// Where each run stands: step, status, lock holder

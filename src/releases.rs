@@ -17,7 +17,29 @@ pub struct Release {
     pub previous: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub percent: Option<u8>,
+    /// What the platform ran just before a run first changed the target (SPEC §4.1):
+    /// every rollback of that run returns the target to it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stable: Option<Stable>,
+    /// The `config` the last deploy used (fly), which its rollback uses again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config: Option<String>,
     pub updated_at: DateTime<Utc>,
+}
+
+/// A target's stable release, as read from the platform and pinned by a run.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stable {
+    /// What a person names: an image, a release directory, an exec release. `None`:
+    /// the platform ran nothing rollout could name (a first deploy).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub release: Option<String>,
+    /// The platform's own number for it, where it has one (fly release version,
+    /// kubectl revision).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revision: Option<String>,
+    /// The run that pinned it: a later run pins again.
+    pub run_id: String,
 }
 
 impl Default for Release {
@@ -26,6 +48,8 @@ impl Default for Release {
             current: None,
             previous: None,
             percent: None,
+            stable: None,
+            config: None,
             updated_at: Utc::now(),
         }
     }
@@ -35,7 +59,11 @@ impl Release {
     /// `current 2.0.0, previous 1.0.0, at 100%`, for people.
     pub fn describe(&self) -> String {
         format!(
-            "current {}, previous {}{}",
+            "{}current {}, previous {}{}",
+            self.stable
+                .as_ref()
+                .map(|s| format!("stable {}, ", s.release.as_deref().unwrap_or("none")))
+                .unwrap_or_default(),
             self.current.as_deref().unwrap_or("not recorded"),
             self.previous.as_deref().unwrap_or("not recorded"),
             self.percent
@@ -48,14 +76,60 @@ impl Release {
 /// Releases by target (its shown, masked form).
 pub type Releases = BTreeMap<String, Release>;
 
-/// The releases of one session, shared by its steps. Cheap to clone.
+/// The releases of one session, shared by its steps, and the targets whose change has
+/// started in it. Cheap to clone.
 #[derive(Clone, Debug, Default)]
-pub struct Ledger(Arc<Mutex<Releases>>);
+pub struct Ledger(Arc<Mutex<Releases>>, Arc<Mutex<Vec<String>>>);
 
 impl Ledger {
     fn lock(&self) -> MutexGuard<'_, Releases> {
         // A step that panicked mid-update leaves plain data behind; still usable.
         self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Whether `run_id` already read `target`'s stable release (found or not).
+    pub fn is_pinned_by(&self, target: &str, run_id: &str) -> bool {
+        self.lock()
+            .get(target)
+            .and_then(|r| r.stable.as_ref())
+            .is_some_and(|s| s.run_id == run_id)
+    }
+
+    /// Pins `target`'s stable release for `run_id` (SPEC §4.1). `None`: the platform
+    /// runs nothing rollout can name (a first deploy); a rollback then needs `--to`.
+    pub fn pin(&self, target: &str, run_id: &str, stable: Option<(String, Option<String>)>) {
+        let mut all = self.lock();
+        let entry = all.entry(target.to_string()).or_default();
+        let (release, revision) = match stable {
+            Some((release, revision)) => (Some(release), revision),
+            None => (None, None),
+        };
+        entry.stable = Some(Stable {
+            release,
+            revision,
+            run_id: run_id.to_string(),
+        });
+        entry.updated_at = Utc::now();
+    }
+
+    /// Remembers the `config` a deploy of `target` used, for its rollback.
+    pub fn used_config(&self, target: &str, config: Option<String>) {
+        let mut all = self.lock();
+        all.entry(target.to_string()).or_default().config = config;
+    }
+
+    /// A changing command on `target` has started (SPEC §4: the target counts as
+    /// changed from now on, whatever the step's outcome).
+    pub fn change_started(&self, target: &str) {
+        let mut started = self.1.lock().unwrap_or_else(|e| e.into_inner());
+        if !started.iter().any(|t| t == target) {
+            started.push(target.to_string());
+        }
+    }
+
+    /// The targets whose change started since the last call, emptied.
+    pub fn take_started(&self) -> Vec<String> {
+        std::mem::take(&mut *self.1.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
     /// Starts from what an earlier run knew.
@@ -90,6 +164,16 @@ impl Ledger {
         let mut all = self.lock();
         let entry = all.entry(target.to_string()).or_default();
         entry.current = Some(release.to_string());
+        entry.previous = None;
+        entry.updated_at = Utc::now();
+    }
+
+    /// A rollback ran a command of the runbook's own: what `target` runs now is not
+    /// known until rollout reads or sets it again.
+    pub fn forget_current(&self, target: &str) {
+        let mut all = self.lock();
+        let entry = all.entry(target.to_string()).or_default();
+        entry.current = None;
         entry.previous = None;
         entry.updated_at = Utc::now();
     }

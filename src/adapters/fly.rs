@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use super::{Argv, Call, Change, Failure, Runner, argv, display};
+use super::{Argv, Call, Change, Failure, Runner, Running, argv, display};
 use crate::plan::{Text, Verb};
 
 /// The fly adapter: the binary to run.
@@ -11,7 +11,7 @@ pub struct Fly {
 }
 
 /// What a rollback without `to` redeploys, as `show` says it.
-const PREVIOUS: &str = "<image of the newest complete release before the current one>";
+const PREVIOUS: &str = "<the stable image pinned before the run changed the app>";
 
 impl Fly {
     fn cmd(&self, args: &[&str]) -> Argv {
@@ -47,10 +47,17 @@ impl Fly {
         out
     }
 
-    /// Deploys `image` to `app` again: how fly goes back to an earlier release.
-    pub fn redeploy_argv(&self, app: &Text, image: &Text) -> Argv {
+    /// Deploys `image` to `app` again: how fly goes back to an earlier release. With
+    /// the `config` the run's deploy used, so a project-root `fly.toml` is not applied
+    /// in its place (flyctl `internal/command/deploy`: `--config` picks the file whose
+    /// services, env and checks the new machines get).
+    pub fn redeploy_argv(&self, app: &Text, image: &Text, config: Option<&str>) -> Argv {
         let mut out = self.cmd(&["deploy", "--app"]);
         out.push(app.clone());
+        if let Some(config) = config {
+            out.push(Text::plain("--config"));
+            out.push(Text::plain(config));
+        }
         out.push(Text::plain("--image"));
         out.push(image.clone());
         out
@@ -92,16 +99,13 @@ impl Fly {
     pub fn describe(&self, verb: &Verb, app: &Text) -> Vec<String> {
         match verb {
             Verb::Rollback { to } => match to.as_ref().filter(|t| !is_version(t.value())) {
-                Some(image) => vec![display(&self.redeploy_argv(app, image))],
+                Some(image) => vec![display(&self.redeploy_argv(app, image, None))],
                 None => {
                     let image = match to {
                         Some(v) => format!("<image of release {}>", v.shown()),
                         None => PREVIOUS.to_string(),
                     };
-                    vec![
-                        display(&self.releases_argv(app)),
-                        display(&self.redeploy_argv(app, &Text::plain(image))),
-                    ]
+                    vec![display(&self.redeploy_argv(app, &Text::plain(image), None))]
                 }
             },
             other => self
@@ -133,23 +137,67 @@ impl Fly {
         })
     }
 
+    /// SPEC "read stable": the newest release with status `complete` — its image and
+    /// version. fly-go's `Release` (api_types.go) has `Version`, `Status`, `ImageRef`;
+    /// `fly releases --json` prints them newest first, `null` when there are none.
+    pub async fn read_stable(
+        &self,
+        app: &Text,
+        runner: &Runner<'_>,
+    ) -> Result<Option<Running>, Failure> {
+        let releases = self.releases(app, runner).await?;
+        Ok(releases
+            .iter()
+            .find(|r| r.status.eq_ignore_ascii_case("complete") && !r.image.is_empty())
+            .map(|r| Running {
+                release: r.image.clone(),
+                revision: Some(format!("v{}", r.version)),
+            }))
+    }
+
+    async fn releases(&self, app: &Text, runner: &Runner<'_>) -> Result<Vec<FlyRelease>, Failure> {
+        let listed = runner.run(&self.releases_argv(app)).await?;
+        // Parsed unmasked: a secret inside an image reference (a private registry host)
+        // must reach `--image` as it is, not as `***`.
+        parse_releases(&listed.raw_output)
+            .map_err(|e| Failure::failed(format!("cannot read `fly releases` for {app}: {e}")))
+    }
+
+    /// SPEC §4.1: back to `--to` (an image, or a release version), else to the stable
+    /// image this run pinned, else (`--all` on an app the run did not pin) to the
+    /// newest complete release older than the current one with a different image — a
+    /// `fly secrets set` is a release of its own carrying the current image
+    /// (flyctl `internal/command/secrets/secrets.go` → a new release), so "the one
+    /// before" is often the same bad image.
     async fn rollback(&self, call: &Call<'_>, runner: &Runner<'_>) -> Result<Change, Failure> {
         let app = call.target;
-        let image = match call.to.as_deref() {
-            Some(to) if !is_version(to) => to.to_string(),
-            to => {
-                let listed = runner.run(&self.releases_argv(app)).await?;
-                let releases = parse_releases(&listed.output).map_err(|e| {
-                    Failure::failed(format!("cannot read `fly releases` for {app}: {e}"))
+        let pinned = call.stable.as_ref().and_then(|s| s.release.clone());
+        let image = match (call.to.as_deref(), pinned) {
+            (Some(to), _) if !is_version(to) => to.to_string(),
+            (Some(version), _) => image_of(&self.releases(app, runner).await?, version)?,
+            // A secret inside the image (a private registry host) is `***` in state:
+            // the pinned release version finds the real image again.
+            (None, Some(stable)) if stable.contains(crate::plan::MASK) => {
+                let version = call.stable.as_ref().and_then(|s| s.revision.clone());
+                let version = version.ok_or_else(|| {
+                    Failure::failed(format!("the stable image of {app} is not known unmasked; name it with `rollout rollback --to IMAGE`"))
                 })?;
-                match to {
-                    Some(version) => image_of(&releases, version)?,
-                    None => previous_image(&releases)?,
-                }
+                image_of(&self.releases(app, runner).await?, &version)?
             }
+            (None, Some(stable)) => stable,
+            (None, None) if call.stable.is_some() => {
+                return Err(Failure::failed(format!(
+                    "{app} has no stable release: it ran nothing before this run deployed it (a first deploy); name one with `rollout rollback --to IMAGE`"
+                )));
+            }
+            (None, None) => previous_image(&self.releases(app, runner).await?)?,
         };
         runner
-            .run(&self.redeploy_argv(app, &Text::plain(image.clone())))
+            .run(&self.redeploy_argv(
+                app,
+                &Text::plain(image.clone()),
+                call.known.config.as_deref(),
+            ))
             .await?;
         Ok(Change::RolledBack(image))
     }
@@ -172,6 +220,10 @@ pub struct FlyRelease {
 /// The JSON array `fly releases --json` prints, newest first. Text around it (a
 /// warning on stderr) is skipped.
 pub fn parse_releases(output: &str) -> Result<Vec<FlyRelease>, String> {
+    // flyctl prints `null` for an app with no release (a Go nil slice as JSON).
+    if output.lines().any(|l| l.trim() == "null") && !output.contains('[') {
+        return Ok(Vec::new());
+    }
     let start = output.find('[').ok_or("no JSON array in its output")?;
     let end = output.rfind(']').ok_or("no JSON array in its output")?;
     let json = output
@@ -196,7 +248,8 @@ pub fn parse_releases(output: &str) -> Result<Vec<FlyRelease>, String> {
     Ok(out)
 }
 
-/// The image of the newest complete release older than the current (newest) one.
+/// The image of the newest complete release older than the current (newest) one
+/// whose image differs from the current one.
 pub fn previous_image(releases: &[FlyRelease]) -> Result<String, Failure> {
     let current = releases.first().ok_or_else(|| {
         Failure::failed("`fly releases` lists no release: there is nothing to roll back to")
@@ -207,6 +260,7 @@ pub fn previous_image(releases: &[FlyRelease]) -> Result<String, Failure> {
             r.version < current.version
                 && r.status.eq_ignore_ascii_case("complete")
                 && !r.image.is_empty()
+                && r.image != current.image
         })
         .map(|r| r.image.clone())
         .ok_or_else(|| {
@@ -317,13 +371,13 @@ mod tests {
     }
 
     #[test]
-    fn describe_shows_both_rollback_commands() {
+    fn describe_names_the_pinned_stable_image_or_the_one_given() {
         let lines = fly().describe(&Verb::Rollback { to: None }, &Text::plain("web"));
-        assert_eq!(lines[0], "$ fly releases --app web --json");
-        assert!(
-            lines[1].starts_with("$ fly deploy --app web --image '<image of"),
-            "{}",
-            lines[1]
+        assert_eq!(
+            lines,
+            [
+                "$ fly deploy --app web --image '<the stable image pinned before the run changed the app>'"
+            ]
         );
         let to_image = Verb::Rollback {
             to: Some(Text::plain("reg/app:5")),

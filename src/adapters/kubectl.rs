@@ -3,8 +3,9 @@
 
 use std::time::Duration;
 
-use super::{Argv, Call, Change, Failure, Runner, argv, display};
+use super::{Argv, Call, Change, Failure, Runner, Running, argv, display};
 use crate::plan::{Text, Verb};
+use crate::process::Ending;
 
 /// The kubectl adapter: binary, and the cluster and namespace to address.
 pub struct Kubectl {
@@ -120,13 +121,55 @@ impl Kubectl {
         }
     }
 
+    /// SPEC "read stable": `kubectl get <workload> -o json` — the revision in the
+    /// `deployment.kubernetes.io/revision` annotation (kubectl
+    /// `pkg/polymorphichelpers/rollback.go` undoes to it with `--to-revision`; every
+    /// pod-template change — `set image`, `set env`, `rollout restart` — makes one) and
+    /// the containers' images.
+    pub async fn read_stable(
+        &self,
+        target: &Text,
+        runner: &Runner<'_>,
+    ) -> Result<Option<Running>, Failure> {
+        let mut get = vec![Text::plain("get"), workload(target)];
+        get.extend([Text::plain("-o"), Text::plain("json")]);
+        let out = runner.spawn(&self.cmd(get)).await?;
+        match out.ending {
+            Ending::Exited(0) => {}
+            // No such workload yet: a first deploy has nothing to return to.
+            Ending::Exited(_) if out.raw_output.contains("NotFound") => return Ok(None),
+            _ => {
+                return Err(Failure::Failed {
+                    message: format!("cannot read what {target} runs (`kubectl get -o json`)"),
+                    tail: out.tail,
+                });
+            }
+        }
+        parse_running(&out.raw_output).map_err(|e| {
+            Failure::failed(format!("cannot read `kubectl get {target} -o json`: {e}"))
+        })
+    }
+
     pub async fn execute(&self, call: &Call<'_>, runner: &Runner<'_>) -> Result<Change, Failure> {
-        // `--to` from the command line wins over the step's `to`.
-        let verb = match (call.verb, &call.to) {
-            (Verb::Rollback { .. }, Some(to)) => Verb::Rollback {
+        // `--to` from the command line wins over the step's `to`; then the stable
+        // revision this run pinned (SPEC §4.1); a plain `rollout undo` (the
+        // second-newest revision) only for a workload this run did not pin.
+        let verb = match (call.verb, &call.to, &call.stable) {
+            (Verb::Rollback { .. }, Some(to), _) => Verb::Rollback {
                 to: Some(Text::plain(to)),
             },
-            (verb, _) => verb.clone(),
+            (Verb::Rollback { to: None }, None, Some(stable)) => match &stable.revision {
+                Some(revision) => Verb::Rollback {
+                    to: Some(Text::plain(revision)),
+                },
+                None => {
+                    return Err(Failure::failed(format!(
+                        "{} has no stable revision: it did not exist before this run (a first deploy); name one with `rollout rollback --to REVISION`",
+                        call.target
+                    )));
+                }
+            },
+            (verb, _, _) => verb.clone(),
         };
         // The wait gets what is left of the step when it starts, so it is counted late.
         let commands = self.commands(&verb, call.target, runner.remaining())?;
@@ -147,15 +190,43 @@ impl Kubectl {
                 (None, Some(image)) => image.shown().to_string(),
                 (None, None) => "deployed".to_string(),
             }),
-            Verb::Rollback { to } => Change::RolledBack(match (to, &call.known.previous) {
+            Verb::Rollback { to } => Change::RolledBack(match (to, &call.stable) {
+                (Some(to), Some(stable))
+                    if stable.revision.as_deref() == Some(to.value()) && call.to.is_none() =>
+                {
+                    format!(
+                        "revision {} ({})",
+                        to.shown(),
+                        stable.release.as_deref().unwrap_or("")
+                    )
+                }
                 (Some(to), _) => format!("revision {}", to.shown()),
-                (None, Some(previous)) => previous.clone(),
-                (None, None) => "the previous revision".to_string(),
+                (None, _) => "the previous revision".to_string(),
             }),
             Verb::Promote { percent, .. } => Change::Promoted(*percent),
             _ => Change::None,
         })
     }
+}
+
+/// The revision and images of `kubectl get <workload> -o json`.
+fn parse_running(json: &str) -> Result<Option<Running>, String> {
+    let value: serde_json::Value =
+        serde_json::from_str(json).map_err(|e| format!("invalid JSON: {e}"))?;
+    let revision = value["metadata"]["annotations"]["deployment.kubernetes.io/revision"]
+        .as_str()
+        .map(str::to_string);
+    let images: Vec<&str> = value["spec"]["template"]["spec"]["containers"]
+        .as_array()
+        .map(|cs| cs.iter().filter_map(|c| c["image"].as_str()).collect())
+        .unwrap_or_default();
+    if revision.is_none() && images.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(Running {
+        release: images.join(","),
+        revision,
+    }))
 }
 
 fn is_status(argv: &Argv) -> bool {

@@ -138,6 +138,17 @@ pub struct Call<'a> {
     pub to: Option<String>,
     /// What release tracking knows of the target.
     pub known: Release,
+    /// The stable release this run pinned for the target (SPEC §4.1): what a rollback
+    /// returns to when no `to` is given. `None`: not pinned by this run.
+    pub stable: Option<crate::releases::Stable>,
+}
+
+/// What a target runs now, as read from the platform: the release a person names and
+/// the platform's own number for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Running {
+    pub release: String,
+    pub revision: Option<String>,
 }
 
 /// Runs an adapter's command lines: in the project root, streamed, redacted, killed
@@ -232,6 +243,27 @@ impl Adapter {
             Adapter::Kubectl(k) => k.describe(verb, target, timeout),
             Adapter::Systemctl(s) => s.describe(verb, target),
             Adapter::Exec => exec::describe(verb),
+        }
+    }
+
+    /// What `target` runs now, read from the platform (SPEC adapters table, "read
+    /// stable"); `Ok(None)` when it runs nothing rollout can name (a first deploy).
+    pub async fn read_stable(
+        &self,
+        target: &Text,
+        runner: &Runner<'_>,
+    ) -> Result<Option<Running>, Failure> {
+        match self {
+            Adapter::Fly(fly) => {
+                locate("fly", &fly.bin)?;
+                fly.read_stable(target, runner).await
+            }
+            Adapter::Kubectl(k) => {
+                locate("kubectl", &k.bin)?;
+                k.read_stable(target, runner).await
+            }
+            Adapter::Systemctl(s) => Ok(s.read_stable()),
+            Adapter::Exec => Ok(None),
         }
     }
 

@@ -5,7 +5,7 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use super::{Argv, Call, Change, Failure, Runner, argv, display};
+use super::{Argv, Call, Change, Failure, Runner, Running, argv, display};
 use crate::plan::{AdapterSettings, Text, Verb};
 
 /// The systemctl adapter and its settings.
@@ -149,8 +149,13 @@ impl Systemctl {
                     .or_else(|| to.as_ref().map(|t| t.value().to_string()))
                 {
                     Some(to) => absolute(runner.root, &to),
-                    None => match call.known.previous.clone() {
-                        Some(previous) => PathBuf::from(previous),
+                    // The release `current` pointed to before this run changed it.
+                    None => match &call.stable {
+                        Some(stable) => PathBuf::from(stable.release.clone().ok_or_else(|| {
+                            Failure::failed(format!(
+                                "{unit} has no stable release: `current` pointed nowhere before this run (a first deploy); name one with `rollout rollback --to DIR`"
+                            ))
+                        })?),
                         None => previous_from_history(link)?,
                     },
                 };
@@ -176,6 +181,16 @@ impl Systemctl {
                 Ok(Change::Promoted(*percent))
             }
         }
+    }
+
+    /// SPEC "read stable": where `current` points now (`None`: nowhere yet).
+    pub fn read_stable(&self) -> Option<Running> {
+        let link = self.current.as_deref()?;
+        let target = fs::read_link(link).ok()?;
+        Some(Running {
+            release: target.display().to_string(),
+            revision: None,
+        })
     }
 
     fn current_link(&self) -> Result<&Path, Failure> {

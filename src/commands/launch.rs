@@ -172,6 +172,7 @@ pub fn session_with(
             approved_by: cx.global.approved_by.clone(),
             interactive: confirm::can_prompt(),
             rollback_to: None,
+            rollback_all: false,
             log_path: Some(log_path),
         },
     )

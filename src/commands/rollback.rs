@@ -20,6 +20,7 @@ pub async fn run(
     emergency: bool,
     reason: Option<&str>,
     to: Option<&str>,
+    all: bool,
 ) -> Result<ExitCode, Error> {
     let project = cx.project()?;
     let name = match name {
@@ -87,7 +88,8 @@ pub async fn run(
     let plan = load_plan_with(cx, &project, &name, &run_id, Strictness::Run, &sets)?;
     let engine = launch
         .engine(cx, &project, plan, run_id, false, sets)
-        .with_rollback_to(to.map(str::to_string));
+        .with_rollback_to(to.map(str::to_string))
+        .with_rollback_all(all);
     Ok(engine
         .rollback(previous, &reason, emergency)
         .await?

@@ -56,6 +56,7 @@ pub async fn run_step(session: &Session, step: &Step, index: usize, total: usize
     let result = loop {
         attempts += 1;
         let env = StepEnv {
+            run_id: &session.run_id,
             plan: &session.plan,
             step,
             interrupt: &session.interrupt,

@@ -19,6 +19,12 @@ impl Engine {
         self
     }
 
+    /// `rollback --all`: targets the run did not change are rolled back too.
+    pub fn with_rollback_all(mut self, all: bool) -> Engine {
+        self.session.flags.rollback_all = all;
+        self
+    }
+
     /// `rollout rollback [--emergency]`. A plain rollback runs preflight and asks its
     /// confirmations; an emergency one skips both and never prompts.
     pub async fn rollback(
@@ -49,6 +55,7 @@ impl Engine {
         if !emergency {
             confirm::check_up_front(&plan.rollback, self.answers())?;
         }
+        self.refuse_unusable_to(&plan)?;
         let mode = if emergency {
             Mode::Emergency
         } else {
@@ -65,9 +72,8 @@ impl Engine {
             state.sets = self.options.sets.clone();
             state
         });
-        if !emergency && let Some(stop) = self.preflight_gate("; nothing was rolled back").await {
-            return Ok(stop);
-        }
+        // SPEC §4: no preflight before any rollback — it could be blocked or delayed by
+        // exactly what is broken.
         state.mode = mode;
         state.pid = std::process::id();
         self.roll_back(&mut state, reason, emergency, false).await
@@ -100,26 +106,40 @@ impl Engine {
             started_at: Utc::now(),
             ok: None,
             error: None,
+            recovered_after: None,
+            check: None,
         });
         self.save(state)?;
 
-        let mut failure: Option<String> = None;
+        // SPEC §4.1: a failed step does not stop the others. Later steps on its target
+        // are skipped; other targets and target-less steps still run.
+        let mut failures: Vec<String> = Vec::new();
+        let mut failed_targets: Vec<String> = Vec::new();
+        let all = self.session.flags.rollback_all;
         let total = plan.rollback.len();
         for (index, step) in plan.rollback.iter().enumerate() {
             if self.session.interrupt.is_set() {
                 return self.interrupted(state.clone(), Some(&step.name));
             }
-            if auto
-                && let Some(target) = step.platform_target()
-                && !state.changed_targets.iter().any(|t| t == target)
-            {
-                self.session.emit(EventKind::Warning {
-                    message: format!(
-                        "skipping rollback step `{}`: this run did not change {target}",
-                        step.name
-                    ),
-                });
-                continue;
+            if let Some(target) = step.platform_target() {
+                if !all && !state.changed_targets.iter().any(|t| t == target) {
+                    self.session.emit(EventKind::Warning {
+                        message: format!(
+                            "skipping rollback step `{}`: this run did not change {target} (`--all` rolls it back too)",
+                            step.name
+                        ),
+                    });
+                    continue;
+                }
+                if failed_targets.iter().any(|t| t == target) {
+                    self.session.emit(EventKind::Warning {
+                        message: format!(
+                            "skipping rollback step `{}`: an earlier rollback step on {target} failed",
+                            step.name
+                        ),
+                    });
+                    continue;
+                }
             }
             let not_asked = if emergency {
                 Some("--emergency")
@@ -133,13 +153,18 @@ impl Engine {
                 return self.interrupted(state.clone(), Some(&step.name));
             }
             if answer == confirm::Answer::No {
-                failure = Some(format!(
+                failures.push(format!(
                     "`{}` was declined at the confirmation prompt",
                     step.name
                 ));
-                break;
+                if let Some(target) = step.platform_target() {
+                    failed_targets.push(target.to_string());
+                }
+                continue;
             }
             let outcome = run_step(&self.session, step, index + 1, total).await;
+            // The rollback's own changes are not the run's.
+            self.session.releases.take_started();
             if outcome.is_interrupted() {
                 return self.interrupted(state.clone(), Some(&step.name));
             }
@@ -155,19 +180,30 @@ impl Engine {
             );
             self.save(state)?;
             if status == StepStatus::Failed {
-                failure = Some(format!(
-                    "`{}` failed: {}",
+                let on = step
+                    .platform_target()
+                    .map(|t| format!(" on {t}"))
+                    .unwrap_or_default();
+                failures.push(format!(
+                    "`{}`{on} failed: {}",
                     step.name,
                     error.unwrap_or_default()
                 ));
-                break;
+                if let Some(target) = step.platform_target() {
+                    failed_targets.push(target.to_string());
+                }
             }
         }
+        let mut failure = (!failures.is_empty()).then(|| failures.join("; "));
 
         if failure.is_some() && emergency && !plan.emergency.is_empty() {
-            self.escalate(state).await?;
+            let recovered = self.escalate(state).await?;
             if self.session.interrupt.is_set() {
                 return self.interrupted(state.clone(), None);
+            }
+            if let Some(ladder) = recovered {
+                // SPEC §4.2: the ladder decides the emergency's outcome.
+                failure = ladder.err();
             }
         }
 
@@ -195,18 +231,23 @@ impl Engine {
         })
     }
 
-    /// Every `[[emergency]]` step, in order, each whatever the one before did: when the
-    /// rollback has failed, each may still help (restart, then scale to zero).
-    async fn escalate(&self, state: &mut RunState) -> Result<(), Error> {
+    /// The `[[emergency]]` ladder (SPEC §4.2), climbed only as far as needed: a platform
+    /// or `run` rung that fails goes on to the next; a check rung (health, metrics, a
+    /// soak) that passes ends the ladder — the service is healthy again — and one that
+    /// fails goes on. The last rung run decides. `None` when interrupted.
+    async fn escalate(&self, state: &mut RunState) -> Result<Option<Result<(), String>>, Error> {
         let plan = self.session.plan.clone();
         let total = plan.emergency.len();
+        let mut after: Option<String> = None;
+        let mut last: Result<(), String> = Ok(());
         for (index, step) in plan.emergency.iter().enumerate() {
             if self.session.interrupt.is_set() {
-                return Ok(());
+                return Ok(None);
             }
             let outcome = run_step(&self.session, step, index + 1, total).await;
+            self.session.releases.take_started();
             if outcome.is_interrupted() {
-                return Ok(());
+                return Ok(None);
             }
             let status = outcome.status(step);
             let error = outcome.result.as_ref().err().map(|e| e.message());
@@ -216,11 +257,62 @@ impl Engine {
                 Section::Emergency,
                 status,
                 &outcome,
-                error,
+                error.clone(),
             );
             self.save(state)?;
+            let passed = status != StepStatus::Failed;
+            if passed && step.kind.is_check() {
+                let after = after.unwrap_or_else(|| "the rollback".to_string());
+                self.session.emit(EventKind::Note {
+                    step: step.name.clone(),
+                    message: format!(
+                        "recovered_after={after} check={}: healthy again, the rest of the ladder is not needed",
+                        step.name
+                    ),
+                });
+                if let Some(rollback) = state.rollback.as_mut() {
+                    rollback.recovered_after = Some(after);
+                    rollback.check = Some(step.name.clone());
+                }
+                return Ok(Some(Ok(())));
+            }
+            last = if passed {
+                Ok(())
+            } else {
+                Err(format!(
+                    "emergency step `{}` failed: {}",
+                    step.name,
+                    error.unwrap_or_default()
+                ))
+            };
+            after = Some(step.name.clone());
         }
-        Ok(())
+        Ok(Some(last))
+    }
+
+    /// SPEC §4.1: a `--to` that a rollback step cannot use is refused before anything
+    /// runs: a step with a `cmd` of the runbook's own never sees it.
+    fn refuse_unusable_to(&self, plan: &crate::plan::Plan) -> Result<(), Error> {
+        if self.session.flags.rollback_to.is_none() {
+            return Ok(());
+        }
+        let blind: Vec<&str> = plan
+            .rollback
+            .iter()
+            .filter(|s| matches!(&s.kind, crate::plan::StepKind::Platform(p) if p.cmd.is_some() && matches!(p.verb, crate::plan::Verb::Rollback { .. })))
+            .map(|s| s.name.as_str())
+            .collect();
+        if blind.is_empty() {
+            return Ok(());
+        }
+        Err(Error::usage(format!(
+            "--to cannot be used: rollback step `{}` runs a command of its own, which never sees it; nothing was run",
+            blind.join("`, `")
+        ))
+        .with_hint(format!(
+            "run `rollout rollback {}` without --to, or give the step an adapter verb instead of `cmd`",
+            plan.name
+        )))
     }
 }
 

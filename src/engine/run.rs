@@ -222,6 +222,13 @@ impl Engine {
                     state.note_changed_target(target);
                 }
             }
+            // SPEC §4: a platform step whose first changing command started has changed
+            // its target, even when it then failed (a deploy that timed out waiting for
+            // its rollout, a half-done switch).
+            for target in self.session.releases.take_started() {
+                state.changed = true;
+                state.note_changed_target(&target);
+            }
             if status == StepStatus::Failed {
                 let error = error.unwrap_or_default();
                 return self.failed(state, &step.name, error, true).await;

@@ -67,6 +67,12 @@ pub struct RollbackRecord {
     pub ok: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The emergency ladder's rung after which a check said the service was healthy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recovered_after: Option<String>,
+    /// That check.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub check: Option<String>,
 }
 
 /// The state of one runbook's latest run.

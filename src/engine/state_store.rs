@@ -270,6 +270,8 @@ mod tests {
             started_at: Utc::now(),
             ok: None,
             error: None,
+            recovered_after: None,
+            check: None,
         });
         store.save(&state).unwrap();
         state.updated_at = Utc::now();

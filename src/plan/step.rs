@@ -121,6 +121,15 @@ impl StepKind {
 
     /// Whether completing this step counts as a change that auto-rollback must undo
     /// (SPEC §4: deploy, promote, rollback, restart, scale, run, smoke).
+    /// A check: a step that says whether the service is healthy (the emergency ladder
+    /// stops at one that passes, SPEC §4.2).
+    pub fn is_check(&self) -> bool {
+        matches!(
+            self,
+            StepKind::Health(_) | StepKind::Metrics(_) | StepKind::Soak { .. }
+        )
+    }
+
     pub fn changes_things(&self) -> bool {
         match self {
             StepKind::Run(_) | StepKind::Smoke(_) => true,

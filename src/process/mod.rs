@@ -72,6 +72,10 @@ pub struct Finished {
     pub output: String,
     /// The last 20 lines, redacted.
     pub tail: Vec<String>,
+    /// `output` unmasked: what adapters parse (SPEC: masking is for display only), so a
+    /// secret inside a tool's answer (a private registry host) is read as it is. Never
+    /// shown, logged or stored.
+    pub raw_output: String,
     pub elapsed: Duration,
     /// Processes the child left running in its group when it exited by itself; they
     /// were stopped (TERM, then KILL after the grace). 0 when it left none.

@@ -73,6 +73,9 @@ pub(super) struct Output<'a> {
     on_line: &'a mut (dyn FnMut(&str) + Send),
     lines: VecDeque<String>,
     bytes: usize,
+    /// The same lines unmasked, for adapters to parse (never shown, logged or stored).
+    raw: VecDeque<String>,
+    raw_bytes: usize,
 }
 
 impl<'a> Output<'a> {
@@ -82,10 +85,20 @@ impl<'a> Output<'a> {
             on_line,
             lines: VecDeque::new(),
             bytes: 0,
+            raw: VecDeque::new(),
+            raw_bytes: 0,
         }
     }
 
     pub(super) fn push(&mut self, raw: &str) {
+        self.raw_bytes += raw.len() + 1;
+        self.raw.push_back(raw.to_string());
+        while self.raw_bytes > OUTPUT_CAP {
+            match self.raw.pop_front() {
+                Some(old) => self.raw_bytes -= old.len() + 1,
+                None => break,
+            }
+        }
         let line = self.redactor.redact(raw).into_owned();
         (self.on_line)(&line);
         self.bytes += line.len() + 1;
@@ -105,9 +118,15 @@ impl<'a> Output<'a> {
             output.push('\n');
         }
         let skip = self.lines.len().saturating_sub(TAIL_LINES);
+        let mut raw_output = String::with_capacity(self.raw_bytes);
+        for line in &self.raw {
+            raw_output.push_str(line);
+            raw_output.push('\n');
+        }
         Finished {
             ending,
             output,
+            raw_output,
             tail: self.lines.into_iter().skip(skip).collect(),
             elapsed,
             leftover: 0,

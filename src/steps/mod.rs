@@ -45,12 +45,16 @@ pub struct RunFlags {
     pub interactive: bool,
     /// `rollback --to RELEASE`: where rollback steps return the target.
     pub rollback_to: Option<String>,
+    /// `rollback --all`: targets the run did not change are rolled back too.
+    pub rollback_all: bool,
     /// The reliability log this run writes: the `git` step's `clean` never counts it.
     pub log_path: Option<std::path::PathBuf>,
 }
 
 /// What a step may use while it runs.
 pub struct StepEnv<'a> {
+    /// The run this step belongs to (its pins are this run's, SPEC §4.1).
+    pub run_id: &'a str,
     pub plan: &'a Plan,
     pub step: &'a Step,
     pub interrupt: &'a Interrupt,

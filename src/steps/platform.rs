@@ -9,6 +9,9 @@ use crate::plan::{PlatformStep, Step, Verb};
 /// Carries out the step and says what it changed.
 pub async fn carry_out(env: &StepEnv<'_>, p: &PlatformStep) -> Result<Change, StepError> {
     if let Some(spec) = &p.cmd {
+        if p.verb.changes_things() {
+            env.releases.change_started(&target_key(env));
+        }
         let finished = run::run_command(env, spec).await?;
         run::judge(spec, finished)?;
         return Ok(Change::None);
@@ -29,6 +32,23 @@ pub async fn carry_out(env: &StepEnv<'_>, p: &PlatformStep) -> Result<Change, St
         deadline: env.deadline,
         on_line: &on_line,
     };
+    let key = target.shown().to_string();
+    let changes = p.verb.changes_things();
+    if changes
+        && !matches!(p.verb, Verb::Rollback { .. })
+        && !env.releases.is_pinned_by(&key, env.run_id)
+    {
+        pin_stable(env, &adapter, target, &key, &runner).await?;
+    }
+    if let Verb::Deploy(d) = &p.verb {
+        env.releases
+            .used_config(&key, d.config.as_ref().map(|c| c.shown().to_string()));
+    }
+    if changes {
+        // From here on the target counts as changed, whatever the step's outcome
+        // (SPEC §4): a deploy that fails half-way has changed it.
+        env.releases.change_started(&key);
+    }
     let to = match &p.verb {
         // `rollback --to` wins over the step's own `to`.
         Verb::Rollback { to } => env
@@ -38,11 +58,13 @@ pub async fn carry_out(env: &StepEnv<'_>, p: &PlatformStep) -> Result<Change, St
             .or_else(|| to.as_ref().map(|t| t.value().to_string())),
         _ => None,
     };
+    let known = env.releases.get(&key);
     let call = Call {
         verb: &p.verb,
         target,
         to,
-        known: env.releases.get(target.shown()),
+        stable: known.stable.clone(),
+        known,
     };
     adapter.execute(&call, &runner).await.map_err(|f| match f {
         Failure::Failed { message, tail } => StepError::Failed { message, tail },
@@ -52,6 +74,52 @@ pub async fn carry_out(env: &StepEnv<'_>, p: &PlatformStep) -> Result<Change, St
         },
         Failure::Interrupted => StepError::Interrupted,
     })
+}
+
+/// SPEC §4.1: just before this run first changes `target`, what the platform runs now
+/// is pinned as its stable release (masked: a secret part stays `***` in state; fly
+/// finds the real image again by its release version).
+async fn pin_stable(
+    env: &StepEnv<'_>,
+    adapter: &Adapter,
+    target: &crate::plan::Text,
+    key: &str,
+    runner: &Runner<'_>,
+) -> Result<(), StepError> {
+    let running = match adapter {
+        // exec: the release rollout last recorded for the target.
+        Adapter::Exec => env.releases.get(key).current.map(|release| adapters::Running {
+            release,
+            revision: None,
+        }),
+        _ => adapter
+            .read_stable(target, runner)
+            .await
+            .map_err(|f| match f {
+                Failure::Interrupted => StepError::Interrupted,
+                Failure::Failed { message, tail } => StepError::Failed {
+                    message: format!(
+                        "cannot read what {key} runs before changing it, so nothing was changed: {message}"
+                    ),
+                    tail,
+                },
+                Failure::TimedOut { tail } => StepError::TimedOut {
+                    after: env.step.timeout,
+                    tail,
+                },
+            })?,
+    };
+    let redact = |text: &str| env.plan.redactor.redact(text).into_owned();
+    let shown = running.map(|r| (redact(&r.release), r.revision.map(|v| redact(&v))));
+    if let Some((release, _)) = &shown {
+        env.say(format!("stable release of {key}: {release}"));
+    } else {
+        env.say(format!(
+            "{key} runs nothing yet: no stable release to return to"
+        ));
+    }
+    env.releases.pin(key, env.run_id, shown);
+    Ok(())
 }
 
 /// The target as release tracking keys it (masked, so no secret reaches state).

@@ -1,26 +1,20 @@
-//! `rollback`: returns the target to its previous release (or `to`, or
+//! `rollback`: returns the target to the stable release its run pinned (or `to`, or
 //! `rollout rollback --to`) and records that release as current.
 
 use super::{Effect, StepEnv, StepError, platform};
 use crate::adapters::Change;
-use crate::plan::{PlatformStep, Verb};
+use crate::plan::PlatformStep;
 
 pub async fn execute(env: &StepEnv<'_>, p: &PlatformStep) -> Result<Effect, StepError> {
     let change = platform::carry_out(env, p).await?;
     let key = platform::target_key(env);
     let release = match change {
         Change::RolledBack(release) => Some(release),
-        // A `cmd` of the runbook's own: trust `--to`/`to`, else what tracking knew.
+        // A `cmd` of the runbook's own: what it returned to is not known (SPEC §4.1:
+        // state never claims a release rollout did not read or set).
         _ => {
-            let to = match &p.verb {
-                Verb::Rollback { to } => to.as_ref().map(|t| t.shown().to_string()),
-                _ => None,
-            };
-            env.flags
-                .rollback_to
-                .clone()
-                .or(to)
-                .or_else(|| env.releases.get(&key).previous)
+            env.releases.forget_current(&key);
+            None
         }
     };
     if let Some(release) = release {

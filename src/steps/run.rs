@@ -133,6 +133,7 @@ mod tests {
         Finished {
             ending,
             output: output.to_string(),
+            raw_output: output.to_string(),
             tail: output.lines().map(String::from).collect(),
             elapsed: Duration::from_millis(3),
             leftover: 0,
