@@ -41,30 +41,34 @@ fn bench() -> Bench {
 }
 
 #[test]
-fn a_failed_check_after_a_deploy_redeploys_the_previous_complete_image() {
+fn a_failed_check_after_a_deploy_returns_to_the_stable_image_pinned_before_it() {
     let bench = bench();
     bench.file(
-        "fake/fly.releases",
+        "fake/fly.web.releases",
         "1 complete reg/web:1\n2 failed reg/web:bad\n",
     );
+    bench.file("fake/fly.web.serving", "reg/web:1");
     bench.tell("checker", "none", "exit", "1");
     bench.run(&["promote", "app"]).status(1);
     assert_eq!(
         bench.calls(),
         [
+            // SPEC §4.1: what runs is read (and pinned) just before the first change.
+            "fly [releases] [--app] [web] [--json]",
             "fly [deploy] [--app] [web] [--image] [reg/web:2]",
             "checker",
-            "fly [releases] [--app] [web] [--json]",
             "fly [deploy] [--app] [web] [--image] [reg/web:1]",
         ]
     );
+    assert_eq!(fakes::fly_serves(&bench, "web"), "reg/web:1");
     let state = bench.state("app");
     assert_eq!(state["status"], "rolled_back");
     assert_eq!(state["releases"]["web"]["current"], "reg/web:1");
+    assert_eq!(state["releases"]["web"]["stable"]["release"], "reg/web:1");
     bench
         .run(&["status", "app"])
         .status(0)
-        .stdout_has("web: current reg/web:1");
+        .stdout_has("web: stable reg/web:1, current reg/web:1");
 }
 
 #[test]
@@ -87,14 +91,12 @@ fn emergency_rollback_without_a_tty_or_a_runbook_uses_the_last_run() {
         .run(&["rollback", "--emergency"])
         .status(0)
         .stderr_has("previous image");
-    let calls = bench.calls();
+    // Back to the stable image the run pinned: no guess from the release list.
     assert_eq!(
-        calls[calls.len() - 2..],
-        [
-            "fly [releases] [--app] [web] [--json]",
-            "fly [deploy] [--app] [web] [--image] [reg/web:1]",
-        ]
+        bench.calls().last().unwrap(),
+        "fly [deploy] [--app] [web] [--image] [reg/web:1]"
     );
+    assert_eq!(fakes::fly_serves(&bench, "web"), "reg/web:1");
     assert!(bench.log().contains("EMERGENCY ROLLBACK COMPLETE - app"));
 }
 
@@ -119,7 +121,8 @@ fn rollback_to_a_named_image() {
 fn a_failed_emergency_rollback_escalates_in_order_and_exits_4() {
     let bench = bench();
     bench.run(&["promote", "app"]).status(0);
-    bench.tell("fly", "releases", "exit", "1");
+    bench.tell("fly", "deploy", "exit", "1");
+    bench.tell("fly", "scale", "exit", "1");
     bench
         .run(&["rollback", "--emergency"])
         .status(4)
@@ -128,7 +131,7 @@ fn a_failed_emergency_rollback_escalates_in_order_and_exits_4() {
     assert_eq!(
         calls[calls.len() - 3..],
         [
-            "fly [releases] [--app] [web] [--json]",
+            "fly [deploy] [--app] [web] [--image] [reg/web:1]",
             "fly [apps] [restart] [web]",
             "fly [scale] [count] [0] [--app] [web] [--yes]",
         ]
@@ -172,7 +175,7 @@ fn dry_run_calls_nothing_and_prints_every_command() {
     bench
         .run(&["rollback", "app", "--emergency", "--dry-run"])
         .status(0)
-        .stdout_has("$ fly releases --app web --json, then $ fly deploy --app web --image")
+        .stdout_has("$ fly deploy --app web --image '<the stable image pinned before the run changed the app>'")
         .stdout_has("$ fly scale count 0 --app web --yes");
     assert!(bench.calls().is_empty());
     assert!(!bench.path(".rollout/state").exists());
@@ -247,6 +250,12 @@ name = "production back"
 "#,
     );
     fakes::fly(&bench, &["1 complete reg/web:1"]);
+    // Production has a history of its own.
+    bench.file(
+        "fake/fly.web.releases",
+        "1 complete reg/web:0\n2 complete reg/web:1\n",
+    );
+    bench.file("fake/fly.web.serving", "reg/web:1");
     bench.tell("checker", "none", "exit", "1");
     bench
         .run(&["promote", "two"])
@@ -263,7 +272,11 @@ name = "production back"
             .any(|c| c.starts_with("fly [releases] [--app] [web-staging]")),
         "{calls:?}"
     );
-    // A manual rollback is the operator's choice: it runs every step.
+    // A manual rollback touches only what the run changed too (SPEC §4.1) …
     bench.run(&["rollback", "two", "--yes"]).status(0);
-    assert!(bench.calls().iter().any(|c| c.contains("--app] [web]")));
+    assert!(bench.calls().iter().all(|c| !c.contains("--app] [web]")));
+    assert_eq!(fakes::fly_serves(&bench, "web"), "reg/web:1");
+    // … and `--all` reaches the rest, each to the release before the one it runs.
+    bench.run(&["rollback", "two", "--yes", "--all"]).status(0);
+    assert_eq!(fakes::fly_serves(&bench, "web"), "reg/web:0");
 }

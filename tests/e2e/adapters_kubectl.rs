@@ -54,7 +54,8 @@ const CTX: &str = "[--context] [prod] [--namespace] [shop]";
 
 fn bench() -> Bench {
     let bench = Bench::new();
-    bench.runbook("app", APP).fake("checker").fake("kubectl");
+    bench.runbook("app", APP).fake("checker");
+    fakes::kubectl(&bench);
     bench
 }
 
@@ -69,23 +70,31 @@ fn calls(bench: &Bench) -> Vec<String> {
 }
 
 #[test]
-fn a_failed_check_after_a_deploy_undoes_the_rollout_and_waits_for_it() {
+fn a_failed_check_after_image_and_flag_undoes_to_the_stable_revision() {
     let bench = bench();
     bench.tell("checker", "none", "exit", "1");
     bench.run(&["promote", "app"]).status(1);
     assert_eq!(
         calls(&bench),
         [
+            // SPEC §4.1: the stable revision is read just before the first change.
+            format!("kubectl [get] [deployment/web] [-o] [json] {CTX}"),
             format!("kubectl [set] [image] [deployment/web] [app=reg/web:2] {CTX}"),
             format!("kubectl [rollout] [status] [deployment/web] [--timeout=Ns] {CTX}"),
             format!("kubectl [set] [env] [deployment/web] [CANARY_PERCENT=5] {CTX}"),
             "checker".to_string(),
-            format!("kubectl [rollout] [undo] [deployment/web] {CTX}"),
+            format!("kubectl [rollout] [undo] [deployment/web] [--to-revision=1] {CTX}"),
             format!("kubectl [rollout] [status] [deployment/web] [--timeout=Ns] {CTX}"),
         ]
     );
+    // What the cluster serves: the image *and* the env of before the run. A plain
+    // `rollout undo` would have gone to the second-newest revision — the new image
+    // with the canary flag off, since `set env` made a revision of its own.
+    let (_, image, env) = fakes::kubectl_serves(&bench, "deployment/web");
+    assert_eq!(image, "reg/web:1");
+    assert_eq!(env, serde_json::json!({}));
     // The wait gets what is left of the step's 5m, never more.
-    let status = bench.calls()[1].clone();
+    let status = bench.calls()[2].clone();
     let secs: u64 = regex::Regex::new(r"--timeout=(\d+)s")
         .unwrap()
         .captures(&status)
@@ -119,23 +128,31 @@ fn emergency_rollback_uses_the_last_run_and_to_picks_the_revision() {
 }
 
 #[test]
-fn a_failed_undo_escalates_through_emergency_in_order_and_exits_4() {
+fn a_failed_undo_climbs_the_ladder_and_its_last_rung_decides() {
     let bench = bench();
     bench.run(&["promote", "app"]).status(0);
     let before = bench.calls().len();
-    // Every `kubectl rollout …` fails: undo, then the restart's own rollout too.
+    // Every `kubectl rollout …` fails: undo, then the restart's own rollout too; the
+    // last rung (scale to zero) works, so the emergency is over (SPEC §4.2).
     bench.tell("kubectl", "rollout", "exit", "1");
-    bench.run(&["rollback", "--emergency"]).status(4);
+    bench.run(&["rollback", "--emergency"]).status(0);
     assert_eq!(
         calls(&bench)[before..],
         [
-            format!("kubectl [rollout] [undo] [deployment/web] {CTX}"),
+            format!("kubectl [rollout] [undo] [deployment/web] [--to-revision=1] {CTX}"),
             format!("kubectl [rollout] [restart] [deployment/web] {CTX}"),
             format!("kubectl [scale] [deployment/web] [--replicas=0] {CTX}"),
         ]
     );
     let events = bench.log_events();
-    assert_eq!(events.last().unwrap(), "EMERGENCY ROLLBACK FAILED");
+    assert_eq!(events.last().unwrap(), "EMERGENCY ROLLBACK COMPLETE");
+    // When the last rung fails too, a person must act.
+    bench.tell("kubectl", "scale", "exit", "1");
+    bench.run(&["rollback", "--emergency"]).status(4);
+    assert_eq!(
+        bench.log_events().last().unwrap(),
+        "EMERGENCY ROLLBACK FAILED"
+    );
 }
 
 #[test]

@@ -147,7 +147,8 @@ fn canary_outside_the_window_stops_before_production() {
 #[test]
 fn k8s_canary_promotes_through_its_stages_and_undoes() {
     let bench = Bench::new();
-    bench.runbook("k8s-canary", K8S).fake("kubectl");
+    bench.runbook("k8s-canary", K8S);
+    fakes::kubectl(&bench);
     bench.executable("scripts/smoke.sh", "#!/bin/sh\nexit 0\n");
     bench
         .run(&["promote", "k8s-canary", "--full", "--yes"])

@@ -4,27 +4,70 @@
 
 use crate::support::{Bench, FAKE_PRELUDE};
 
-/// After the shared prelude: fly's own failure message, and its releases.
-const FLY: &str = r#"if [ -f "$FAKE_DIR/$name.$verb.exit" ]; then
-  code=$(cat "$FAKE_DIR/$name.$verb.exit")
-  if [ "$code" != 0 ]; then echo "Error: fly $verb failed" >&2; exit "$code"; fi
+/// After the shared prelude: a `fly` that behaves like flyctl where rollback depends on
+/// it. It keeps each app's releases (`fake/fly.APP.releases`, lines "VERSION STATUS
+/// IMAGE"; an app starts with the seed `fake/fly.releases`) and what its machines serve
+/// (`fake/fly.APP.serving`, an image; empty when none run).
+///
+/// - `deploy --image I` makes a new release and moves the machines to I. A deploy that
+///   fails (`fly.deploy.exit`) still made its release, `failed`; with
+///   `fake/fly.deploy.partial` some machines were already replaced, so they serve I
+///   (flyctl `internal/command/deploy/machines_deploymachinesapp.go`: a rolling deploy
+///   updates machines one by one and stops at the first that fails).
+/// - `secrets set K=V…` is a release of its own carrying the image that runs now, and
+///   restarts the machines (flyctl `internal/command/secrets/set.go` → `DeploySecrets`,
+///   which redeploys the current image unless `--stage`).
+/// - `releases --json` prints fly-go's `Release` fields with Go names, newest first, at
+///   most 25, and `null` when there is none (fly-go `resource_releases.go`; a nil slice
+///   marshals to `null`).
+/// - `scale count 0` destroys the machines: nothing is served
+///   (flyctl `internal/command/scale/count_machines.go`).
+const FLY: &str = r#"app=""; prev=""
+for a in "$@"; do [ "$prev" = "--app" ] && app="$a"; prev="$a"; done
+[ "$1 $2" = "apps restart" ] && app="$3"
+rel="$FAKE_DIR/fly.$app.releases"
+serving="$FAKE_DIR/fly.$app.serving"
+if [ -n "$app" ] && [ ! -f "$rel" ] && [ -f "$FAKE_DIR/fly.releases" ]; then
+  cp "$FAKE_DIR/fly.releases" "$rel"
+  sort -rn "$rel" | awk '$2=="complete"{print $3; exit}' | tr -d '\n' > "$serving"
 fi
-rel="$FAKE_DIR/fly.releases"
+newest_image() { [ -f "$rel" ] && sort -rn "$rel" | awk '$2=="complete"{print $3; exit}'; }
+next_version() { n=1; [ -f "$rel" ] && n=$(( $(wc -l < "$rel") + 1 )); echo "$n"; }
+code=0
+[ -f "$FAKE_DIR/$name.$verb.exit" ] && code=$(cat "$FAKE_DIR/$name.$verb.exit")
 case "$verb" in
   deploy)
     image=""; prev=""
     for a in "$@"; do [ "$prev" = "--image" ] && image="$a"; prev="$a"; done
-    n=1
-    if [ -f "$rel" ]; then n=$(( $(wc -l < "$rel") + 1 )); fi
+    n=$(next_version)
     [ -z "$image" ] && image="registry.fly.io/app:deployment-$n"
+    if [ "$code" != 0 ]; then
+      echo "$n failed $image" >> "$rel"
+      [ -f "$FAKE_DIR/fly.deploy.partial" ] && printf '%s' "$image" > "$serving"
+      echo "Error: fly deploy failed" >&2; exit "$code"
+    fi
     echo "$n complete $image" >> "$rel"
+    printf '%s' "$image" > "$serving"
+    ;;
+  secrets)
+    if [ "$code" != 0 ]; then echo "Error: fly secrets failed" >&2; exit "$code"; fi
+    current=$(cat "$serving" 2>/dev/null)
+    [ -z "$current" ] && current=$(newest_image)
+    echo "$(next_version) complete $current" >> "$rel"
     ;;
   releases)
+    if [ "$code" != 0 ]; then echo "Error: fly releases failed" >&2; exit "$code"; fi
+    if [ ! -s "$rel" ]; then echo null; exit 0; fi
     printf '['
-    if [ -f "$rel" ]; then
-      sort -rn "$rel" | awk '{ printf "%s{\"Version\":%s,\"Status\":\"%s\",\"ImageRef\":\"%s\",\"CreatedAt\":\"2026-01-01T00:00:%02dZ\"}", (NR>1?",":""), $1, $2, $3, $1 }'
-    fi
+    sort -rn "$rel" | head -25 | awk '{ printf "%s{\"Version\":%s,\"Status\":\"%s\",\"ImageRef\":\"%s\",\"CreatedAt\":\"2026-01-01T00:00:%02dZ\"}", (NR>1?",":""), $1, $2, $3, $1 % 60 }'
     printf ']\n'
+    ;;
+  scale)
+    if [ "$code" != 0 ]; then echo "Error: fly scale failed" >&2; exit "$code"; fi
+    [ "$3" = 0 ] && printf '' > "$serving"
+    ;;
+  *)
+    if [ "$code" != 0 ]; then echo "Error: fly $verb failed" >&2; exit "$code"; fi
     ;;
 esac
 exit 0
@@ -45,6 +88,11 @@ pub fn fly(bench: &Bench, releases: &[&str]) {
     }
 }
 
+/// The image `app`'s machines serve now (empty: none run).
+pub fn fly_serves(bench: &Bench, app: &str) -> String {
+    std::fs::read_to_string(bench.path(&format!("fake/fly.{app}.serving"))).unwrap_or_default()
+}
+
 pub fn sudo(bench: &Bench) {
     bench.executable("bin/sudo", SUDO);
 }
@@ -56,4 +104,32 @@ pub fn hung_pids(bench: &Bench, name: &str) -> Vec<i32> {
         .split_whitespace()
         .filter_map(|p| p.parse().ok())
         .collect()
+}
+
+/// Installs the kubectl simulator (`tests/sim/kubectl.py`, which cites the kubectl and
+/// Kubernetes sources each behaviour comes from) behind the recording prelude, so calls
+/// are recorded and `Bench::tell("kubectl", VERB, "hang"|"out", …)` still works. The
+/// cluster starts with `deployment/web` at revision 1 serving `reg/web:1`.
+pub fn kubectl(bench: &Bench) {
+    let sim = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/sim/kubectl.py");
+    bench.executable(
+        "bin/kubectl",
+        &format!("{FAKE_PRELUDE}exec python3 '{sim}' \"$@\"\n"),
+    );
+}
+
+/// What `workload` serves now: its newest revision's number, image and env.
+pub fn kubectl_serves(bench: &Bench, workload: &str) -> (u64, String, serde_json::Value) {
+    let text = std::fs::read_to_string(bench.path("fake/kubectl.json")).unwrap_or_default();
+    let state: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+    let newest = state[workload]["revisions"]
+        .as_array()
+        .and_then(|revs| revs.iter().max_by_key(|r| r["rev"].as_u64()))
+        .cloned()
+        .unwrap_or_default();
+    (
+        newest["rev"].as_u64().unwrap_or(0),
+        newest["image"].as_str().unwrap_or_default().to_string(),
+        newest["env"].clone(),
+    )
 }
