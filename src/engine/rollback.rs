@@ -61,6 +61,15 @@ impl Engine {
         } else {
             Mode::Rollback
         };
+        // Without a run to go by (none yet, or its state was lost or moved aside),
+        // nothing says which targets it changed: every target is rolled back, each to
+        // the release before the one it runs, as `--all` does.
+        if previous.is_none() && !self.session.flags.rollback_all {
+            self.session.emit(EventKind::Warning {
+                message: "no run state to say which targets the last run changed: rolling back every target (as with --all)".to_string(),
+            });
+        }
+        let no_run = previous.is_none();
         let mut state = previous.unwrap_or_else(|| {
             let mut state = RunState::new(
                 &plan.name,
@@ -76,18 +85,20 @@ impl Engine {
         // exactly what is broken.
         state.mode = mode;
         state.pid = std::process::id();
-        self.roll_back(&mut state, reason, emergency, false).await
+        self.roll_back(&mut state, reason, emergency, false, no_run)
+            .await
     }
 
     /// Runs `[[rollback]]` (and, under `emergency`, `[[emergency]]` when it fails),
     /// recording each step in `state`. `auto` marks a rollback started by a failed run:
-    /// it never stops to ask.
+    /// it never stops to ask. `every`: all targets, changed by the run or not.
     pub(super) async fn roll_back(
         &self,
         state: &mut RunState,
         reason: &str,
         emergency: bool,
         auto: bool,
+        every: bool,
     ) -> Result<Outcome, Error> {
         let plan = self.session.plan.clone();
         self.session.emit(EventKind::RollbackStarted {
@@ -115,7 +126,7 @@ impl Engine {
         // are skipped; other targets and target-less steps still run.
         let mut failures: Vec<String> = Vec::new();
         let mut failed_targets: Vec<String> = Vec::new();
-        let all = self.session.flags.rollback_all;
+        let all = self.session.flags.rollback_all || every;
         let total = plan.rollback.len();
         for (index, step) in plan.rollback.iter().enumerate() {
             if self.session.interrupt.is_set() {
@@ -179,6 +190,16 @@ impl Engine {
                 error.clone(),
             );
             self.save(state)?;
+            if status == StepStatus::Failed && step.kind.is_gate() {
+                // A closed window or a missing approval refuses the rollback itself:
+                // nothing after it runs.
+                failures.push(format!(
+                    "`{}` refused the rollback: {}",
+                    step.name,
+                    error.unwrap_or_default()
+                ));
+                break;
+            }
             if status == StepStatus::Failed {
                 let on = step
                     .platform_target()

@@ -309,7 +309,9 @@ impl Engine {
             return Ok(Outcome::Failed);
         }
         let reason = format!("step `{step}` failed: {error}");
-        let outcome = self.roll_back(&mut state, &reason, false, true).await?;
+        let outcome = self
+            .roll_back(&mut state, &reason, false, true, false)
+            .await?;
         Ok(match outcome {
             Outcome::RolledBack => Outcome::FailedRolledBack,
             other => other,

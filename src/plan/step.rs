@@ -130,6 +130,11 @@ impl StepKind {
         )
     }
 
+    /// A gate: a step that says whether the work may go on (a window, an approval).
+    pub fn is_gate(&self) -> bool {
+        matches!(self, StepKind::Window(_) | StepKind::Approval { .. })
+    }
+
     pub fn changes_things(&self) -> bool {
         match self {
             StepKind::Run(_) | StepKind::Smoke(_) => true,

@@ -34,7 +34,10 @@ pub async fn carry_out(env: &StepEnv<'_>, p: &PlatformStep) -> Result<Change, St
     };
     let key = target.shown().to_string();
     let changes = p.verb.changes_things();
+    // Only the run's own steps pin: a rollback or emergency step must never take the
+    // release it is undoing for the stable one.
     if changes
+        && step.section == crate::plan::Section::Steps
         && !matches!(p.verb, Verb::Rollback { .. })
         && !env.releases.is_pinned_by(&key, env.run_id)
     {

@@ -139,6 +139,8 @@ fn a_failed_rollback_escalates_in_order_and_exits_4() {
     bench.run(&["promote", "app"]).status(0);
     let before = bench.calls().len();
     bench.tell("systemctl", "restart", "exit", "1");
+    // The last rung fails too: the ladder ends failed (SPEC §4.2).
+    bench.tell("systemctl", "stop", "exit", "1");
     bench.run(&["rollback", "--emergency"]).status(4);
     assert_eq!(
         bench.calls()[before..],

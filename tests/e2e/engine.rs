@@ -142,6 +142,8 @@ fn a_failed_emergency_rollback_escalates_in_order_and_exits_4() {
     bench.run(&["promote", "app"]).status(0);
     bench.tell("deployer", "undo", "exit", "1");
     bench.tell("deployer", "restart", "exit", "1");
+    // The last rung fails too: the ladder ends failed (SPEC §4.2).
+    bench.tell("deployer", "scale", "exit", "1");
     // No runbook named, no TTY: the last run's runbook.
     let run = bench.run(&["rollback", "--emergency", "--reason", "5xx spike"]);
     run.status(4).stderr_has("ROLLBACK FAILED");
@@ -162,7 +164,7 @@ fn a_failed_emergency_rollback_escalates_in_order_and_exits_4() {
         "{log}"
     );
     assert!(
-        log.contains("STEP OK - app step=\"scale to zero\" section=emergency"),
+        log.contains("STEP FAILED - app step=\"scale to zero\" section=emergency"),
         "{log}"
     );
     assert!(log.contains("EMERGENCY ROLLBACK FAILED - app"), "{log}");

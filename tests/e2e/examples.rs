@@ -96,13 +96,19 @@ fn canary_goes_staging_to_production_on_evidence_and_rolls_back() {
     let rollback = args(&["rollback", "--emergency"]);
     let rollback: Vec<&str> = rollback.iter().map(String::as_str).collect();
     bench.run_with(&rollback, &env).status(0);
-    assert!(
-        bench
-            .calls()
-            .iter()
-            .any(|c| c.starts_with("fly [deploy] [--app] [hotdash-agent-service] [--image]")),
-        "{:?}",
-        bench.calls()
+    // Each app goes back to the image it ran before the run, with the config its
+    // deploy used (never a project-root fly.toml).
+    assert_eq!(
+        bench.calls().last().unwrap(),
+        "fly [deploy] [--app] [hotdash-agent-service] [--config] [fly.production.toml] [--image] [reg/agent:1]",
+    );
+    assert_eq!(
+        fakes::fly_serves(&bench, "hotdash-agent-service"),
+        "reg/agent:1"
+    );
+    assert_eq!(
+        fakes::fly_serves(&bench, "hotdash-agent-service-staging"),
+        "reg/agent:1"
     );
 }
 

@@ -81,6 +81,8 @@ fn a_freeze_closes_the_window() {
 
 #[test]
 fn emergency_skips_windows_a_plain_rollback_does_not() {
+    // The window stands in [[rollback]] itself (rollbacks run no preflight): a plain
+    // rollback stops at it, before anything runs; an emergency skips it.
     let bench = windowed();
     let monday = [("ROLLOUT_NOW", "2026-11-23T15:12:00Z")];
     bench

@@ -47,7 +47,10 @@ fn the_log_path_is_flag_then_env_then_rollout_toml_then_default() {
         .stdout_has("RUN COMPLETE - app");
 }
 
-const FAKE_BIN: &str = "#!/bin/sh\necho \"$0 $*\" >> \"$FAKE_DIR/which.log\"\n";
+// `get -o json` (the stable release read before a change) answers a workload with no
+// revision yet.
+const FAKE_BIN: &str =
+    "#!/bin/sh\necho \"$0 $*\" >> \"$FAKE_DIR/which.log\"\n[ \"$1\" = get ] && echo '{}'\nexit 0\n";
 
 #[test]
 fn adapter_binaries_come_from_the_runbook_then_rollout_toml_then_the_environment() {
