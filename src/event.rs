@@ -144,6 +144,10 @@ pub enum EventKind {
         emergency: bool,
         ok: bool,
         error: Option<String>,
+        /// What rollout saw (SPEC §4.4): the release each changed target returned to
+        /// (`releases`), and for a ladder that recovered, `recovered_after` and `check`.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        observed: Vec<(String, String)>,
     },
     /// Where each target stands as a run or rollback ends (releases and percent).
     Releases {

@@ -225,6 +225,7 @@ fn events_of(state: &RunState, held: bool, steps: &[crate::plan::Step]) -> Vec<E
                     emergency: rollback.emergency,
                     ok: rollback.ok.unwrap_or(false),
                     error: rollback.error.clone(),
+                    observed: Vec::new(),
                 });
             }
         }

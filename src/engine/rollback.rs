@@ -240,10 +240,29 @@ impl Engine {
         }
         self.save(state)?;
         self.report_releases();
+        let mut observed = Vec::new();
+        let releases: Vec<String> = state
+            .changed_targets
+            .iter()
+            .filter_map(|t| {
+                let current = self.session.releases.get(t).current?;
+                Some(format!("{t}={current}"))
+            })
+            .collect();
+        if !releases.is_empty() {
+            observed.push(("releases".to_string(), releases.join(" ")));
+        }
+        if let Some(rollback) = &state.rollback
+            && let (Some(after), Some(check)) = (&rollback.recovered_after, &rollback.check)
+        {
+            observed.push(("recovered_after".to_string(), after.clone()));
+            observed.push(("check".to_string(), check.clone()));
+        }
         self.session.emit(EventKind::RollbackFinished {
             emergency,
             ok,
             error: failure,
+            observed,
         });
         Ok(if ok {
             Outcome::RolledBack

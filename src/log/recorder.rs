@@ -129,6 +129,7 @@ impl LogRecorder {
                 emergency,
                 ok,
                 error,
+                observed,
             } => {
                 let name = match (emergency, ok) {
                     (true, true) => "EMERGENCY ROLLBACK COMPLETE",
@@ -139,6 +140,9 @@ impl LogRecorder {
                 let mut e = Entry::new(name, rb).field("run", &event.run_id);
                 if let Some(error) = error {
                     e = e.field("error", error);
+                }
+                for (key, value) in observed {
+                    e = e.field(key, value);
                 }
                 e
             }

@@ -30,6 +30,7 @@ mod metrics;
 mod preflight;
 mod prometheus;
 mod redirects;
+mod rollback_scenarios;
 mod run;
 mod secrets;
 mod settings;

@@ -1,0 +1,339 @@
+//! SPEC §4.1–4.2 scenarios against the platform simulators: after every failure, what the
+//! platform *serves* is what ran before the run — not only the command lines sent.
+
+use crate::fakes;
+use crate::http::{Reply, TestServer};
+use crate::support::Bench;
+
+/// Deploy, then a flag (a `fly secrets set`: a release of its own carrying the new
+/// image), then a failing smoke test.
+const FLY_FLAG: &str = r#"
+adapter = "fly"
+target  = "web"
+
+[[steps]]
+kind  = "deploy"
+name  = "deploy"
+image = "reg/web:2"
+
+[[steps]]
+kind    = "promote"
+name    = "flag on"
+percent = 50
+flag    = "NEW_CHECKOUT"
+
+[[steps]]
+kind = "smoke"
+name = "smoke"
+cmd  = "checker"
+
+[[rollback]]
+kind = "rollback"
+name = "back"
+"#;
+
+#[test]
+fn fly_deploy_then_flag_then_failure_serves_the_image_of_before_the_run() {
+    let bench = Bench::new();
+    bench.runbook("app", FLY_FLAG).fake("checker");
+    fakes::fly(&bench, &["1 complete reg/web:1"]);
+    bench.tell("checker", "none", "exit", "1");
+    bench.run(&["promote", "app"]).status(1);
+    // The newest complete release before the flag's release is reg/web:2 — the bad
+    // image. The pin says what ran before the run.
+    assert_eq!(fakes::fly_serves(&bench, "web"), "reg/web:1");
+    assert_eq!(
+        bench.calls().last().unwrap(),
+        "fly [deploy] [--app] [web] [--image] [reg/web:1]"
+    );
+    let log = bench.log();
+    assert!(
+        log.contains("ROLLBACK COMPLETE - app") && log.contains("releases=\"web=reg/web:1\""),
+        "{log}"
+    );
+}
+
+const TWO_APPS: &str = r#"
+adapter = "fly"
+
+[[steps]]
+kind   = "deploy"
+name   = "deploy api"
+target = "api"
+image  = "reg/api:2"
+
+[[steps]]
+kind   = "deploy"
+name   = "deploy web"
+target = "web"
+image  = "reg/web:2"
+
+[[rollback]]
+kind   = "rollback"
+name   = "api back"
+target = "api"
+
+[[rollback]]
+kind   = "rollback"
+name   = "web back"
+target = "web"
+"#;
+
+#[test]
+fn a_deploy_that_fails_half_way_is_a_change_and_is_rolled_back() {
+    let bench = Bench::new();
+    bench.runbook("two", TWO_APPS);
+    fakes::fly(&bench, &[]);
+    bench.file("fake/fly.api.releases", "1 complete reg/api:1\n");
+    bench.file("fake/fly.api.serving", "reg/api:1");
+    bench.file("fake/fly.web.releases", "1 complete reg/web:1\n");
+    bench.file("fake/fly.web.serving", "reg/web:1");
+    // The web deploy fails with some machines already on the new image.
+    bench.file("fake/fly.deploy.partial", "");
+    bench
+        .executable(
+            "bin/fly-wrap",
+            "#!/bin/sh\ncase \"$*\" in *'--app web --image reg/web:2'*) echo 1 > \"$FAKE_DIR/fly.deploy.exit\";; *) rm -f \"$FAKE_DIR/fly.deploy.exit\";; esac\nexec fly \"$@\"\n",
+        );
+    bench
+        .run_with(
+            &["promote", "two"],
+            &[(
+                "ROLLOUT_FLY_BIN",
+                bench.path("bin/fly-wrap").to_str().unwrap(),
+            )],
+        )
+        .status(1);
+    // Both apps serve what they served before: the failed deploy counted as a change.
+    assert_eq!(fakes::fly_serves(&bench, "api"), "reg/api:1");
+    assert_eq!(fakes::fly_serves(&bench, "web"), "reg/web:1");
+}
+
+#[test]
+fn when_one_target_fails_to_roll_back_the_others_still_are_and_exit_4_names_it() {
+    let bench = Bench::new();
+    bench.runbook("two", &TWO_APPS.replace("image  = \"reg/web:2\"", "image  = \"reg/web:2\"\n\n[[steps]]\nkind = \"smoke\"\nname = \"smoke\"\ncmd = \"checker\""));
+    bench.fake("checker");
+    fakes::fly(&bench, &[]);
+    bench.file("fake/fly.api.releases", "1 complete reg/api:1\n");
+    bench.file("fake/fly.api.serving", "reg/api:1");
+    bench.file("fake/fly.web.releases", "1 complete reg/web:1\n");
+    bench.file("fake/fly.web.serving", "reg/web:1");
+    bench.tell("checker", "none", "exit", "1");
+    // api's rollback deploy fails; web's must still run.
+    bench.executable(
+        "bin/fly-wrap",
+        "#!/bin/sh\ncase \"$*\" in *'--app api --image reg/api:1'*) echo 1 > \"$FAKE_DIR/fly.deploy.exit\";; *) rm -f \"$FAKE_DIR/fly.deploy.exit\";; esac\nexec fly \"$@\"\n",
+    );
+    bench
+        .run_with(
+            &["promote", "two"],
+            &[(
+                "ROLLOUT_FLY_BIN",
+                bench.path("bin/fly-wrap").to_str().unwrap(),
+            )],
+        )
+        .status(4)
+        .stderr_has("`api back` on api failed");
+    assert_eq!(fakes::fly_serves(&bench, "web"), "reg/web:1");
+    assert_eq!(fakes::fly_serves(&bench, "api"), "reg/api:2");
+    assert!(bench.log().contains("ROLLBACK FAILED - two"));
+}
+
+const KUBE: &str = r#"
+adapter = "kubectl"
+target  = "web"
+
+[[steps]]
+kind      = "deploy"
+name      = "set image"
+image     = "reg/web:2"
+container = "app"
+
+[[rollback]]
+kind = "rollback"
+name = "undo"
+"#;
+
+#[test]
+fn a_rollout_status_that_times_out_after_set_image_is_rolled_back() {
+    let bench = Bench::new();
+    bench.runbook("app", KUBE);
+    fakes::kubectl(&bench);
+    // `rollout status` fails after the new template was applied (the undo's own wait
+    // then succeeds).
+    bench.file("fake/kubectl.status.exit", "1");
+    bench.executable(
+        "bin/kube-wrap",
+        "#!/bin/sh\ncase \"$*\" in *undo*) rm -f \"$FAKE_DIR/kubectl.status.exit\";; esac\nexec kubectl \"$@\"\n",
+    );
+    bench
+        .run_with(
+            &["promote", "app"],
+            &[(
+                "ROLLOUT_KUBECTL_BIN",
+                bench.path("bin/kube-wrap").to_str().unwrap(),
+            )],
+        )
+        .status(1);
+    let (_, image, _) = fakes::kubectl_serves(&bench, "deployment/web");
+    assert_eq!(image, "reg/web:1");
+    assert!(bench.log().contains("ROLLBACK COMPLETE - app"));
+}
+
+#[test]
+fn a_first_deploy_has_nothing_to_return_to_and_the_rollback_names_to() {
+    let bench = Bench::new();
+    bench.runbook("app", FLY_FLAG).fake("checker");
+    fakes::fly(&bench, &[]);
+    bench.tell("checker", "none", "exit", "1");
+    bench
+        .run(&["promote", "app"])
+        .status(4)
+        .stderr_has("web has no stable release")
+        .stderr_has("--to");
+    assert!(
+        bench
+            .calls()
+            .contains(&"fly [releases] [--app] [web] [--json]".to_string())
+    );
+}
+
+#[test]
+fn a_to_that_a_rollback_cmd_cannot_use_is_refused_before_anything_runs() {
+    let bench = Bench::new();
+    bench
+        .runbook(
+            "app",
+            r#"
+[[steps]]
+kind = "run"
+cmd  = "deployer ship"
+
+[[rollback]]
+kind    = "rollback"
+adapter = "exec"
+target  = "web"
+name    = "back"
+cmd     = "deployer undo"
+"#,
+        )
+        .fake("deployer");
+    bench.run(&["promote", "app"]).status(0);
+    bench
+        .run(&["rollback", "app", "--to", "v1", "--yes"])
+        .status(2)
+        .stderr_has("--to cannot be used: rollback step `back` runs a command of its own");
+    assert_eq!(bench.calls(), vec!["deployer [ship]"]);
+    // Without --to it runs (`--all`: the run's own step changed no target), and state
+    // claims no release it did not see.
+    bench.run(&["rollback", "app", "--yes", "--all"]).status(0);
+    assert_eq!(bench.calls().last().unwrap(), "deployer [undo]");
+    assert!(bench.state("app")["releases"]["web"]["current"].is_null());
+}
+
+#[test]
+fn a_secret_registry_host_reaches_the_rollback_deploy_unmasked_and_state_masked() {
+    let bench = Bench::new();
+    bench
+        .runbook(
+            "app",
+            &FLY_FLAG.replace("reg/web:2", "{{secret.REGISTRY}}/web:2"),
+        )
+        .fake("checker");
+    fakes::fly(&bench, &["1 complete registry.internal.example:5000/web:1"]);
+    bench.tell("checker", "none", "exit", "1");
+    bench
+        .run_with(
+            &["promote", "app"],
+            &[("REGISTRY", "registry.internal.example:5000")],
+        )
+        .status(1);
+    assert_eq!(
+        fakes::fly_serves(&bench, "web"),
+        "registry.internal.example:5000/web:1"
+    );
+    let state = bench.state("app").to_string();
+    assert!(!state.contains("registry.internal.example"), "{state}");
+    assert!(state.contains("***/web:1"), "{state}");
+}
+
+/// The ladder of SPEC §4.2: restart, a health check, scale to zero.
+fn ladder(health_url: &str) -> String {
+    format!(
+        r#"
+adapter = "fly"
+target  = "web"
+
+[[steps]]
+kind  = "deploy"
+name  = "deploy"
+image = "reg/web:2"
+
+[[rollback]]
+kind = "rollback"
+name = "back"
+
+[[emergency]]
+kind = "restart"
+name = "restart"
+
+[[emergency]]
+kind      = "health"
+name      = "healthy again"
+url       = "{health_url}"
+interval  = "100ms"
+successes = 1
+within    = "2s"
+
+[[emergency]]
+kind  = "scale"
+name  = "scale to zero"
+count = 0
+"#
+    )
+}
+
+#[test]
+fn the_ladder_stops_at_a_passing_check_and_never_scales_a_fixed_service_to_zero() {
+    let server = TestServer::always(Reply::ok("ok"));
+    let bench = Bench::new();
+    bench.runbook("app", &ladder(&server.url("/health")));
+    fakes::fly(&bench, &["1 complete reg/web:1"]);
+    bench.run(&["promote", "app"]).status(0);
+    bench.tell("fly", "deploy", "exit", "1");
+    bench.run(&["rollback", "app", "--emergency"]).status(0);
+    assert!(
+        !bench.calls().iter().any(|c| c.starts_with("fly [scale]")),
+        "{:?}",
+        bench.calls()
+    );
+    assert_eq!(fakes::fly_serves(&bench, "web"), "reg/web:2");
+    let log = bench.log();
+    let complete = log
+        .lines()
+        .find(|l| l.contains("EMERGENCY ROLLBACK COMPLETE - app"))
+        .unwrap_or_else(|| panic!("{log}"));
+    assert!(
+        complete.contains("recovered_after=restart check=\"healthy again\""),
+        "{complete}"
+    );
+}
+
+#[test]
+fn the_ladder_climbs_on_when_the_check_fails() {
+    let server = TestServer::always(Reply::new(503, "down"));
+    let bench = Bench::new();
+    bench.runbook("app", &ladder(&server.url("/health")));
+    fakes::fly(&bench, &["1 complete reg/web:1"]);
+    bench.run(&["promote", "app"]).status(0);
+    bench.tell("fly", "deploy", "exit", "1");
+    bench.run(&["rollback", "app", "--emergency"]).status(0);
+    assert_eq!(
+        bench.calls().last().unwrap(),
+        "fly [scale] [count] [0] [--app] [web] [--yes]"
+    );
+    // fly destroys the machines: nothing is served.
+    assert_eq!(fakes::fly_serves(&bench, "web"), "");
+    assert!(bench.log().contains("EMERGENCY ROLLBACK COMPLETE - app"));
+}
