@@ -83,7 +83,9 @@ impl StateStore {
         });
         let grows = last.is_some_and(|last| state.steps.starts_with(&last.steps));
         if record != Record::default() {
-            self.store.append(&state.runbook, &state.run_id, &record)?;
+            let durable = !is_marker(&record);
+            self.store
+                .append(&state.runbook, &state.run_id, &record, durable)?;
         }
         let steps = if grows {
             let mut steps = saved
@@ -179,6 +181,22 @@ fn change(last: &Saved, head: &Map<String, Value>, steps: &[StepRecord]) -> Opti
         record.patch = Some(Value::Object(patch));
     }
     Some(record)
+}
+
+/// The fields a record that only says "now at this step" changes.
+const MARKER_FIELDS: [&str; 2] = ["at_step", "updated_at"];
+
+/// Whether `record` only marks the step a run is about to start. Such a record is written
+/// (a killed process is then found at that step) but not synced on its own: the record
+/// after the step syncs it along, so a step costs one sync of the journal, not two.
+fn is_marker(record: &Record) -> bool {
+    record.snapshot.is_none()
+        && record.append.is_empty()
+        && record.patch.as_ref().is_some_and(|patch| {
+            patch
+                .as_object()
+                .is_some_and(|fields| fields.keys().all(|k| MARKER_FIELDS.contains(&k.as_str())))
+        })
 }
 
 fn whole(mut head: Map<String, Value>, steps: &[StepRecord]) -> Value {
@@ -294,6 +312,27 @@ mod tests {
         let err = store.load("app").unwrap_err();
         assert_eq!(err.code.code(), 2);
         assert!(err.headline.contains("r-1.journal"), "{}", err.headline);
+    }
+
+    #[test]
+    fn only_a_step_marker_goes_unsynced() {
+        let marker = Record {
+            patch: Some(serde_json::json!({"at_step": "x", "updated_at": "t"})),
+            ..Record::default()
+        };
+        assert!(is_marker(&marker));
+        let status = Record {
+            patch: Some(serde_json::json!({"at_step": "x", "status": "paused"})),
+            ..Record::default()
+        };
+        assert!(!is_marker(&status));
+        let step = Record {
+            patch: marker.patch.clone(),
+            append: Map::from_iter([(STEPS.to_string(), serde_json::json!([{}]))]),
+            ..Record::default()
+        };
+        assert!(!is_marker(&step));
+        assert!(!is_marker(&Record::default()));
     }
 
     #[test]
