@@ -116,7 +116,7 @@ fi
 # ---------------------------------------------------------------------------- W1
 w1_files() { # N: a bash script, a justfile, a playbook and a runbook of N `true` steps
   local n=$1
-  { echo "set -e"; for _ in $(seq "$n"); do echo true; done; } > "$work/w1-$n.sh"
+  { echo "set -e"; for _ in $(seq "$n"); do echo /bin/true; done; } > "$work/w1-$n.sh"
   { echo "w:"; for _ in $(seq "$n"); do echo "    true"; done; } > "$work/w1-$n.just"
   { echo "- hosts: localhost"; echo "  connection: local"; echo "  gather_facts: false"; echo "  tasks:"
     for _ in $(seq "$n"); do echo "    - command: 'true'"; done; } > "$work/w1-$n.yml"
@@ -133,7 +133,7 @@ if want w1; then
     table "w1-$n"
   done
   if [ -n "$ansible" ]; then
-    WARMUP=0 bench w1-ansible-100 1 "ansible 100=$ansible -i localhost, $work/w1-100.yml"
+    WARMUP=0 bench w1-ansible-100 1 "ansible 100=$ansible -i localhost, -e ansible_python_interpreter=$tools/venv/bin/python3 $work/w1-100.yml"
     table w1-ansible-100
   fi
 fi
@@ -156,10 +156,11 @@ if want w2; then
 fi
 
 # ---------------------------------------------------------------------------- servers
-server() { # MODE → port: a local HTTP server answering /health; "nagle" writes headers
-  # and body in two writes with Nagle on (as python's http.server does), "plain" in one.
+server() { # MODE: starts a local HTTP server answering /health, its port in $port;
+  # "nagle" writes headers and body in two writes with Nagle on (as python's http.server
+  # does), "plain" in one.
   local mode=$1 portfile="$work/port-$1"
-  python3 - "$mode" "$portfile" <<'PY' &
+  python3 - "$mode" "$portfile" >/dev/null 2>&1 <<'PY' &
 import socket, sys, threading
 mode, portfile = sys.argv[1], sys.argv[2]
 srv = socket.socket(); srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -186,12 +187,12 @@ while True:
 PY
   servers+=($!)
   for _ in $(seq 100); do [ -s "$portfile" ] && break; sleep 0.05; done
-  cat "$portfile"
+  port=$(cat "$portfile")
 }
 
 # ---------------------------------------------------------------------------- W3
 if want w3 || want soak; then
-  plain=$(server plain); nagle=$(server nagle)
+  server plain; plain=$port; server nagle; nagle=$port
 fi
 if want w3; then
   for kind in plain nagle; do
