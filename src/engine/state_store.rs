@@ -81,9 +81,11 @@ impl StateStore {
             snapshot: Some(whole(head.clone(), &state.steps)),
             ..Record::default()
         });
-        let grows = last.is_some_and(|last| state.steps.starts_with(&last.steps));
+        let grows = last.is_some_and(|last| only_appended(&last.steps, &state.steps));
         if record != Record::default() {
-            self.store.append(&state.runbook, &state.run_id, &record)?;
+            let durable = !is_marker(&record);
+            self.store
+                .append(&state.runbook, &state.run_id, &record, durable)?;
         }
         let steps = if grows {
             let mut steps = saved
@@ -162,7 +164,7 @@ fn change(last: &Saved, head: &Map<String, Value>, steps: &[StepRecord]) -> Opti
         patch,
         ..Record::default()
     };
-    if steps.starts_with(&last.steps) {
+    if only_appended(&last.steps, steps) {
         let new = &steps[last.steps.len()..];
         if !new.is_empty() {
             record
@@ -179,6 +181,42 @@ fn change(last: &Saved, head: &Map<String, Value>, steps: &[StepRecord]) -> Opti
         record.patch = Some(Value::Object(patch));
     }
     Some(record)
+}
+
+/// Whether `now` is `before` with steps added at the end.
+///
+/// Steps change only through [`RunState::record`], which removes an earlier record of the
+/// same step and pushes the new one at the end; after that, the record at the old last
+/// position differs unless nothing before it moved. So comparing the length and that one
+/// record is exact, and a step costs the same at the 5,000th step as at the first (a
+/// whole comparison would grow with the run). Debug builds check the whole prefix.
+fn only_appended(before: &[StepRecord], now: &[StepRecord]) -> bool {
+    let cheap = now.len() >= before.len()
+        && before
+            .last()
+            .is_none_or(|last| now.get(before.len() - 1) == Some(last));
+    debug_assert_eq!(
+        cheap,
+        now.starts_with(before),
+        "steps changed other than through RunState::record"
+    );
+    cheap
+}
+
+/// The fields a record that only says "now at this step" changes.
+const MARKER_FIELDS: [&str; 2] = ["at_step", "updated_at"];
+
+/// Whether `record` only marks the step a run is about to start. Such a record is written
+/// (a killed process is then found at that step) but not synced on its own: the record
+/// after the step syncs it along, so a step costs one sync of the journal, not two.
+fn is_marker(record: &Record) -> bool {
+    record.snapshot.is_none()
+        && record.append.is_empty()
+        && record.patch.as_ref().is_some_and(|patch| {
+            patch
+                .as_object()
+                .is_some_and(|fields| fields.keys().all(|k| MARKER_FIELDS.contains(&k.as_str())))
+        })
 }
 
 fn whole(mut head: Map<String, Value>, steps: &[StepRecord]) -> Value {
@@ -296,6 +334,27 @@ mod tests {
         let err = store.load("app").unwrap_err();
         assert_eq!(err.code.code(), 2);
         assert!(err.headline.contains("r-1.journal"), "{}", err.headline);
+    }
+
+    #[test]
+    fn only_a_step_marker_goes_unsynced() {
+        let marker = Record {
+            patch: Some(serde_json::json!({"at_step": "x", "updated_at": "t"})),
+            ..Record::default()
+        };
+        assert!(is_marker(&marker));
+        let status = Record {
+            patch: Some(serde_json::json!({"at_step": "x", "status": "paused"})),
+            ..Record::default()
+        };
+        assert!(!is_marker(&status));
+        let step = Record {
+            patch: marker.patch.clone(),
+            append: Map::from_iter([(STEPS.to_string(), serde_json::json!([{}]))]),
+            ..Record::default()
+        };
+        assert!(!is_marker(&step));
+        assert!(!is_marker(&Record::default()));
     }
 
     #[test]

@@ -272,7 +272,13 @@ impl RunStore for FileStore {
         Ok(names.into_iter().collect())
     }
 
-    fn append(&self, runbook: &str, run_id: &str, record: &Record) -> Result<(), Error> {
+    fn append(
+        &self,
+        runbook: &str,
+        run_id: &str,
+        record: &Record,
+        durable: bool,
+    ) -> Result<(), Error> {
         let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
         let opening = open.get(runbook).is_none_or(|(id, _)| id != run_id);
         if opening {
@@ -283,9 +289,16 @@ impl RunStore for FileStore {
         let Some((_, file)) = open.get_mut(runbook) else {
             return Err(cannot_write(&path, &io::Error::other("not open")));
         };
-        // One write of the whole line, then its data on disk, as the log does.
+        // One write of the whole line, then its data on disk, as the log does. A run's
+        // first record is always synced: the pointer is moved to it next.
         let bytes = line(record).map_err(|e| cannot_write(&path, &e))?;
-        let written = file.write_all(&bytes).and_then(|()| file.sync_data());
+        let written = file.write_all(&bytes).and_then(|()| {
+            if durable || opening {
+                file.sync_data()
+            } else {
+                Ok(())
+            }
+        });
         if let Err(e) = written {
             // Reopened (and a torn tail cut off) by the next append.
             open.remove(runbook);
@@ -457,13 +470,13 @@ mod tests {
         let store = FileStore::new(dir.path());
         assert_eq!(store.latest("app").expect("read"), None);
         store
-            .append("app", "r-1", &snapshot(json!({"n": 0})))
+            .append("app", "r-1", &snapshot(json!({"n": 0})), true)
             .expect("write");
         store
-            .append("app", "r-1", &patch(json!({"n": 1})))
+            .append("app", "r-1", &patch(json!({"n": 1})), true)
             .expect("write");
         store
-            .append("app", "r-2", &snapshot(json!({"n": 10})))
+            .append("app", "r-2", &snapshot(json!({"n": 10})), true)
             .expect("write");
         let latest = store.latest("app").expect("read").expect("a run");
         assert_eq!(
@@ -473,7 +486,7 @@ mod tests {
         // A second process (a fresh store) sees the same, and continues the old run.
         let other = FileStore::new(dir.path());
         other
-            .append("app", "r-1", &patch(json!({"m": 2})))
+            .append("app", "r-1", &patch(json!({"m": 2})), true)
             .expect("write");
         let mut runs = other.runs("app").expect("read");
         runs.sort_by(|a, b| a.run_id.cmp(&b.run_id));
@@ -490,10 +503,10 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = FileStore::new(dir.path());
         store
-            .append("app", "r-1", &snapshot(json!({"n": 0})))
+            .append("app", "r-1", &snapshot(json!({"n": 0})), true)
             .expect("write");
         store
-            .append("app", "r-1", &patch(json!({"n": 1})))
+            .append("app", "r-1", &patch(json!({"n": 1})), true)
             .expect("write");
         let path = store.journal_path("app", "r-1");
         let mut file = OpenOptions::new().append(true).open(&path).expect("open");
@@ -503,7 +516,7 @@ mod tests {
         assert_eq!(latest.expect("run").document, json!({"n": 1}));
         let fresh = FileStore::new(dir.path());
         fresh
-            .append("app", "r-1", &patch(json!({"n": 2})))
+            .append("app", "r-1", &patch(json!({"n": 2})), true)
             .expect("write");
         assert_eq!(
             fresh.latest("app").expect("read").expect("run").document,
@@ -518,7 +531,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = FileStore::new(dir.path());
         store
-            .append("app", "r-1", &snapshot(json!({"n": 0})))
+            .append("app", "r-1", &snapshot(json!({"n": 0})), true)
             .expect("write");
         let path = store.journal_path("app", "r-1");
         let broken = "{\"snapshot\":{\"n\":0}}\nnot json\n{\"patch\":{\"n\":1}}\n";
@@ -530,7 +543,7 @@ mod tests {
         assert!(err.headline.contains("r-1.journal"), "{}", err.headline);
         assert!(err.detail.unwrap_or_default().contains("record 2"));
         let err = FileStore::new(dir.path())
-            .append("app", "r-1", &patch(json!({"n": 2})))
+            .append("app", "r-1", &patch(json!({"n": 2})), true)
             .expect_err("never appended to");
         assert!(err.headline.contains("r-1.journal"));
         assert_eq!(fs::read_to_string(&path).expect("read"), broken);
@@ -547,7 +560,7 @@ mod tests {
         assert_eq!(old.run_id, "r-old");
         assert!(legacy.exists(), "reading changes nothing");
         store
-            .append("app", "r-new", &snapshot(json!({"run_id": "r-new"})))
+            .append("app", "r-new", &snapshot(json!({"run_id": "r-new"})), true)
             .expect("write");
         assert!(!legacy.exists());
         assert!(dir.path().join("state/app.json.migrated").exists());
@@ -571,7 +584,12 @@ mod tests {
         let store = FileStore::new(dir.path());
         for i in 0..KEEP_RUNS + 3 {
             store
-                .append("app", &format!("r-{i:04}"), &snapshot(json!({"i": i})))
+                .append(
+                    "app",
+                    &format!("r-{i:04}"),
+                    &snapshot(json!({"i": i})),
+                    false,
+                )
                 .expect("write");
         }
         let ids = journal_ids(&store.runs_dir("app"));

@@ -138,9 +138,17 @@ pub trait RunStore: std::fmt::Debug + Send + Sync {
     /// The runbooks that have runs.
     fn runbooks(&self) -> Result<Vec<String>, Error>;
 
-    /// Appends `record` to the journal of run `run_id` of `runbook`, durably, before it
-    /// returns. The first record of a run makes it the runbook's latest.
-    fn append(&self, runbook: &str, run_id: &str, record: &Record) -> Result<(), Error>;
+    /// Appends `record` to the journal of run `run_id` of `runbook`. With `durable`, it is
+    /// on disk (synced) before this returns; without, it survives the process being
+    /// killed but not the machine losing power, until the next durable record. The first
+    /// record of a run makes it the runbook's latest.
+    fn append(
+        &self,
+        runbook: &str,
+        run_id: &str,
+        record: &Record,
+        durable: bool,
+    ) -> Result<(), Error>;
 
     /// Where the latest run of `runbook` is kept, as messages name it.
     fn location(&self, runbook: &str) -> std::path::PathBuf;
