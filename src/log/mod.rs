@@ -12,6 +12,9 @@ pub mod recorder;
 pub mod view;
 pub mod writer;
 
+#[cfg(test)]
+mod props;
+
 pub use follow::follow;
 pub use line::{EVENTS, Entry, LogLine, format_ts, normalize_event, parse_line};
 pub use recorder::LogRecorder;
