@@ -198,7 +198,7 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = InitAdapter::Fly)]
         adapter: InitAdapter,
         /// The runbook's name (runbooks/NAME.toml); default: the adapter's name
-        #[arg(long, value_name = "NAME", value_parser = crate::project::parse_runbook_name)]
+        #[arg(long, value_name = "NAME")]
         name: Option<String>,
         /// Overwrite a runbook that already exists
         #[arg(long)]
