@@ -13,6 +13,9 @@ pub mod stream;
 pub mod view;
 pub mod writer;
 
+#[cfg(test)]
+mod props;
+
 pub use follow::follow;
 pub use line::{EVENTS, Entry, LogLine, format_ts, normalize_event, parse_line};
 pub use recorder::LogRecorder;

@@ -1,6 +1,7 @@
 //! Loading whole runbooks through the public door: every rule, with its position.
 
 mod checks;
+mod fuzz;
 mod platform;
 mod templating;
 mod validation;
