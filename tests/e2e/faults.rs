@@ -17,7 +17,10 @@ use crate::mounts;
 use crate::support::{Bench, FAKE_PRELUDE, alive};
 
 /// The recording fake, plus: `NAME.VERB.die` (killed by SIGKILL) and `NAME.VERB.exit`.
-const FAKE_FLY: &str = r#"if [ -f "$FAKE_DIR/$name.$verb.die" ]; then kill -KILL $$; fi
+// `releases` answers like flyctl (fly-go `Release` fields, newest first), so the stable
+// release is pinned before each changing cell (SPEC §4.1).
+const FAKE_FLY: &str = r#"if [ "$verb" = releases ]; then echo '[{"Version":1,"Status":"complete","ImageRef":"reg/app:1"}]'; exit 0; fi
+if [ -f "$FAKE_DIR/$name.$verb.die" ]; then kill -KILL $$; fi
 if [ -f "$FAKE_DIR/$name.$verb.exit" ]; then exit "$(cat "$FAKE_DIR/$name.$verb.exit")"; fi
 exit 0
 "#;
@@ -371,8 +374,9 @@ fn storage_faults() {
                 None
             }
             Broken::StateReadOnly => {
-                std::fs::create_dir_all(bench.path(".rollout/state")).unwrap();
-                match mounts::read_only(&bench.path(".rollout/state")) {
+                // Where the run journals live.
+                std::fs::create_dir_all(bench.path(".rollout/runs")).unwrap();
+                match mounts::read_only(&bench.path(".rollout/runs")) {
                     Some(m) => Some(m),
                     None => continue,
                 }
