@@ -6,7 +6,7 @@
 //! file at the same path would be a second, independent lock.
 
 use std::fmt;
-use std::fs::{File, OpenOptions, TryLockError};
+use std::fs::{self, File, OpenOptions, TryLockError};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::thread::sleep;
@@ -83,6 +83,8 @@ pub struct RunLock {
     /// Processes a previous holder, killed outright, had left running; stopped when the
     /// lock was taken.
     pub orphans_stopped: usize,
+    /// When it was taken: a takeover note older than this is not about this run.
+    acquired: std::time::SystemTime,
 }
 
 /// Why the lock could not be had.
@@ -219,6 +221,11 @@ impl RunLock {
             Err(err) => return Err(err),
         };
         let path = lock_path(lock_dir, runbook);
+        // Said before the signal, so the stopped run can tell its operator who took
+        // over (SPEC §4.2); read by `RunLock::taken_over_by` before it lets go.
+        if let Ok(json) = serde_json::to_string(me) {
+            let _ = fs::write(takeover_path(&path), json);
+        }
         let pid = i32::try_from(previous.pid)
             .map(Pid::from_raw)
             .map_err(|_| LockError::Held {
@@ -235,6 +242,7 @@ impl RunLock {
                     error,
                 })?;
                 if let Some(lock) = lock {
+                    let _ = fs::remove_file(takeover_path(&path));
                     return Ok((lock, Some(previous)));
                 }
                 if Instant::now() >= until {
@@ -256,6 +264,7 @@ impl RunLock {
             _file: None,
             path,
             orphans_stopped: 0,
+            acquired: std::time::SystemTime::now(),
         }
     }
 
@@ -302,7 +311,30 @@ impl RunLock {
             _file: Some(file),
             path: path.to_path_buf(),
             orphans_stopped,
+            acquired: std::time::SystemTime::now(),
         }))
+    }
+}
+
+/// Where an emergency rollback says it is taking the lock over: `NAME.lock.takeover`.
+fn takeover_path(lock: &Path) -> PathBuf {
+    let mut name = lock.as_os_str().to_owned();
+    name.push(".takeover");
+    PathBuf::from(name)
+}
+
+impl RunLock {
+    /// Who is taking this lock over (an emergency rollback), if anyone said so since it
+    /// was acquired: the stopped run names them to its operator.
+    pub fn taken_over_by(&self) -> Option<Holder> {
+        let path = takeover_path(&self.path);
+        let fresh = fs::metadata(&path)
+            .and_then(|m| m.modified())
+            .is_ok_and(|t| t >= self.acquired);
+        if !fresh {
+            return None;
+        }
+        serde_json::from_slice(&fs::read(path).ok()?).ok()
     }
 }
 

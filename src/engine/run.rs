@@ -329,6 +329,14 @@ impl Engine {
             state.at_step = Some(step.to_string());
         }
         self.save(&mut state)?;
+        if let Some(by) = self._lock.taken_over_by() {
+            self.session.emit(EventKind::Warning {
+                message: format!(
+                    "taken over by {}@{} (pid {}, `{}`): this run stops here; that rollback decides what runs",
+                    by.user, by.host, by.pid, by.command
+                ),
+            });
+        }
         self.session.emit(EventKind::Interrupted {
             step: step.map(str::to_string),
         });

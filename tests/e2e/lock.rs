@@ -70,6 +70,13 @@ cmd = "deployer undo"
     run.status(0).stderr_has("took the lock");
     let first = first.wait_with_output().unwrap();
     assert_eq!(first.status.code(), Some(130));
+    // SPEC §4.2: the interrupted operator's terminal says who took over.
+    let told = String::from_utf8_lossy(&first.stderr);
+    assert!(
+        told.contains("taken over by tester@") && told.contains("rollback"),
+        "{told}"
+    );
+    assert!(!bench.path(".rollout/locks/app.lock.takeover").exists());
     assert_eq!(bench.calls().last().unwrap(), "deployer [undo]");
     let events = bench.log_events();
     assert!(events.contains(&"INTERRUPTED".to_string()), "{events:?}");
