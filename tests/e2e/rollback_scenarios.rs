@@ -79,30 +79,39 @@ name   = "web back"
 target = "web"
 "#;
 
+/// fly with two apps, api and web, each serving its release 1.
+fn two_apps_serving_release_1(bench: &Bench) {
+    fakes::fly(bench, &[]);
+    for app in ["api", "web"] {
+        bench.file(
+            &format!("fake/fly.{app}.releases"),
+            &format!("1 complete reg/{app}:1\n"),
+        );
+        bench.file(&format!("fake/fly.{app}.serving"), &format!("reg/{app}:1"));
+    }
+}
+
+/// A `fly` in front of the simulator whose `deploy` fails for the argv matching `case`.
+fn fly_failing_deploy_of(bench: &Bench, case: &str) -> String {
+    bench.executable(
+        "bin/fly-wrap",
+        &format!(
+            "#!/bin/sh\ncase \"$*\" in {case}) echo 1 > \"$FAKE_DIR/fly.deploy.exit\";; *) rm -f \"$FAKE_DIR/fly.deploy.exit\";; esac\nexec fly \"$@\"\n"
+        ),
+    );
+    bench.path("bin/fly-wrap").to_string_lossy().into_owned()
+}
+
 #[test]
 fn a_deploy_that_fails_half_way_is_a_change_and_is_rolled_back() {
     let bench = Bench::new();
     bench.runbook("two", TWO_APPS);
-    fakes::fly(&bench, &[]);
-    bench.file("fake/fly.api.releases", "1 complete reg/api:1\n");
-    bench.file("fake/fly.api.serving", "reg/api:1");
-    bench.file("fake/fly.web.releases", "1 complete reg/web:1\n");
-    bench.file("fake/fly.web.serving", "reg/web:1");
+    two_apps_serving_release_1(&bench);
     // The web deploy fails with some machines already on the new image.
     bench.file("fake/fly.deploy.partial", "");
+    let fly = fly_failing_deploy_of(&bench, "*'--app web --image reg/web:2'*");
     bench
-        .executable(
-            "bin/fly-wrap",
-            "#!/bin/sh\ncase \"$*\" in *'--app web --image reg/web:2'*) echo 1 > \"$FAKE_DIR/fly.deploy.exit\";; *) rm -f \"$FAKE_DIR/fly.deploy.exit\";; esac\nexec fly \"$@\"\n",
-        );
-    bench
-        .run_with(
-            &["promote", "two"],
-            &[(
-                "ROLLOUT_FLY_BIN",
-                bench.path("bin/fly-wrap").to_str().unwrap(),
-            )],
-        )
+        .run_with(&["promote", "two"], &[("ROLLOUT_FLY_BIN", &fly)])
         .status(1);
     // Both apps serve what they served before: the failed deploy counted as a change.
     assert_eq!(fakes::fly_serves(&bench, "api"), "reg/api:1");
@@ -114,25 +123,12 @@ fn when_one_target_fails_to_roll_back_the_others_still_are_and_exit_4_names_it()
     let bench = Bench::new();
     bench.runbook("two", &TWO_APPS.replace("image  = \"reg/web:2\"", "image  = \"reg/web:2\"\n\n[[steps]]\nkind = \"smoke\"\nname = \"smoke\"\ncmd = \"checker\""));
     bench.fake("checker");
-    fakes::fly(&bench, &[]);
-    bench.file("fake/fly.api.releases", "1 complete reg/api:1\n");
-    bench.file("fake/fly.api.serving", "reg/api:1");
-    bench.file("fake/fly.web.releases", "1 complete reg/web:1\n");
-    bench.file("fake/fly.web.serving", "reg/web:1");
+    two_apps_serving_release_1(&bench);
     bench.tell("checker", "none", "exit", "1");
     // api's rollback deploy fails; web's must still run.
-    bench.executable(
-        "bin/fly-wrap",
-        "#!/bin/sh\ncase \"$*\" in *'--app api --image reg/api:1'*) echo 1 > \"$FAKE_DIR/fly.deploy.exit\";; *) rm -f \"$FAKE_DIR/fly.deploy.exit\";; esac\nexec fly \"$@\"\n",
-    );
+    let fly = fly_failing_deploy_of(&bench, "*'--app api --image reg/api:1'*");
     bench
-        .run_with(
-            &["promote", "two"],
-            &[(
-                "ROLLOUT_FLY_BIN",
-                bench.path("bin/fly-wrap").to_str().unwrap(),
-            )],
-        )
+        .run_with(&["promote", "two"], &[("ROLLOUT_FLY_BIN", &fly)])
         .status(4)
         .stderr_has("`api back` on api failed");
     assert_eq!(fakes::fly_serves(&bench, "web"), "reg/web:1");
