@@ -83,13 +83,14 @@ impl Fly {
                 self.cmd(&["scale", "count", &count.to_string()]),
                 &["--yes"],
             ),
-            Verb::Promote { percent, flag } => {
-                let flag = flag.as_ref()?;
+            Verb::Promote { .. } => {
+                // One `fly secrets set` for every variable: one release, one restart.
+                let pairs = verb.promote_pairs();
+                if pairs.is_empty() {
+                    return None;
+                }
                 let mut out = self.cmd(&["secrets", "set"]);
-                out.push(Text::with_shown(
-                    format!("{}={percent}", flag.value()),
-                    format!("{}={percent}", flag.shown()),
-                ));
+                out.extend(pairs);
                 with_app(out, &[])
             }
             Verb::Rollback { .. } => return None,
@@ -122,7 +123,7 @@ impl Fly {
         }
         let argv = self
             .simple_argv(call.verb, app)
-            .ok_or_else(|| Failure::failed("this promote step has no `flag` to set"))?;
+            .ok_or_else(|| Failure::failed("this promote step has no `flag` or `flags` to set"))?;
         runner.run(&argv).await?;
         Ok(match call.verb {
             Verb::Deploy(d) => Change::Deployed(match &d.image {
@@ -132,7 +133,7 @@ impl Fly {
                     d.config.as_ref().map(|c| c.shown()).unwrap_or("fly.toml")
                 ),
             }),
-            Verb::Promote { percent, .. } => Change::Promoted(*percent),
+            Verb::Promote { percent, .. } => percent.map_or(Change::None, Change::Promoted),
             _ => Change::None,
         })
     }
@@ -339,8 +340,10 @@ mod tests {
             "fly scale count 0 --app web --yes"
         );
         let promote = Verb::Promote {
-            percent: 25,
+            percent: Some(25),
             flag: Some(Text::plain("CANARY_PERCENT")),
+            flags: Vec::new(),
+            label: None,
         };
         assert_eq!(
             line(&promote),

@@ -96,19 +96,17 @@ impl Kubectl {
                 w.clone(),
                 p(&format!("--replicas={count}")),
             ])],
-            Verb::Promote { percent, flag } => {
-                let flag = flag
-                    .as_ref()
-                    .ok_or_else(|| Failure::failed("this promote step has no `flag` to set"))?;
-                vec![self.cmd(vec![
-                    p("set"),
-                    p("env"),
-                    w.clone(),
-                    Text::with_shown(
-                        format!("{}={percent}", flag.value()),
-                        format!("{}={percent}", flag.shown()),
-                    ),
-                ])]
+            Verb::Promote { .. } => {
+                // One `set env` for every variable: one new revision.
+                let pairs = verb.promote_pairs();
+                if pairs.is_empty() {
+                    return Err(Failure::failed(
+                        "this promote step has no `flag` or `flags` to set",
+                    ));
+                }
+                let mut out = vec![p("set"), p("env"), w.clone()];
+                out.extend(pairs);
+                vec![self.cmd(out)]
             }
         })
     }
@@ -203,7 +201,7 @@ impl Kubectl {
                 (Some(to), _) => format!("revision {}", to.shown()),
                 (None, _) => "the previous revision".to_string(),
             }),
-            Verb::Promote { percent, .. } => Change::Promoted(*percent),
+            Verb::Promote { percent, .. } => percent.map_or(Change::None, Change::Promoted),
             _ => Change::None,
         })
     }
@@ -306,8 +304,10 @@ mod tests {
             ["$ kubectl scale deployment/web --replicas=0"]
         );
         let promote = Verb::Promote {
-            percent: 5,
+            percent: Some(5),
             flag: Some(Text::plain("CANARY_PERCENT")),
+            flags: Vec::new(),
+            label: None,
         };
         assert_eq!(
             lines(&k, &promote),

@@ -88,12 +88,18 @@ impl Systemctl {
             ),
             Verb::Restart => vec![display(&self.verb("restart", unit))],
             Verb::Scale { count } => vec![display(&self.scale_argv(*count, unit))],
-            Verb::Promote { percent, flag } => {
-                let flag = flag.as_ref().map(Text::shown).unwrap_or("FLAG");
+            Verb::Promote { flag, .. } => {
+                let name = flag.as_ref().map(Text::shown).unwrap_or("flags");
+                let lines: Vec<String> = verb
+                    .promote_pairs()
+                    .iter()
+                    .map(|p| format!("Environment={}", p.shown()))
+                    .collect();
                 vec![
                     format!(
-                        "write {}: [Service] Environment={flag}={percent}",
-                        self.dropin_path(unit, flag).display()
+                        "write {}: [Service] {}",
+                        self.dropin_path(unit, name).display(),
+                        lines.join(" ")
                     ),
                     display(&self.cmd(argv(&["daemon-reload"]))),
                     display(&self.verb("restart", unit)),
@@ -170,15 +176,21 @@ impl Systemctl {
                 runner.run(&self.scale_argv(*count, unit)).await?;
                 Ok(Change::None)
             }
-            Verb::Promote { percent, flag } => {
-                let flag = flag
-                    .as_ref()
-                    .ok_or_else(|| Failure::failed("this promote step has no `flag` to set"))?;
-                let path = self.dropin_path(unit, flag.value());
-                write_dropin(&path, flag.value(), *percent)?;
+            Verb::Promote { percent, flag, .. } => {
+                let pairs = call.verb.promote_pairs();
+                if pairs.is_empty() {
+                    return Err(Failure::failed(
+                        "this promote step has no `flag` or `flags` to set",
+                    ));
+                }
+                // One drop-in for the whole change.
+                let name = flag.as_ref().map(Text::value).unwrap_or("flags");
+                let path = self.dropin_path(unit, name);
+                let values: Vec<&str> = pairs.iter().map(Text::value).collect();
+                write_dropin(&path, name, &values)?;
                 runner.run(&self.cmd(argv(&["daemon-reload"]))).await?;
                 runner.run(&self.verb("restart", unit)).await?;
-                Ok(Change::Promoted(*percent))
+                Ok(percent.map_or(Change::None, Change::Promoted))
             }
         }
     }
@@ -303,16 +315,27 @@ pub fn previous_from_history(link: &Path) -> Result<PathBuf, Failure> {
         })
 }
 
-fn write_dropin(path: &Path, flag: &str, percent: u8) -> Result<(), Failure> {
+/// `Environment=` takes `NAME=VALUE`, quoted when the value has spaces, quotes or
+/// backslashes (systemd.exec(5)).
+fn environment_line(pair: &str) -> String {
+    if pair.contains([' ', '\t', '"', '\\']) {
+        let escaped = pair.replace('\\', "\\\\").replace('"', "\\\"");
+        format!("Environment=\"{escaped}\"")
+    } else {
+        format!("Environment={pair}")
+    }
+}
+
+fn write_dropin(path: &Path, flag: &str, pairs: &[&str]) -> Result<(), Failure> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let write = || -> std::io::Result<()> {
         fs::create_dir_all(dir)?;
         let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-        writeln!(
-            tmp,
-            "# written by rollout: the {flag} feature-flag percentage"
-        )?;
-        writeln!(tmp, "[Service]\nEnvironment={flag}={percent}")?;
+        writeln!(tmp, "# written by rollout: the {flag} feature flags")?;
+        writeln!(tmp, "[Service]")?;
+        for pair in pairs {
+            writeln!(tmp, "{}", environment_line(pair))?;
+        }
         tmp.as_file().sync_all()?;
         tmp.persist(path).map_err(|e| e.error)?;
         Ok(())
@@ -392,8 +415,11 @@ mod tests {
     fn the_dropin_sets_the_flag() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("web.service.d/rollout-flag.conf");
-        write_dropin(&path, "FLAG", 25).unwrap();
+        write_dropin(&path, "FLAG", &["FLAG=25", "STAGE=beta two"]).unwrap();
         let text = fs::read_to_string(&path).unwrap();
-        assert!(text.contains("[Service]\nEnvironment=FLAG=25\n"), "{text}");
+        assert!(
+            text.contains("[Service]\nEnvironment=FLAG=25\nEnvironment=\"STAGE=beta two\"\n"),
+            "{text}"
+        );
     }
 }

@@ -19,10 +19,22 @@ pub struct PlatformStep {
 pub enum Verb {
     Auth,
     Deploy(Box<Deploy>),
-    Rollback { to: Option<Text> },
+    Rollback {
+        to: Option<Text>,
+    },
     Restart,
-    Scale { count: u32 },
-    Promote { percent: u8, flag: Option<Text> },
+    Scale {
+        count: u32,
+    },
+    /// `percent` is `None` when only `flags` are given.
+    Promote {
+        percent: Option<u8>,
+        flag: Option<Text>,
+        /// Several variables set together, as one change (SPEC `promote` `flags`).
+        flags: Vec<(String, Text)>,
+        /// A stage name such as `beta`: shown, logged and kept in state.
+        label: Option<String>,
+    },
 }
 
 /// The fields of `deploy`; which apply depends on the adapter (checked by the loader).
@@ -52,6 +64,33 @@ impl Verb {
             Verb::Scale { .. } => "scale",
             Verb::Promote { .. } => "promote",
         }
+    }
+
+    /// A promote's variables, in order: `flag` (carrying the percent), then `flags`.
+    pub fn promote_pairs(&self) -> Vec<Text> {
+        let Verb::Promote {
+            percent,
+            flag,
+            flags,
+            ..
+        } = self
+        else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        if let (Some(flag), Some(percent)) = (flag, percent) {
+            out.push(Text::with_shown(
+                format!("{}={percent}", flag.value()),
+                format!("{}={percent}", flag.shown()),
+            ));
+        }
+        for (name, value) in flags {
+            out.push(Text::with_shown(
+                format!("{name}={}", value.value()),
+                format!("{name}={}", value.shown()),
+            ));
+        }
+        out
     }
 
     /// Everything but `auth` changes what runs (SPEC §4).

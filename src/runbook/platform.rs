@@ -29,13 +29,16 @@ pub(crate) const DEPLOY: &[&str] = &[
 ];
 pub(crate) const ROLLBACK: &[&str] = &["cmd", "shell", "env", "cwd", "to"];
 pub(crate) const SCALE: &[&str] = &["cmd", "shell", "env", "cwd", "count"];
-pub(crate) const PROMOTE: &[&str] = &["cmd", "shell", "env", "cwd", "percent", "flag"];
+pub(crate) const PROMOTE: &[&str] = &[
+    "cmd", "shell", "env", "cwd", "percent", "flag", "flags", "label",
+];
 
 /// The platform step `kind`; `None` when anything is wrong (and reported).
 pub(crate) fn parse(kind: &str, t: &Table<'_, '_>, b: &mut Build<'_>) -> Option<PlatformStep> {
     let adapter = step_adapter(t, b);
     // `{{percent}}` is known inside a promote's fields only.
-    let percent = if kind == "promote" {
+    // `percent` may be left out when `flags` say everything.
+    let percent = if kind == "promote" && (t.contains("percent") || !t.contains("flags")) {
         Some(percent(t, b)?)
     } else {
         None
@@ -43,7 +46,15 @@ pub(crate) fn parse(kind: &str, t: &Table<'_, '_>, b: &mut Build<'_>) -> Option<
     b.resolver
         .scoped_builtin("percent", percent.map(|p| p.to_string()));
     let cmd = cmd(t, b);
+    let flags = if kind == "promote" {
+        b.text_map(t, "flags", "environment variable name", is_env_name, |_| {
+            None
+        })
+    } else {
+        Some(Vec::new())
+    };
     b.resolver.scoped_builtin("percent", None);
+    let flags = flags?;
     let cmd = cmd?;
     let verb = match kind {
         "auth" => Verb::Auth,
@@ -57,7 +68,21 @@ pub(crate) fn parse(kind: &str, t: &Table<'_, '_>, b: &mut Build<'_>) -> Option<
         },
         "promote" => {
             let flag = optional_text(t, b, "flag")?;
-            if flag.is_none() && cmd.is_none() {
+            if let Some(flag) = &flag
+                && !is_env_name(flag.value())
+            {
+                let span = t.get("flag").map(|v| v.span()).unwrap_or(t.span());
+                b.diagnostics.push(t.error(
+                    span,
+                    format!(
+                        "`{}` is not a valid environment variable name",
+                        flag.shown()
+                    ),
+                ));
+                return None;
+            }
+            let label = optional_text(t, b, "label")?.map(|l| l.shown().to_string());
+            if flag.is_none() && flags.is_empty() && cmd.is_none() {
                 b.diagnostics.push(t.error(
                     t.span(),
                     format!(
@@ -68,8 +93,10 @@ pub(crate) fn parse(kind: &str, t: &Table<'_, '_>, b: &mut Build<'_>) -> Option<
                 return None;
             }
             Verb::Promote {
-                percent: percent.unwrap_or(0),
+                percent,
                 flag,
+                flags,
+                label,
             }
         }
         _ => return None,
@@ -259,6 +286,16 @@ fn percent(t: &Table<'_, '_>, b: &mut Build<'_>) -> Option<u8> {
             None
         }
     }
+}
+
+/// A name systemd, the shell and the platforms take as an environment variable:
+/// letters, digits and `_`, not starting with a digit.
+fn is_env_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 fn count(t: &Table<'_, '_>, b: &mut Build<'_>) -> Option<u32> {

@@ -34,7 +34,19 @@ pub(crate) fn derive(kind: &StepKind) -> String {
             (Some(spec), _) => {
                 format!("{} {}", kind.name(), truncate(&spec.display(), MAX_COMMAND))
             }
-            (None, Verb::Promote { percent, .. }) => format!("promote {percent}%"),
+            (
+                None,
+                Verb::Promote {
+                    label: Some(label), ..
+                },
+            ) => format!("promote {label}"),
+            (
+                None,
+                Verb::Promote {
+                    percent: Some(percent),
+                    ..
+                },
+            ) => format!("promote {percent}%"),
             (None, Verb::Scale { count }) => format!("scale to {count}"),
             (None, _) => kind.name().to_string(),
         },

@@ -6,7 +6,11 @@ use crate::plan::{PlatformStep, Verb};
 
 pub async fn execute(env: &StepEnv<'_>, p: &PlatformStep) -> Result<Effect, StepError> {
     platform::carry_out(env, p).await?;
-    if let Verb::Promote { percent, .. } = &p.verb {
+    if let Verb::Promote {
+        percent: Some(percent),
+        ..
+    } = &p.verb
+    {
         env.releases.promoted(&platform::target_key(env), *percent);
     }
     Ok(Effect::Continue)

@@ -79,7 +79,12 @@ pub struct RunView {
 fn row(step: &Step) -> Row {
     let stage = match &step.kind {
         StepKind::Platform(p) => match &p.verb {
-            Verb::Promote { percent, .. } => Some(format!("{percent}%")),
+            Verb::Promote { percent, label, .. } => match (percent, label) {
+                (Some(p), Some(l)) => Some(format!("{p}% {l}")),
+                (Some(p), None) => Some(format!("{p}%")),
+                (None, Some(l)) => Some(l.clone()),
+                (None, None) => None,
+            },
             _ => None,
         },
         _ => None,

@@ -239,8 +239,10 @@ fn the_real_kubectl_accepts_every_command_line() {
         Verb::Restart,
         Verb::Scale { count: 0 },
         Verb::Promote {
-            percent: 5,
+            percent: Some(5),
             flag: t("CANARY_PERCENT"),
+            flags: vec![("STAGE".into(), Text::plain("beta"))],
+            label: None,
         },
     ];
     for verb in &verbs {

@@ -247,8 +247,10 @@ fn the_real_systemctl_accepts_every_command_line() {
             Verb::Scale { count: 1 },
             Verb::Deploy(Box::default()),
             Verb::Promote {
-                percent: 5,
+                percent: Some(5),
                 flag: Some(Text::plain("F")),
+                flags: Vec::new(),
+                label: None,
             },
         ] {
             lines.extend(s.describe(&verb, &unit));

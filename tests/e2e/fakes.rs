@@ -54,6 +54,7 @@ case "$verb" in
     current=$(cat "$serving" 2>/dev/null)
     [ -z "$current" ] && current=$(newest_image)
     echo "$(next_version) complete $current" >> "$rel"
+    for a in "$@"; do case "$a" in *=*) echo "$a" >> "$FAKE_DIR/fly.$app.secrets";; esac; done
     ;;
   releases)
     if [ "$code" != 0 ]; then echo "Error: fly releases failed" >&2; exit "$code"; fi
@@ -86,6 +87,25 @@ pub fn fly(bench: &Bench, releases: &[&str]) {
     if !releases.is_empty() {
         bench.file("fake/fly.releases", &format!("{}\n", releases.join("\n")));
     }
+}
+
+/// The value of secret `name` that `app`'s machines get (the last one set).
+pub fn fly_secret(bench: &Bench, app: &str, name: &str) -> Option<String> {
+    let text = std::fs::read_to_string(bench.path(&format!("fake/fly.{app}.secrets"))).ok()?;
+    text.lines()
+        .filter_map(|l| l.split_once('='))
+        .filter(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_string())
+        .last()
+}
+
+/// `app`'s releases, oldest first, as "VERSION STATUS IMAGE".
+pub fn fly_releases(bench: &Bench, app: &str) -> Vec<String> {
+    std::fs::read_to_string(bench.path(&format!("fake/fly.{app}.releases")))
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_string)
+        .collect()
 }
 
 /// The image `app`'s machines serve now (empty: none run).

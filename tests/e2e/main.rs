@@ -30,6 +30,7 @@ mod log;
 mod metrics;
 mod preflight;
 mod prometheus;
+mod promote_flags;
 mod redirects;
 mod rollback_scenarios;
 mod run;
