@@ -95,9 +95,69 @@ pub(crate) fn parse(
             current: path("current", d),
             dropin_dir: path("dropin_dir", d),
         };
+        if let (Some(dir), Some(value)) = (&settings.dropin_dir, table.get("dropin_dir"))
+            && let Some(problem) = dropin_dir_problem(dir, home)
+        {
+            d.push(t.error(value.span(), problem));
+        }
         out.insert(name.text.to_string(), settings);
     }
     out
+}
+
+/// Folders systemd reads unit files (and their `UNIT.d/` drop-ins) from: systemd.unit(5)
+/// "Unit File Load Path", system and user, plus `$SYSTEMD_UNIT_PATH`, which systemd
+/// itself honours.
+fn unit_search_path(home: Option<&str>) -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = [
+        "/etc/systemd/system.control",
+        "/run/systemd/system.control",
+        "/run/systemd/transient",
+        "/run/systemd/generator.early",
+        "/etc/systemd/system",
+        "/etc/systemd/system.attached",
+        "/run/systemd/system",
+        "/run/systemd/system.attached",
+        "/run/systemd/generator",
+        "/usr/local/lib/systemd/system",
+        "/usr/lib/systemd/system",
+        "/lib/systemd/system",
+        "/run/systemd/generator.late",
+        "/etc/systemd/user",
+        "/run/systemd/user",
+        "/usr/local/lib/systemd/user",
+        "/usr/lib/systemd/user",
+    ]
+    .iter()
+    .map(PathBuf::from)
+    .collect();
+    if let Some(home) = home {
+        for rel in [".config/systemd/user", ".local/share/systemd/user"] {
+            dirs.push(Path::new(home).join(rel));
+        }
+    }
+    if let Ok(extra) = std::env::var("SYSTEMD_UNIT_PATH") {
+        dirs.extend(std::env::split_paths(&extra).filter(|p| !p.as_os_str().is_empty()));
+    }
+    dirs
+}
+
+/// Why systemd would never read drop-ins from `dir`, if it would not: it must be a
+/// `UNIT.d` folder directly inside one of the unit search path's folders.
+fn dropin_dir_problem(dir: &Path, home: Option<&str>) -> Option<String> {
+    let named_d = dir
+        .file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.len() > 2 && n.ends_with(".d"));
+    let parent = dir.parent();
+    let search = unit_search_path(home);
+    if named_d && parent.is_some_and(|p| search.iter().any(|s| s == p)) {
+        return None;
+    }
+    Some(format!(
+        "systemd would not read drop-ins from `{}`: `dropin_dir` must be a `UNIT.d` folder in systemd's unit search path, e.g. /etc/systemd/system/web.service.d (or ~/.config/systemd/user/web.service.d with user = true; $SYSTEMD_UNIT_PATH adds folders)",
+        dir.display()
+    ))
 }
 
 /// "`namespace` is a setting of [adapters.kubectl]".

@@ -68,7 +68,9 @@ pub(crate) fn parse(kind: &str, t: &Table<'_, '_>, b: &mut Build<'_>) -> Option<
         },
         "promote" => {
             let flag = optional_text(t, b, "flag")?;
+            // A name made from a secret is not checked here: the message would show it.
             if let Some(flag) = &flag
+                && !flag.has_secret()
                 && !is_env_name(flag.value())
             {
                 let span = t.get("flag").map(|v| v.span()).unwrap_or(t.span());

@@ -20,7 +20,7 @@ version = "v1"
 
 [adapters.systemctl]
 current    = "srv/current"
-dropin_dir = "dropins"
+dropin_dir = "units/web.service.d"
 
 [[steps]]
 kind    = "deploy"
@@ -77,7 +77,7 @@ fn current(bench: &Bench) -> String {
 }
 
 fn dropin(bench: &Bench) -> String {
-    fs::read_to_string(bench.path("dropins/rollout-NEW_CHECKOUT.conf")).unwrap()
+    fs::read_to_string(bench.path("units/web.service.d/rollout-NEW_CHECKOUT.conf")).unwrap()
 }
 
 #[test]
@@ -216,7 +216,7 @@ fn dry_run_calls_nothing_and_touches_nothing() {
         .stdout_has("Environment=NEW_CHECKOUT=10, then $ systemctl daemon-reload");
     assert!(bench.calls().is_empty());
     assert!(!bench.path("srv/current").exists());
-    assert!(!bench.path("dropins").exists());
+    assert!(!bench.path("units/web.service.d").exists());
 }
 
 /// Every systemctl command line, through the real systemctl where systemd is not

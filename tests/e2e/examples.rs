@@ -187,7 +187,7 @@ fn flags_goes_10_to_100_and_rollback_turns_the_flag_off() {
             .replace("/srv/checkout", &format!("{root}/srv"))
             .replace(
                 "/etc/systemd/system/checkout.service.d",
-                &format!("{root}/dropins"),
+                &format!("{root}/units/checkout.service.d"),
             ),
     );
     bench.fake("systemctl").fake("curl");
@@ -195,7 +195,7 @@ fn flags_goes_10_to_100_and_rollback_turns_the_flag_off() {
     bench.tell("systemctl", "show", "out", "LoadState=loaded\n");
     std::fs::create_dir_all(bench.path("srv/releases/2026.11.2")).unwrap();
     bench.run(&["promote", "flags", "--full"]).status(0);
-    let dropin = bench.path("dropins/rollout-NEW_CHECKOUT_PERCENT.conf");
+    let dropin = bench.path("units/checkout.service.d/rollout-NEW_CHECKOUT_PERCENT.conf");
     assert!(
         std::fs::read_to_string(&dropin)
             .unwrap()

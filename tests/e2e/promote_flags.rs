@@ -92,3 +92,18 @@ fn a_flag_name_that_is_not_an_environment_name_is_a_validation_error() {
         .stderr_has("runbooks/bad.toml:6:1")
         .stderr_has("`NEW-CHECKOUT` is not a valid environment variable name");
 }
+
+#[test]
+fn a_dropin_dir_systemd_would_not_read_is_a_validation_error() {
+    let bench = Bench::new();
+    bench.runbook(
+        "bad",
+        "adapter = \"systemctl\"\ntarget = \"web\"\n[adapters.systemctl]\n\
+         dropin_dir = \"/tmp/dropins\"\n[[steps]]\nkind = \"promote\"\npercent = 5\nflag = \"F\"\n",
+    );
+    bench
+        .run(&["validate", "bad"])
+        .status(2)
+        .stderr_has("runbooks/bad.toml:4:14")
+        .stderr_has("systemd would not read drop-ins from `/tmp/dropins`");
+}

@@ -171,6 +171,8 @@ impl Bench {
             .env("NO_COLOR", "1")
             .env("TERM", "dumb")
             .env("FAKE_DIR", self.path("fake"))
+            // Systemd reads units from here too: drop-ins under it pass validation.
+            .env("SYSTEMD_UNIT_PATH", self.path("units"))
             .stdin(Stdio::null());
         cmd
     }
