@@ -206,6 +206,18 @@ const FIELD_TYPES: &[(&str, &str, Shape, &str)] = &[
         Shape::Text,
         "The variable carrying the percent, e.g. CANARY_PERCENT",
     ),
+    (
+        "",
+        "flags",
+        Shape::Strings,
+        "Variables set together in one change (values may use {{percent}}), e.g. { ROLLOUT_STAGE = \"beta\" }",
+    ),
+    (
+        "",
+        "label",
+        Shape::Text,
+        "A stage name such as \"beta\", shown, logged and kept in state",
+    ),
     // Checks.
     ("", "url", Shape::TextOrList, "URL(s) to poll, concurrently"),
     ("", "method", Shape::Method, "HTTP method (default GET)"),
