@@ -84,7 +84,7 @@ impl Systemctl {
             Verb::Rollback { to } => live(
                 to.as_ref()
                     .map(Text::shown)
-                    .unwrap_or("<the previous release>"),
+                    .unwrap_or("<the stable release pinned before the run changed the unit>"),
             ),
             Verb::Restart => vec![display(&self.verb("restart", unit))],
             Verb::Scale { count } => vec![display(&self.scale_argv(*count, unit))],
