@@ -96,7 +96,7 @@ pub fn fly_secret(bench: &Bench, app: &str, name: &str) -> Option<String> {
         .filter_map(|l| l.split_once('='))
         .filter(|(k, _)| *k == name)
         .map(|(_, v)| v.to_string())
-        .last()
+        .next_back()
 }
 
 /// `app`'s releases, oldest first, as "VERSION STATUS IMAGE".
