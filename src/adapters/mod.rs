@@ -2,6 +2,7 @@
 //! command lines, run through the process runner, their results read. One file per
 //! platform; this file resolves binaries and runs commands for all of them.
 
+pub mod compose;
 pub mod exec;
 pub mod fly;
 pub mod kubectl;
@@ -54,11 +55,17 @@ pub fn binary(
         .bin
         .clone()
         .or_else(|| env(&env_var(name)).filter(|v| !v.trim().is_empty()))
-        .unwrap_or_else(|| name.to_string());
+        .unwrap_or_else(|| default_binary(name).to_string());
     match (chosen.strip_prefix("~/"), env("HOME")) {
         (Some(rest), Some(home)) => Path::new(&home).join(rest).to_string_lossy().into_owned(),
         _ => chosen,
     }
+}
+
+/// The binary an adapter runs when nothing is set: its own name, but `docker` for
+/// compose (`docker compose …`).
+fn default_binary(name: &str) -> &str {
+    if name == "compose" { "docker" } else { name }
 }
 
 /// `ROLLOUT_FLY_BIN`.
@@ -213,6 +220,7 @@ pub enum Adapter {
     Fly(fly::Fly),
     Kubectl(kubectl::Kubectl),
     Systemctl(systemctl::Systemctl),
+    Compose(compose::Compose),
     Exec,
 }
 
@@ -232,6 +240,7 @@ impl Adapter {
                 namespace: settings.namespace.clone(),
             }),
             "systemctl" => Adapter::Systemctl(systemctl::Systemctl::new(bin, settings, env)),
+            "compose" => Adapter::Compose(compose::Compose::new(bin, settings, env)),
             _ => Adapter::Exec,
         }
     }
@@ -242,6 +251,7 @@ impl Adapter {
             Adapter::Fly(fly) => fly.describe(verb, target),
             Adapter::Kubectl(k) => k.describe(verb, target, timeout),
             Adapter::Systemctl(s) => s.describe(verb, target),
+            Adapter::Compose(c) => c.describe(verb, target),
             Adapter::Exec => exec::describe(verb),
         }
     }
@@ -263,6 +273,10 @@ impl Adapter {
                 k.read_stable(target, runner).await
             }
             Adapter::Systemctl(s) => Ok(s.read_stable()),
+            Adapter::Compose(c) => {
+                locate("compose", &c.bin)?;
+                c.read_stable(target, runner).await
+            }
             Adapter::Exec => Ok(None),
         }
     }
@@ -281,6 +295,10 @@ impl Adapter {
             Adapter::Systemctl(s) => {
                 locate("systemctl", &s.bin)?;
                 s.execute(call, runner).await
+            }
+            Adapter::Compose(c) => {
+                locate("compose", &c.bin)?;
+                c.execute(call, runner).await
             }
             Adapter::Exec => Err(exec::no_default(call.verb)),
         }

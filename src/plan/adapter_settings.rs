@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 /// The adapters a runbook may name, in the order messages list them.
-pub const ADAPTERS: [&str; 4] = ["fly", "kubectl", "systemctl", "exec"];
+pub const ADAPTERS: [&str; 5] = ["fly", "kubectl", "systemctl", "compose", "exec"];
 
 /// One `[adapters.NAME]` table. Every field is optional so a runbook can override a
 /// single setting of rollout.toml and keep the rest.
@@ -24,6 +24,10 @@ pub struct AdapterSettings {
     pub current: Option<PathBuf>,
     /// systemctl: where feature-flag drop-ins are written.
     pub dropin_dir: Option<PathBuf>,
+    /// compose: the compose file(s), `-f` each, in order (resolved against the root).
+    pub file: Option<Vec<PathBuf>>,
+    /// compose: the project name (`-p`).
+    pub project: Option<String>,
 }
 
 impl AdapterSettings {
@@ -37,6 +41,8 @@ impl AdapterSettings {
             sudo: self.sudo.or(base.sudo),
             current: self.current.or_else(|| base.current.clone()),
             dropin_dir: self.dropin_dir.or_else(|| base.dropin_dir.clone()),
+            file: self.file.or_else(|| base.file.clone()),
+            project: self.project.or_else(|| base.project.clone()),
         }
     }
 }

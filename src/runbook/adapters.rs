@@ -14,6 +14,7 @@ pub(crate) fn keys(adapter: &str) -> &'static [&'static str] {
     match adapter {
         "kubectl" => &["bin", "context", "namespace"],
         "systemctl" => &["bin", "user", "sudo", "current", "dropin_dir"],
+        "compose" => &["bin", "file", "project"],
         _ => &["bin"],
     }
 }
@@ -94,6 +95,8 @@ pub(crate) fn parse(
             sudo: table.bool("sudo", d),
             current: path("current", d),
             dropin_dir: path("dropin_dir", d),
+            file: files(&table, root, home, d),
+            project: table.string("project", d).map(|s| s.text.to_string()),
         };
         if let (Some(dir), Some(value)) = (&settings.dropin_dir, table.get("dropin_dir"))
             && let Some(problem) = dropin_dir_problem(dir, home)
@@ -103,6 +106,39 @@ pub(crate) fn parse(
         out.insert(name.text.to_string(), settings);
     }
     out
+}
+
+/// compose `file`: one path or a list of them, each resolved like any path.
+fn files(
+    table: &Table<'_, '_>,
+    root: &Path,
+    home: Option<&str>,
+    d: &mut Vec<Diagnostic>,
+) -> Option<Vec<PathBuf>> {
+    let value = table.get("file")?;
+    let texts: Option<Vec<&str>> = match value.get_ref() {
+        toml::de::DeValue::String(s) => Some(vec![s.as_ref()]),
+        toml::de::DeValue::Array(items) if !items.is_empty() => items
+            .iter()
+            .map(|item| match item.get_ref() {
+                toml::de::DeValue::String(s) => Some(s.as_ref()),
+                _ => None,
+            })
+            .collect(),
+        _ => None,
+    };
+    match texts.filter(|t| t.iter().all(|s| !s.trim().is_empty())) {
+        Some(texts) => Some(
+            texts
+                .into_iter()
+                .map(|t| resolve_path(t, root, home))
+                .collect(),
+        ),
+        None => {
+            d.push(table.wrong_type("file", value, "a compose file path or a list of them"));
+            None
+        }
+    }
 }
 
 /// Folders systemd reads unit files (and their `UNIT.d/` drop-ins) from: systemd.unit(5)

@@ -26,6 +26,7 @@ pub(crate) const DEPLOY: &[&str] = &[
     "manifest",
     "container",
     "release",
+    "build",
 ];
 pub(crate) const ROLLBACK: &[&str] = &["cmd", "shell", "env", "cwd", "to"];
 pub(crate) const SCALE: &[&str] = &["cmd", "shell", "env", "cwd", "count"];
@@ -149,7 +150,7 @@ fn cmd(t: &Table<'_, '_>, b: &mut Build<'_>) -> Option<Option<CommandSpec>> {
 fn adapter_ready(t: &Table<'_, '_>, b: &mut Build<'_>, adapter: Option<&str>, kind: &str) -> bool {
     let problem = match adapter {
         None => Some(format!(
-            "{} needs an adapter: set adapter = \"fly\" (or kubectl, systemctl) at the top of the runbook or on the step, or give a `cmd`",
+            "{} needs an adapter: set adapter = \"fly\" (or kubectl, systemctl, compose) at the top of the runbook or on the step, or give a `cmd`",
             t.what()
         )),
         Some("exec") => Some(format!(
@@ -181,6 +182,7 @@ fn deploy(
         Some("fly") => &["config", "strategy", "image"],
         Some("kubectl") => &["manifest", "image", "container"],
         Some("systemctl") => &["release"],
+        Some("compose") => &["image", "build"],
         _ => &[
             "config",
             "strategy",
@@ -198,6 +200,7 @@ fn deploy(
         "manifest",
         "container",
         "release",
+        "build",
     ] {
         if let (Some(value), Some(adapter)) = (t.get(key), adapter)
             && !own.contains(&key)
@@ -216,6 +219,10 @@ fn deploy(
             ok = false;
         }
     }
+    let build = match t.get("build") {
+        Some(_) => t.bool("build", &mut b.diagnostics)?,
+        None => false,
+    };
     let deploy = Deploy {
         config: optional_text(t, b, "config")?,
         strategy: optional_text(t, b, "strategy")?,
@@ -223,6 +230,7 @@ fn deploy(
         manifest: optional_text(t, b, "manifest")?,
         container: optional_text(t, b, "container")?,
         release: optional_text(t, b, "release")?,
+        build,
     };
     if !ok {
         return None;
@@ -240,6 +248,15 @@ fn deploy(
             }
             (None, None, None) => Some(
                 "`manifest` (a file or folder for kubectl apply -f), or `image` with `container`",
+            ),
+        },
+        Some("compose") => match (&deploy.image, deploy.build) {
+            (Some(_), false) | (None, true) => None,
+            (Some(_), true) => Some(
+                "either `image` or `build = true`, not both: a built image is tagged by compose itself",
+            ),
+            (None, false) => Some(
+                "`image` (the image the service runs, e.g. image = \"registry/app:{{env.VERSION}}\"), or `build = true` to build it from the compose file",
             ),
         },
         Some("systemctl") if deploy.release.is_none() => Some(

@@ -171,6 +171,12 @@ const FIELD_TYPES: &[(&str, &str, Shape, &str)] = &[
     ("", "image", Shape::Text, "The image to deploy"),
     (
         "",
+        "build",
+        Shape::Bool,
+        "compose: build the service's image (up --build) instead of setting `image`",
+    ),
+    (
+        "",
         "manifest",
         Shape::Text,
         "kubectl: a manifest file or folder to apply",
@@ -350,6 +356,13 @@ const FIELD_TYPES: &[(&str, &str, Shape, &str)] = &[
         Shape::Text,
         "Where flag drop-ins are written",
     ),
+    (
+        "",
+        "file",
+        Shape::TextOrList,
+        "compose: the compose file(s), -f each (default: what compose finds)",
+    ),
+    ("", "project", Shape::Text, "compose: the project name (-p)"),
 ];
 
 /// The type row of `key` in a step of `kind` (or at the top level for `""`).
