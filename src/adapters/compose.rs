@@ -541,19 +541,13 @@ impl Compose {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let mut args = vec![
-            self.docker.as_str(),
-            "inspect",
-            "--format",
-            "{{.Id}} {{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}} {{.Image}} {{.Config.Image}}",
-        ];
+        let mut args = vec![self.docker.as_str(), "inspect", "--type", "container"];
         args.extend(ids.iter().copied());
         let inspect = runner.run(&argv(&args)).await?;
-        Ok(inspect
-            .raw_output
-            .lines()
-            .filter_map(Container::parse)
-            .collect())
+        Container::parse_all(&inspect.raw_output).ok_or_else(|| Failure::Failed {
+            message: format!("`{} inspect` did not answer with JSON", self.docker),
+            tail: inspect.tail,
+        })
     }
 
     /// What the service's running container was created from; `None` when none runs.
@@ -626,15 +620,31 @@ struct Container {
 }
 
 impl Container {
-    fn parse(line: &str) -> Option<Container> {
-        let mut words = line.split_whitespace();
-        Some(Container {
-            id: words.next()?.to_string(),
-            status: words.next()?.to_string(),
-            health: words.next()?.to_string(),
-            image_id: words.next()?.to_string(),
-            image: words.next()?.to_string(),
-        })
+    /// `docker inspect`'s JSON array; `None` when it is not one. Stderr lines the
+    /// process runner mixed in come before or after the array, so the array is cut out.
+    fn parse_all(output: &str) -> Option<Vec<Container>> {
+        let start = output.find('[')?;
+        let end = output.rfind(']')?;
+        let items: Vec<Value> = serde_json::from_str(output.get(start..=end)?).ok()?;
+        let text = |v: &Value, path: &[&str]| {
+            path.iter()
+                .try_fold(v, |v, k| v.get(k))
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        };
+        Some(
+            items
+                .iter()
+                .map(|c| Container {
+                    id: text(c, &["Id"]).unwrap_or_default(),
+                    status: text(c, &["State", "Status"]).unwrap_or_default(),
+                    health: text(c, &["State", "Health", "Status"])
+                        .unwrap_or_else(|| "none".to_string()),
+                    image_id: text(c, &["Image"]).unwrap_or_default(),
+                    image: text(c, &["Config", "Image"]).unwrap_or_default(),
+                })
+                .collect(),
+        )
     }
 }
 
