@@ -1,6 +1,7 @@
 //! End-to-end tests: the real `rollout` binary in temporary projects, against fake
 //! platform executables that record their argv.
 
+mod dockerd;
 mod fakes;
 mod http;
 mod mounts;
@@ -10,6 +11,7 @@ mod adapters_fly;
 mod adapters_kubectl;
 mod adapters_systemctl;
 mod cli;
+mod compose;
 mod demo;
 mod engine;
 mod examples;
