@@ -708,3 +708,158 @@ fn set_service(doc: &mut Value, service: &str, key: &str, value: Option<Value>) 
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::Deploy;
+
+    fn compose(bin: &str, files: Option<Vec<PathBuf>>, project: Option<&str>) -> Compose {
+        let settings = AdapterSettings {
+            file: files,
+            project: project.map(str::to_string),
+            ..Default::default()
+        };
+        Compose::new(bin.to_string(), &settings, &|_| None)
+    }
+
+    fn deploy(image: &str) -> Verb {
+        Verb::Deploy(Box::new(Deploy {
+            image: Some(Text::plain(image)),
+            ..Default::default()
+        }))
+    }
+
+    #[test]
+    fn v2_runs_docker_compose_up_with_wait_and_only_the_service() {
+        let c = compose(
+            "docker",
+            Some(vec!["deploy/compose.yaml".into()]),
+            Some("shop"),
+        );
+        assert!(!c.v1);
+        assert_eq!(
+            c.describe(&deploy("reg/app:2"), &Text::plain("web")),
+            [
+                "write .rollout/compose/shop.web.yml: services.web.image = reg/app:2",
+                "$ docker compose -p shop -f deploy/compose.yaml -f .rollout/compose/shop.web.yml up -d --no-deps --wait web",
+            ]
+        );
+        assert_eq!(
+            c.describe(&Verb::Scale { count: 0 }, &Text::plain("web")),
+            [
+                "$ docker compose -p shop -f deploy/compose.yaml -f .rollout/compose/shop.web.yml up -d --no-deps --scale web=0 web"
+            ]
+        );
+        assert_eq!(
+            c.describe(&Verb::Auth, &Text::plain("web")),
+            [
+                "$ docker info --format {{.ServerVersion}}",
+                "$ docker compose -p shop -f deploy/compose.yaml config --services (the files parse and list web)",
+            ]
+        );
+    }
+
+    #[test]
+    fn v1_has_no_wait_and_polls_the_engine_instead() {
+        let c = compose("/usr/bin/docker-compose", None, None);
+        assert!(c.v1);
+        assert_eq!(c.docker, "docker");
+        let lines = c.describe(&deploy("reg/app:2"), &Text::plain("web"));
+        assert_eq!(
+            lines[1],
+            "$ /usr/bin/docker-compose -f '<docker-compose.yml, as compose finds it>' -f .rollout/compose/web.yml up -d --no-deps web"
+        );
+        assert!(lines[2].starts_with("poll `docker inspect`"), "{lines:?}");
+        let build = Verb::Deploy(Box::new(Deploy {
+            build: true,
+            ..Default::default()
+        }));
+        assert!(
+            c.describe(&build, &Text::plain("web"))[1].ends_with("up -d --no-deps --build web")
+        );
+    }
+
+    #[test]
+    fn default_files_are_found_as_each_version_finds_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let sub = dir.path().join("sub");
+        fs::create_dir_all(&sub).unwrap();
+        for name in [
+            "compose.yaml",
+            "docker-compose.yml",
+            "docker-compose.override.yml",
+        ] {
+            fs::write(dir.path().join(name), "services: {}\n").unwrap();
+        }
+        let v2 = compose("docker", None, None).compose_files(&sub).unwrap();
+        assert_eq!(
+            v2,
+            [
+                dir.path().join("compose.yaml"),
+                dir.path().join("docker-compose.override.yml")
+            ]
+        );
+        let v1 = compose("docker-compose", None, None)
+            .compose_files(&sub)
+            .unwrap();
+        assert_eq!(v1[0], dir.path().join("docker-compose.yml"));
+        let missing = compose("docker", Some(vec![dir.path().join("nope.yaml")]), None)
+            .compose_files(dir.path())
+            .unwrap_err();
+        assert!(
+            matches!(&missing, Failure::Failed { message, .. } if message.contains("nope.yaml does not exist")),
+            "{missing:?}"
+        );
+    }
+
+    #[test]
+    fn the_project_name_is_the_folder_normalized() {
+        let dir = tempfile::tempdir().unwrap();
+        let folder = dir.path().join("_My.Shop-1");
+        fs::create_dir_all(&folder).unwrap();
+        fs::write(folder.join("compose.yaml"), "services: {}\n").unwrap();
+        assert_eq!(
+            compose("docker", None, None).project_name(&folder).unwrap(),
+            "myshop-1"
+        );
+        assert_eq!(
+            compose("docker-compose", None, None)
+                .project_name(&folder)
+                .unwrap(),
+            "_myshop-1"
+        );
+        assert_eq!(
+            compose("docker", None, Some("shop"))
+                .project_name(&folder)
+                .unwrap(),
+            "shop"
+        );
+    }
+
+    #[test]
+    fn the_override_keeps_other_fields_when_one_is_set() {
+        let mut doc = json!({ "services": {} });
+        set_service(&mut doc, "web", "image", Some(json!("app:1")));
+        set_service(&mut doc, "web", "environment", Some(json!({ "A": "1" })));
+        set_service(&mut doc, "web", "image", Some(json!("app:2")));
+        assert_eq!(
+            doc,
+            json!({ "services": { "web": { "image": "app:2", "environment": { "A": "1" } } } })
+        );
+        set_service(&mut doc, "web", "image", None);
+        assert_eq!(service_field(&doc, "web", "image"), None);
+    }
+
+    #[test]
+    fn inspect_json_is_read_with_or_without_a_health_state() {
+        let out = r#"WARNING: something on stderr
+[{"Id": "abc", "Image": "sha256:1", "State": {"Status": "running", "Health": {"Status": "starting"}}, "Config": {"Image": "app:1"}},
+ {"Id": "def", "Image": "sha256:2", "State": {"Status": "exited"}, "Config": {"Image": "app:2"}}]"#;
+        let all = Container::parse_all(out).unwrap();
+        assert_eq!(all[0].health, "starting");
+        assert_eq!(all[1].health, "none");
+        assert_eq!(all[1].image, "app:2");
+        assert!(Container::parse_all("Error: no such container").is_none());
+    }
+}
