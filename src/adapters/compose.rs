@@ -217,12 +217,11 @@ impl Compose {
         let mut lines = Vec::new();
         match verb {
             Verb::Auth => {
-                lines.push(display(&self.cmd(
-                    &files,
-                    None,
-                    argv(&["config", "--quiet"]),
-                )));
                 lines.push(display(&self.engine_argv()));
+                lines.push(format!(
+                    "{} (the files parse and list {service})",
+                    display(&self.cmd(&files, None, argv(&["config", "--services"])))
+                ));
             }
             Verb::Deploy(d) => match (&d.image, d.build) {
                 (Some(image), _) => {
