@@ -242,3 +242,272 @@ fn bad_input_is_named_before_anything_changes() {
         .stderr_has(&format!("the Docker engine at {gone} does not answer"));
     assert!(!bench.path(".rollout/compose").exists());
 }
+
+/// After the shared prelude: a `docker` that behaves like the docker CLI with the
+/// compose v2 plugin where the adapter depends on it, for the version Debian cannot
+/// give us. State lives in `$FAKE_DIR/svc.SERVICE.{id,image,env,project}`.
+///
+/// - `info` answers, or with `fake/engine.down` fails as docker/cli does when the
+///   socket does not answer ("Cannot connect to the Docker daemon at …").
+/// - `compose [-p P] -f F… SUB`: a `-f` file that does not exist fails (compose-go
+///   `cli/options.go` reads every file given); the services are the keys under
+///   `services:` of the first file; the last file is rollout's override.
+/// - `compose … config --services` prints them (docker/compose `cmd/compose/config.go`
+///   "services").
+/// - `compose … up`: takes only the flags `cmd/compose/up.go` defines that rollout
+///   uses (`-d`, `--no-deps`, `--wait`, `--build`, `--scale S=N`; cobra fails on any
+///   other: "unknown flag"); a service not in the files fails with "no such service"
+///   (docker/compose `pkg/compose/up.go` via project.GetServices). The named service's
+///   container is recreated only when its image or environment changed (the config
+///   hash of `pkg/compose/convergence.go` mustRecreate); an image not in
+///   `fake/images` fails like the engine ("No such image"); `--scale S=0` removes it.
+///   Other services are untouched: `--no-deps` (`up.go` noDeps).
+/// - `compose … restart S` restarts in place (`pkg/compose/restart.go`): same id.
+/// - `ps -a -q --no-trunc --filter label=…project=P --filter label=…service=S` and
+///   `inspect --type container ID` read the containers by the compose labels.
+const DOCKER_V2: &str = r#"
+st="$FAKE_DIR"
+if [ "$1" = "info" ]; then
+  if [ -f "$st/engine.down" ]; then
+    echo "Cannot connect to the Docker daemon at ${DOCKER_HOST:-unix:///var/run/docker.sock}. Is the docker daemon running?" >&2
+    exit 1
+  fi
+  echo "27.5.1"; exit 0
+fi
+if [ "$1" = "ps" ]; then
+  project=""; service=""
+  for a in "$@"; do
+    case "$a" in
+      label=com.docker.compose.project=*) project="${a#label=com.docker.compose.project=}" ;;
+      label=com.docker.compose.service=*) service="${a#label=com.docker.compose.service=}" ;;
+    esac
+  done
+  if [ -s "$st/svc.$service.id" ] && [ "$(cat "$st/svc.$service.project")" = "$project" ]; then cat "$st/svc.$service.id"; fi
+  exit 0
+fi
+if [ "$1" = "inspect" ]; then
+  shift 3
+  printf '['
+  sep=""
+  for id in "$@"; do
+    for f in "$st"/svc.*.id; do
+      [ "$(cat "$f")" = "$id" ] || continue
+      s=$(basename "$f" .id); s=${s#svc.}
+      env=$(tr '\n' ' ' < "$st/svc.$s.env" 2>/dev/null)
+      printf '%s{"Id": "%s", "Image": "sha256:%s", "State": {"Status": "running"}, "Config": {"Image": "%s", "Labels": {"com.docker.compose.service": "%s"}, "Env": [%s]}}' \
+        "$sep" "$id" "$(cat "$st/svc.$s.image" | cksum | cut -d' ' -f1)" "$(cat "$st/svc.$s.image")" "$s" "$env"
+      sep=","
+    done
+  done
+  echo ']'; exit 0
+fi
+[ "$1" = "compose" ] || { echo "docker: '$1' is not a docker command" >&2; exit 1; }
+shift
+project=""; files=""; last=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    -p) project="$2"; shift 2 ;;
+    -f) [ -f "$2" ] || { echo "open $2: no such file or directory" >&2; exit 1; }
+        files="$files $2"; last="$2"; shift 2 ;;
+    *) break ;;
+  esac
+done
+first=${files# }; first=${first%% *}
+[ -n "$project" ] || project=$(basename "$(pwd)")
+services=$(sed -n '/^services:/,/^[^ ]/p' "$first" | sed -n 's/^  \([A-Za-z0-9_-]*\):.*/\1/p')
+sub="$1"; shift
+case "$sub" in
+  config)
+    [ "$1" = "--services" ] && echo "$services"; exit 0 ;;
+  restart)
+    echo "$services" | grep -qx "$1" || { echo "no such service: $1" >&2; exit 1; }
+    echo x >> "$st/svc.$1.restarts"; exit 0 ;;
+  up)
+    service=""; scale=""
+    while [ $# -gt 0 ]; do
+      case "$1" in
+        -d|--no-deps|--wait|--build) ;;
+        --scale) scale="${2#*=}"; shift ;;
+        -*) echo "unknown flag: $1" >&2; exit 1 ;;
+        *) service="$1" ;;
+      esac
+      shift
+    done
+    echo "$services" | grep -qx "$service" || { echo "no such service: $service" >&2; exit 1; }
+    if [ "$scale" = "0" ]; then : > "$st/svc.$service.id"; exit 0; fi
+    image=""
+    [ "$last" = "$first" ] || image=$(sed -n 's/^ *"image": "\(.*\)",\{0,1\}$/\1/p' "$last" | head -n 1)
+    [ -n "$image" ] || image=$(sed -n "/^  $service:/,/^  [^ ]/p" "$first" | sed -n 's/^    image: *//p' | head -n 1)
+    if [ -f "$st/images" ] && ! grep -qx "$image" "$st/images"; then
+      echo "Error response from daemon: No such image: $image" >&2; exit 1
+    fi
+    env=$(sed -n '/"environment"/,/}/p' "$last" | sed -n 's/^ *"\([A-Za-z_][A-Za-z0-9_]*\)": "\(.*\)",\{0,1\}$/"\1=\2"/p' | paste -sd, -)
+    old="$(cat "$st/svc.$service.image" 2>/dev/null) $(cat "$st/svc.$service.env" 2>/dev/null)"
+    if [ ! -s "$st/svc.$service.id" ] || [ "$old" != "$image $env" ]; then
+      n=$(( $(cat "$st/containers" 2>/dev/null || echo 0) + 1 )); echo "$n" > "$st/containers"
+      printf '%064d\n' "$n" > "$st/svc.$service.id"
+    fi
+    echo "$image" > "$st/svc.$service.image"; echo "$env" > "$st/svc.$service.env"
+    echo "$project" > "$st/svc.$service.project"
+    exit 0 ;;
+esac
+echo "unknown docker compose command: $sub" >&2; exit 1
+"#;
+
+fn simulated(bench: &Bench) -> std::collections::BTreeMap<String, String> {
+    ["web", "cache"]
+        .iter()
+        .flat_map(|s| {
+            ["id", "image", "env"].map(|f| {
+                let v = fs::read_to_string(bench.path(&format!("fake/svc.{s}.{f}")))
+                    .unwrap_or_default();
+                (format!("{s}.{f}"), v.trim().to_string())
+            })
+        })
+        .collect()
+}
+
+const APP_V2: &str = r#"
+adapter = "compose"
+target  = "web"
+
+[vars]
+version = "v1"
+
+[adapters.compose]
+project = "shop"
+
+[[steps]]
+kind  = "deploy"
+name  = "release"
+image = "t/app:{{version}}"
+
+[[steps]]
+kind = "smoke"
+name = "smoke"
+cmd  = "checker"
+
+[[rollback]]
+kind = "rollback"
+name = "stable image"
+
+[[emergency]]
+kind  = "scale"
+name  = "stop web"
+count = 0
+"#;
+
+#[test]
+fn compose_v2_argv_through_the_simulator() {
+    let bench = Bench::new();
+    bench
+        .file("compose.yaml", &compose_file(1, 2))
+        .file("fake/images", "t/app:v1\nt/app:v2\nt/cache:1\n")
+        .runbook("app", APP_V2)
+        .runbook(
+            "flags",
+            &FLAGS.replace("bin     = \"docker-compose\"\n", ""),
+        )
+        .fake("checker")
+        .executable(
+            "bin/docker",
+            &format!("{}{DOCKER_V2}", crate::support::FAKE_PRELUDE),
+        );
+    // The other service runs before rollout touches anything.
+    let up_cache = std::process::Command::new(bench.path("bin/docker"))
+        .args([
+            "compose",
+            "-p",
+            "shop",
+            "-f",
+            "compose.yaml",
+            "up",
+            "-d",
+            "cache",
+        ])
+        .current_dir(bench.root())
+        .env("FAKE_DIR", bench.path("fake"))
+        .status()
+        .unwrap();
+    assert!(up_cache.success());
+    let cache = simulated(&bench)["cache.id"].clone();
+
+    bench.run(&["promote", "app"]).status(0);
+    let compose_yaml = bench.path("compose.yaml").display().to_string();
+    let up = format!(
+        "docker [compose] [-p] [shop] [-f] [{compose_yaml}] [-f] [.rollout/compose/shop.web.yml] [up] [-d] [--no-deps] [--wait] [web]"
+    );
+    assert!(bench.calls().contains(&up), "{:?}", bench.calls());
+    assert!(bench.calls().contains(&format!(
+        "docker [compose] [-p] [shop] [-f] [{compose_yaml}] [config] [--services]"
+    )));
+    assert!(
+        bench
+            .calls()
+            .contains(&"docker [info] [--format] [{{.ServerVersion}}]".to_string())
+    );
+    assert_eq!(simulated(&bench)["web.image"], "t/app:v1");
+
+    bench.tell("checker", "none", "exit", "1");
+    bench
+        .run(&["promote", "app", "--set", "version=v2"])
+        .status(1)
+        .stderr_has("release: web: stable t/app:v1");
+    let now = simulated(&bench);
+    assert_eq!(now["web.image"], "t/app:v1");
+    assert_eq!(now["cache.id"], cache, "cache was recreated");
+    assert!(
+        !bench
+            .calls()
+            .iter()
+            .any(|c| c.contains("[up]") && c.ends_with("[cache]") && c.contains("rollout")),
+        "rollout touched cache"
+    );
+
+    bench.forget("checker", "none", "exit");
+    bench
+        .run(&["rollback", "app", "--to", "t/app:v2"])
+        .status(0);
+    assert_eq!(simulated(&bench)["web.image"], "t/app:v2");
+
+    bench.run(&["promote", "flags"]).status(0);
+    let now = simulated(&bench);
+    assert_eq!(
+        now["web.image"], "t/app:v2",
+        "flags must not change the image"
+    );
+    assert_eq!(now["web.env"], "\"CHECKOUT=new\",\"STAGE=beta\"");
+
+    // A rollback to an image the engine lacks fails; the ladder stops web.
+    let run = bench.run(&["rollback", "app", "--emergency", "--to", "t/app:v9"]);
+    run.stderr_has("No such image: t/app:v9")
+        .stderr_has("stop web");
+    assert!(
+        bench
+            .calls()
+            .iter()
+            .any(|c| c.contains("[--scale] [web=0] [web]"))
+    );
+    assert_eq!(simulated(&bench)["web.id"], "");
+    assert_eq!(simulated(&bench)["cache.id"], cache);
+
+    // The engine down: named, nothing changed.
+    let bench2 = Bench::new();
+    bench2
+        .file("compose.yaml", &compose_file(1, 2))
+        .file("fake/engine.down", "")
+        .runbook("app", APP_V2)
+        .executable(
+            "bin/docker",
+            &format!("{}{DOCKER_V2}", crate::support::FAKE_PRELUDE),
+        );
+    bench2
+        .run_with(
+            &["promote", "app"],
+            &[("DOCKER_HOST", "tcp://10.9.9.9:2375")],
+        )
+        .status(1)
+        .stderr_has("the Docker engine at tcp://10.9.9.9:2375 does not answer")
+        .stderr_has("nothing was changed");
+    assert!(!bench2.calls().iter().any(|c| c.contains("[up]")));
+}
