@@ -511,3 +511,28 @@ fn compose_v2_argv_through_the_simulator() {
         .stderr_has("nothing was changed");
     assert!(!bench2.calls().iter().any(|c| c.contains("[up]")));
 }
+
+#[test]
+fn the_example_stack_validates_and_shows_its_commands() {
+    let bench = Bench::new();
+    bench
+        .runbook(
+            "compose-stack",
+            include_str!("../../runbooks/compose-stack.toml"),
+        )
+        .file(
+            "deploy/docker-compose.yml",
+            "services:\n  app:\n    build: .\n  redis:\n    image: redis:7-alpine\n  postgres:\n    image: postgres:16\n",
+        );
+    let env = [("POSTGRES_PASSWORD", "hunter2")];
+    bench
+        .run_with(&["validate", "compose-stack"], &env)
+        .status(0);
+    let show = bench.run_with(&["show", "compose-stack"], &env);
+    show.status(0)
+        .stdout_has("up -d --no-deps --wait app")
+        .stdout_has("-f .rollout/compose/shop.app.yml")
+        .stdout_has("DATABASE_URL=postgresql://app:***@postgres")
+        .stdout_has("--scale app=0 app");
+    assert!(!show.stdout().contains("hunter2"));
+}
