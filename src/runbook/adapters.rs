@@ -19,7 +19,7 @@ pub(crate) fn keys(adapter: &str) -> &'static [&'static str] {
     }
 }
 
-/// An adapter name at `key`, one of fly, kubectl, systemctl, exec.
+/// An adapter name at `key`, one of fly, kubectl, systemctl, compose, exec.
 pub(crate) fn adapter_name(
     t: &Table<'_, '_>,
     key: &str,
