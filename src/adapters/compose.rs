@@ -304,24 +304,32 @@ impl Compose {
                 Ok(Change::Deployed(release))
             }
             Verb::Rollback { to } => {
-                let image = match call.to.clone().or_else(|| to.as_ref().map(|t| t.value().to_string())) {
-                    Some(to) => to,
-                    None => call
-                        .stable
-                        .as_ref()
-                        .and_then(|s| s.release.clone())
-                        .ok_or_else(|| {
+                let named = call
+                    .to
+                    .clone()
+                    .or_else(|| to.as_ref().map(|t| t.value().to_string()));
+                let (image, pinned_id) = match named {
+                    Some(to) => (to, None),
+                    None => {
+                        let stable = call.stable.as_ref();
+                        let image = stable.and_then(|s| s.release.clone()).ok_or_else(|| {
                             Failure::failed(format!(
                                 "{service} has no stable image: it ran nothing before this run (a first deploy); name one with `rollout rollback --to IMAGE`"
                             ))
-                        })?,
+                        })?;
+                        (image, stable.and_then(|s| s.revision.clone()))
+                    }
+                };
+                let run_image = match pinned_id {
+                    Some(id) => self.same_image(&image, &id, runner).await,
+                    None => image.clone(),
                 };
                 let mut doc = read_override(&over_abs)?;
                 set_service(
                     &mut doc,
                     service.value(),
                     "image",
-                    Some(Value::String(image.clone())),
+                    Some(Value::String(run_image)),
                 );
                 write_override(&over_abs, &doc)?;
                 self.up(&files, &over, service, false, None, runner).await?;
@@ -401,6 +409,37 @@ impl Compose {
             .iter()
             .map(|f| f.to_string_lossy().into_owned())
             .collect())
+    }
+
+    /// The stable image to set back: its reference, unless the tag has been moved since
+    /// it was pinned (`app:latest` pushed again, or retagged by the very deploy being
+    /// undone); then the image id the service ran, which the engine still has.
+    async fn same_image(&self, image: &str, id: &str, runner: &Runner<'_>) -> String {
+        if !id.starts_with("sha256:") {
+            return image.to_string();
+        }
+        let now = runner
+            .spawn(&argv(&[
+                &self.docker,
+                "image",
+                "inspect",
+                "--format",
+                "{{.Id}}",
+                image,
+            ]))
+            .await;
+        let moved = match &now {
+            Ok(f) => f.raw_output.lines().all(|l| l.trim() != id),
+            Err(_) => false,
+        };
+        if moved {
+            (runner.on_line)(&format!(
+                "{image} names another image now; returning to the image the service ran before, {id}"
+            ));
+            id.to_string()
+        } else {
+            image.to_string()
+        }
     }
 
     /// `up` with the override, then (v1) the wait `--wait` would have done.

@@ -186,7 +186,28 @@ fn a_service_deploys_rolls_back_to_its_stable_image_and_leaves_the_other_alone()
     assert_eq!(inspect(&d, &web_id, "{{.Config.Image}}"), "t/app:v2");
     assert_eq!(get(web, "/").map(|r| r.1), Some("v2\n".into()));
 
+    // A moved tag: `t/app:live` named v1 when the run pinned it, then a new build took
+    // the tag (v2, failing its smoke test). The rollback returns to the image v1 by id.
+    d.docker(&["tag", "t/app:v1", "t/app:live"]).unwrap();
+    bench
+        .run_with(&["rollback", "app", "--to", "t/app:live"], &env)
+        .status(0);
+    assert_eq!(get(web, "/").map(|r| r.1), Some("v1\n".into()));
+    d.docker(&["tag", "t/app:v2", "t/app:live"]).unwrap();
+    bench
+        .run_with(&["promote", "app", "--set", "version=live"], &env)
+        .status(1)
+        .stderr_has("rollback complete");
+    assert_eq!(get(web, "/").map(|r| r.1), Some("v1\n".into()));
+    let v1_id = d
+        .docker(&["image", "inspect", "--format", "{{.Id}}", "t/app:v1"])
+        .unwrap();
+    let override_file = fs::read_to_string(bench.path(".rollout/compose/shop.web.yml")).unwrap();
+    assert!(override_file.contains(&v1_id), "{override_file}");
+    assert_eq!(container(&d, "cache"), cache_id, "cache was recreated");
+
     // The emergency ladder: the rollback fails (no such image), the restart runs.
+    let web_id = container(&d, "web");
     bench.run_with(&["promote", "ladder"], &env).status(0);
     let started = inspect(&d, &web_id, "{{.State.StartedAt}}");
     let run = bench.run_with(
@@ -263,6 +284,8 @@ fn bad_input_is_named_before_anything_changes() {
 ///   `fake/images` fails like the engine ("No such image"); `--scale S=0` removes it.
 ///   Other services are untouched: `--no-deps` (`up.go` noDeps).
 /// - `compose … restart S` restarts in place (`pkg/compose/restart.go`): same id.
+/// - `image inspect --format {{.Id}} REF`: the id of an image in `fake/images` (tags
+///   never move in the simulator), else "No such image" and exit 1, as docker/cli does.
 /// - `ps -a -q --no-trunc --filter label=…project=P --filter label=…service=S` and
 ///   `inspect --type container ID` read the containers by the compose labels.
 const DOCKER_V2: &str = r#"
@@ -285,6 +308,11 @@ if [ "$1" = "ps" ]; then
   if [ -s "$st/svc.$service.id" ] && [ "$(cat "$st/svc.$service.project")" = "$project" ]; then cat "$st/svc.$service.id"; fi
   exit 0
 fi
+if [ "$1 $2" = "image inspect" ]; then
+  # The id of an image the engine has (`fake/images`); tags never move here.
+  grep -qx "$5" "$st/images" || { echo "Error: No such image: $5" >&2; exit 1; }
+  echo "sha256:$(echo "$5" | cksum | cut -d' ' -f1)"; exit 0
+fi
 if [ "$1" = "inspect" ]; then
   shift 3
   printf '['
@@ -295,7 +323,7 @@ if [ "$1" = "inspect" ]; then
       s=$(basename "$f" .id); s=${s#svc.}
       env=$(tr '\n' ' ' < "$st/svc.$s.env" 2>/dev/null)
       printf '%s{"Id": "%s", "Image": "sha256:%s", "State": {"Status": "running"}, "Config": {"Image": "%s", "Labels": {"com.docker.compose.service": "%s"}, "Env": [%s]}}' \
-        "$sep" "$id" "$(cat "$st/svc.$s.image" | cksum | cut -d' ' -f1)" "$(cat "$st/svc.$s.image")" "$s" "$env"
+        "$sep" "$id" "$(cksum < "$st/svc.$s.image" | cut -d' ' -f1)" "$(cat "$st/svc.$s.image")" "$s" "$env"
       sep=","
     done
   done
