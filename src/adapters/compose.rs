@@ -465,7 +465,19 @@ impl Compose {
     /// SPEC compose, checked before a run's first change to the service.
     pub async fn check(&self, service: &Text, runner: &Runner<'_>) -> Result<(), Failure> {
         let files = self.file_args(runner.root)?;
-        let engine = runner.spawn(&self.engine_argv()).await?;
+        let engine = runner
+            .spawn(&self.engine_argv())
+            .await
+            .map_err(|f| match f {
+                Failure::Failed { message, tail } => Failure::Failed {
+                    message: format!(
+                        "the docker CLI `{}`, which reads the engine for the compose adapter, cannot run ({message}); install the Docker client",
+                        self.docker
+                    ),
+                    tail,
+                },
+                other => other,
+            })?;
         if !matches!(engine.ending, crate::process::Ending::Exited(0)) {
             return Err(Failure::Failed {
                 message: format!(

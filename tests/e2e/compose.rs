@@ -564,3 +564,48 @@ fn the_example_stack_validates_and_shows_its_commands() {
         .stdout_has("--scale app=0 app");
     assert!(!show.stdout().contains("hunter2"));
 }
+
+#[test]
+fn the_loader_checks_compose_fields_at_their_line() {
+    let bench = Bench::new();
+    bench.runbook(
+        "bad",
+        r#"adapter = "compose"
+target  = "web"
+
+[adapters.compose]
+file    = 3
+project = "shop"
+
+[[steps]]
+kind = "deploy"
+name = "nothing to deploy"
+
+[[steps]]
+kind  = "deploy"
+name  = "both"
+image = "app:1"
+build = true
+
+[[steps]]
+kind    = "deploy"
+name    = "a directory"
+release = "/srv/app"
+"#,
+    );
+    let run = bench.run(&["validate", "bad"]);
+    run.status(2)
+        .stderr_has("bad.toml:5:11")
+        .stderr_has("a compose file path or a list of them")
+        .stderr_has("needs `image` (the image the service runs")
+        .stderr_has("either `image` or `build = true`, not both")
+        .stderr_has("`release` is not a deploy field of the compose adapter");
+    bench.runbook(
+        "good",
+        "adapter = \"compose\"\ntarget = \"web\"\n[adapters.compose]\nfile = [\"a.yaml\", \"b.yaml\"]\n[[steps]]\nkind = \"deploy\"\nbuild = true\n",
+    );
+    bench
+        .run(&["show", "good"])
+        .status(0)
+        .stdout_has("/b.yaml -f .rollout/compose/web.yml up -d --no-deps --wait --build web");
+}
