@@ -17,6 +17,10 @@ fn compose_file(web: u16, cache: u16) -> String {
     network_mode: host
     stop_grace_period: 1s
     command: ["/bin/busybox", "httpd", "-f", "-p", "127.0.0.1:{web}", "-h", "/www"]
+    healthcheck:
+      test: ["CMD", "/bin/busybox", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:{web}/"]
+      interval: 1s
+      retries: 3
   cache:
     image: t/cache:1
     pull_policy: never
@@ -127,6 +131,7 @@ fn a_service_deploys_rolls_back_to_its_stable_image_and_leaves_the_other_alone()
     d.image("t/app:v1", &[("index.html", "v1\n"), ("ok", "ok\n")]);
     // v2 lacks /ok: its smoke test fails.
     d.image("t/app:v2", &[("index.html", "v2\n")]);
+    d.image("t/app:v3", &[("ok", "ok\n")]);
     d.image("t/cache:1", &[("index.html", "cache\n")]);
     let (web, cache) = (free_port(), free_port());
 
@@ -155,6 +160,9 @@ fn a_service_deploys_rolls_back_to_its_stable_image_and_leaves_the_other_alone()
     // A first deploy: nothing ran before, v1 comes up and passes its smoke test.
     bench.run_with(&["promote", "app"], &env).status(0);
     assert_eq!(get(web, "/").map(|r| r.1), Some("v1\n".into()));
+    // v1 has no `up --wait`: the deploy waited for the healthcheck to pass.
+    let first = container(&d, "web");
+    assert_eq!(inspect(&d, &first, "{{.State.Health.Status}}"), "healthy");
     let override_file = fs::read_to_string(bench.path(".rollout/compose/shop.web.yml")).unwrap();
     assert!(
         override_file.contains("\"image\": \"t/app:v1\""),
@@ -169,6 +177,16 @@ fn a_service_deploys_rolls_back_to_its_stable_image_and_leaves_the_other_alone()
     assert_eq!(get(web, "/").map(|r| r.1), Some("v1\n".into()));
     let web_id = container(&d, "web");
     assert_eq!(inspect(&d, &web_id, "{{.Config.Image}}"), "t/app:v1");
+    assert_eq!(container(&d, "cache"), cache_id, "cache was recreated");
+
+    // v3 never turns healthy (no index page): the v1-style wait fails the deploy,
+    // which is rolled back like any change.
+    bench
+        .run_with(&["promote", "app", "--set", "version=v3"], &env)
+        .status(1)
+        .stderr_has("is unhealthy after `up`")
+        .stderr_has("rollback complete");
+    assert_eq!(get(web, "/").map(|r| r.1), Some("v1\n".into()));
     assert_eq!(container(&d, "cache"), cache_id, "cache was recreated");
 
     // `rollback --to` names an image of its own.
