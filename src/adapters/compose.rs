@@ -295,11 +295,16 @@ impl Compose {
                     .await?;
                 let release = match image {
                     Some(image) => image,
+                    // Built: the reference compose tagged it with, as the engine has it.
                     None => self
                         .read_running(service, runner)
                         .await?
                         .map(|r| r.release)
-                        .unwrap_or_default(),
+                        .ok_or_else(|| {
+                            Failure::failed(format!(
+                                "compose built and started {service}, but the engine runs no container of it"
+                            ))
+                        })?,
                 };
                 Ok(Change::Deployed(release))
             }
