@@ -3,6 +3,7 @@
 
 pub mod attempt;
 pub mod confirm;
+mod late;
 pub mod lock;
 pub mod preflight;
 pub mod rollback;

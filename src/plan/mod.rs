@@ -4,6 +4,7 @@
 mod adapter_settings;
 mod checks;
 mod command;
+pub mod late;
 pub mod limits;
 mod platform;
 mod redactor;
@@ -19,6 +20,7 @@ pub use checks::{
     WatchSpec, WindowSpec,
 };
 pub use command::{CommandLine, CommandSpec};
+pub use late::LateValues;
 pub use platform::{Deploy, PlatformStep, Verb};
 pub use redactor::{MASK, Redactor};
 pub use step::{Section, Step, StepKind};

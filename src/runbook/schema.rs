@@ -350,6 +350,12 @@ const FIELD_TYPES: &[(&str, &str, Shape, &str)] = &[
         Shape::Text,
         "Where flag drop-ins are written",
     ),
+    (
+        "",
+        "current_cmd",
+        Shape::Cmd,
+        "exec: a command whose last output line is the release a target runs ({{target}} is the target)",
+    ),
 ];
 
 /// The type row of `key` in a step of `kind` (or at the top level for `""`).

@@ -352,8 +352,14 @@ impl<'a> Resolver<'a> {
         known.extend(self.scope.vars.keys().map(String::as_str));
         known.extend(self.scope.builtins.iter().map(|(b, _)| *b));
         known.push("target");
-        let help = suggest::did_you_mean(name, known)
-            .unwrap_or_else(|| format!("define it under [vars], or pass --set {name}=VALUE"));
+        let help = match name {
+            "stable" | "to" | "reason" => format!(
+                "`{{{{{name}}}}}` is known in the steps of [[rollback]] and [[emergency]] (commands, messages, `to`), when the rollback runs"
+            ),
+            "release" => "`{{release}}` is known inside a `deploy` step: what it ships (its `release` or `image`)".to_string(),
+            _ => suggest::did_you_mean(name, known)
+                .unwrap_or_else(|| format!("define it under [vars], or pass --set {name}=VALUE")),
+        };
         d.push(
             Diagnostic::at(source, at.clone(), format!("unknown variable `{name}`"))
                 .with_help(Some(help)),

@@ -128,6 +128,9 @@ impl StepError {
 
 /// Runs one try of a step.
 pub async fn execute(env: &StepEnv<'_>) -> Result<Effect, StepError> {
+    if let Some(name) = env.step.unbound_late() {
+        return Err(unbound(env, name));
+    }
     match &env.step.kind {
         StepKind::Run(spec) => run::execute(env, spec).await,
         StepKind::Smoke(spec) => smoke::execute(env, spec).await,
@@ -148,6 +151,31 @@ pub async fn execute(env: &StepEnv<'_>) -> Result<Effect, StepError> {
         StepKind::Approval { from } => approval::execute(env, from.as_ref()).await,
         StepKind::Git(spec) => git::execute(env, spec).await,
         StepKind::Notify(spec) => notify::execute(env, spec).await,
+    }
+}
+
+/// A step that still holds a late built-in has nothing to put there: it never runs
+/// with the hole (SPEC §4.1: a target with no stable release needs `--to`).
+fn unbound(env: &StepEnv<'_>, name: &str) -> StepError {
+    let target = env
+        .step
+        .target
+        .as_ref()
+        .map(|t| t.shown().to_string())
+        .unwrap_or_else(|| env.plan.name.clone());
+    let message = match name {
+        "stable" | "to" => format!(
+            "{target} has no stable release to return to (nothing was pinned: a first deploy, or no run changed it), so `{{{{{name}}}}}` in `{}` is unknown and nothing was run; name the release with `rollout rollback {} --to RELEASE`",
+            env.step.name, env.plan.name
+        ),
+        _ => format!(
+            "`{{{{{name}}}}}` in `{}` has no value here, so nothing was run",
+            env.step.name
+        ),
+    };
+    StepError::Failed {
+        message,
+        tail: Vec::new(),
     }
 }
 

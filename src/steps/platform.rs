@@ -8,22 +8,11 @@ use crate::plan::{PlatformStep, Step, Verb};
 
 /// Carries out the step and says what it changed.
 pub async fn carry_out(env: &StepEnv<'_>, p: &PlatformStep) -> Result<Change, StepError> {
-    if let Some(spec) = &p.cmd {
-        if p.verb.changes_things() {
-            env.releases.change_started(&target_key(env));
-        }
-        let finished = run::run_command(env, spec).await?;
-        run::judge(spec, finished)?;
-        return Ok(Change::None);
-    }
     let step = env.step;
-    let (Some(name), Some(target)) = (step.adapter.as_deref(), step.target.as_ref()) else {
-        return Err(failed(format!(
-            "`{}` needs an adapter and a target, or a `cmd` ({})",
-            step.name, step.location
-        )));
-    };
-    let adapter = Adapter::new(name, &p.settings, &adapters::process_env);
+    let adapter = step
+        .adapter
+        .as_deref()
+        .map(|name| Adapter::new(name, &p.settings, &adapters::process_env));
     let on_line = |line: &str| env.say(line);
     let runner = Runner {
         root: &env.plan.root,
@@ -32,17 +21,34 @@ pub async fn carry_out(env: &StepEnv<'_>, p: &PlatformStep) -> Result<Change, St
         deadline: env.deadline,
         on_line: &on_line,
     };
-    let key = target.shown().to_string();
+    let key = target_key(env);
     let changes = p.verb.changes_things();
     // Only the run's own steps pin: a rollback or emergency step must never take the
-    // release it is undoing for the stable one.
-    if changes
+    // release it is undoing for the stable one. A `cmd` of the runbook's own pins only
+    // for exec, whose stable release is what `current_cmd` prints or rollout recorded.
+    if let (Some(adapter), Some(target)) = (&adapter, step.target.as_ref())
+        && changes
         && step.section == crate::plan::Section::Steps
         && !matches!(p.verb, Verb::Rollback { .. })
+        && (p.cmd.is_none() || matches!(adapter, Adapter::Exec(_)))
         && !env.releases.is_pinned_by(&key, env.run_id)
     {
-        pin_stable(env, &adapter, target, &key, &runner).await?;
+        pin_stable(env, adapter, target, &key, &runner).await?;
     }
+    if let Some(spec) = &p.cmd {
+        if changes {
+            env.releases.change_started(&key);
+        }
+        let finished = run::run_command(env, spec).await?;
+        run::judge(spec, finished)?;
+        return Ok(Change::None);
+    }
+    let (Some(adapter), Some(target)) = (adapter, step.target.as_ref()) else {
+        return Err(failed(format!(
+            "`{}` needs an adapter and a target, or a `cmd` ({})",
+            step.name, step.location
+        )));
+    };
     if let Verb::Deploy(d) = &p.verb {
         env.releases
             .used_config(&key, d.config.as_ref().map(|c| c.shown().to_string()));
@@ -90,8 +96,8 @@ async fn pin_stable(
     runner: &Runner<'_>,
 ) -> Result<(), StepError> {
     let running = match adapter {
-        // exec: the release rollout last recorded for the target.
-        Adapter::Exec => env.releases.get(key).current.map(|release| adapters::Running {
+        // exec without `current_cmd`: the release rollout last recorded for the target.
+        Adapter::Exec(None) => env.releases.get(key).current.map(|release| adapters::Running {
             release,
             revision: None,
         }),

@@ -13,6 +13,7 @@ mod cli;
 mod demo;
 mod engine;
 mod examples;
+mod exec_rollback;
 mod faults;
 mod gates;
 mod generated;

@@ -1,0 +1,86 @@
+//! Binding a rollback or emergency step's late built-ins (`{{stable}}`, `{{to}}`,
+//! `{{reason}}`, plan::late) just before it runs, from the run's pins, `--to` and the
+//! rollback's reason.
+
+use super::run::Engine;
+use crate::plan::{LateValues, Step, StepKind, Text, Verb, late};
+use crate::releases::Ledger;
+
+/// A step ready to run, and the release it returns its target to when it succeeds.
+pub(super) struct Bound {
+    pub step: Step,
+    /// `(target, release)`: a `cmd` that used `{{to}}` returned the target there, so
+    /// state may say so (SPEC §4.1: it never claims a release it did not set).
+    returns_to: Option<(String, String)>,
+}
+
+impl Bound {
+    /// Records, after the step succeeded, the release it returned its target to.
+    pub fn record_return(&self, releases: &Ledger) {
+        if let Some((target, release)) = &self.returns_to {
+            releases.rolled_back(target, release);
+        }
+    }
+}
+
+impl Engine {
+    /// `step` with its late built-ins bound. `{{stable}}`: the release the run pinned for
+    /// the step's target (else the one recorded before the current one); `{{to}}`:
+    /// `--to`, else the step's `to`, else `{{stable}}`. One left without a value stays
+    /// in a command, and the step fails saying so when it runs; a message says "none".
+    pub(super) fn bind_late(&self, step: &Step, reason: &str) -> Bound {
+        let key = step
+            .target
+            .as_ref()
+            .map(|t| t.shown().to_string())
+            .unwrap_or_else(|| self.session.plan.name.clone());
+        let known = self.session.releases.get(&key);
+        let stable = known
+            .stable
+            .as_ref()
+            .and_then(|s| s.release.clone())
+            .or(known.previous)
+            .map(Text::plain);
+        let own_to = match &step.kind {
+            StepKind::Platform(p) => match &p.verb {
+                Verb::Rollback { to } => to.clone(),
+                _ => None,
+            },
+            _ => None,
+        };
+        let to = match (&self.session.flags.rollback_to, own_to) {
+            (Some(flag), _) => Some(Text::plain(flag)),
+            (None, Some(own)) => Some(match &stable {
+                Some(stable) => own.substitute(&late::marker("stable"), stable),
+                None => own,
+            }),
+            (None, None) => stable.clone(),
+        };
+        // A message only tells: one about a target with no stable release says "none"
+        // rather than failing the rollback. A command never runs with the hole.
+        let message = matches!(
+            step.kind,
+            StepKind::Log { .. } | StepKind::Notify(_) | StepKind::Pause { .. }
+        );
+        let none = || message.then(|| Text::plain("none"));
+        let values = LateValues {
+            stable: stable.or_else(none),
+            to: to.clone().or_else(none),
+            reason: Some(Text::plain(reason)),
+            release: None,
+        };
+        let returns_to = match (&step.kind, &to) {
+            (StepKind::Platform(p), Some(to))
+                if p.cmd.is_some()
+                    && matches!(p.verb, Verb::Rollback { .. })
+                    && step.kind.uses_late("to") =>
+            {
+                Some((key, to.shown().to_string()))
+            }
+            _ => None,
+        };
+        let mut step = step.clone();
+        step.kind = step.kind.bind_late(&values);
+        Bound { step, returns_to }
+    }
+}
