@@ -333,3 +333,78 @@ fn the_ladder_climbs_on_when_the_check_fails() {
     assert_eq!(fakes::fly_serves(&bench, "web"), "");
     assert!(bench.log().contains("EMERGENCY ROLLBACK COMPLETE - app"));
 }
+
+/// A systemd unit behind a `current` symlink, a flag in a drop-in.
+const SYSTEMD: &str = r#"
+adapter = "systemctl"
+target  = "web"
+
+[adapters.systemctl]
+current    = "srv/current"
+dropin_dir = "units/web.service.d"
+
+[[steps]]
+kind    = "deploy"
+name    = "release"
+release = "srv/releases/v2"
+
+[[steps]]
+kind    = "promote"
+name    = "flag 10"
+percent = 10
+flag    = "NEW_CHECKOUT"
+
+[[steps]]
+kind = "smoke"
+name = "smoke"
+cmd  = "checker"
+
+[[rollback]]
+kind = "rollback"
+name = "release back"
+
+[[rollback]]
+kind    = "promote"
+name    = "flag off"
+percent = 0
+flag    = "NEW_CHECKOUT"
+"#;
+
+fn systemd_bench() -> Bench {
+    let bench = Bench::new();
+    bench.runbook("app", SYSTEMD).fake("checker");
+    for v in ["v1", "v2"] {
+        std::fs::create_dir_all(bench.path(&format!("srv/releases/{v}"))).unwrap();
+    }
+    std::os::unix::fs::symlink(bench.path("srv/releases/v1"), bench.path("srv/current")).unwrap();
+    fakes::systemctl(&bench, &[("web", "srv/current", "units/web.service.d")]);
+    bench
+}
+
+#[test]
+fn a_systemd_restart_that_fails_after_the_switch_is_rolled_back_to_the_release_of_before() {
+    let bench = systemd_bench();
+    // The new release's process does not start: `current` was already switched.
+    bench.file("fake/systemctl.fail", "v2\n");
+    bench.run(&["promote", "app"]).status(1);
+    let (active, serving, _) = fakes::systemd_serves(&bench, "web");
+    assert_eq!((active.as_str(), serving.as_str()), ("active", "v1"));
+    assert!(
+        std::fs::read_link(bench.path("srv/current"))
+            .unwrap()
+            .ends_with("srv/releases/v1")
+    );
+    let log = bench.log();
+    assert!(log.contains("ROLLBACK COMPLETE - app"), "{log}");
+}
+
+#[test]
+fn a_systemd_flag_stays_in_its_drop_in_until_the_rollback_turns_it_off() {
+    let bench = systemd_bench();
+    bench.tell("checker", "none", "exit", "1");
+    bench.run(&["promote", "app"]).status(1);
+    let (active, serving, env) = fakes::systemd_serves(&bench, "web");
+    assert_eq!((active.as_str(), serving.as_str()), ("active", "v1"));
+    // Repointing `current` alone would have restarted v1 with the flag still at 10.
+    assert_eq!(env["NEW_CHECKOUT"], "0", "{env}");
+}
