@@ -6,7 +6,21 @@ use crate::adapters::Change;
 use crate::plan::{PlatformStep, Text, Verb};
 
 pub async fn execute(env: &StepEnv<'_>, p: &PlatformStep) -> Result<Effect, StepError> {
-    let change = platform::carry_out(env, p).await?;
+    let change = match platform::carry_out(env, p).await {
+        Ok(change) => change,
+        Err(error) => {
+            // A deploy that failed after it started changing the target may have
+            // shipped (SPEC §4): state says so, unconfirmed, never that it did not.
+            if env.releases.started(&platform::target_key(env))
+                && let Verb::Deploy(d) = &p.verb
+                && let Some(release) = d.shipped()
+            {
+                let release = env.plan.redactor.redact(release.shown());
+                env.releases.attempted(&platform::target_key(env), &release);
+            }
+            return Err(error);
+        }
+    };
     let release = match change {
         Change::Deployed(release) => Some(release),
         // A `cmd` of the runbook's own: the release is what its fields name, if any.

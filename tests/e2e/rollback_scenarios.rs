@@ -119,6 +119,35 @@ fn a_deploy_that_fails_half_way_is_a_change_and_is_rolled_back() {
 }
 
 #[test]
+fn without_a_rollback_a_half_done_deploy_is_shown_as_unconfirmed_not_as_never_shipped() {
+    let bench = Bench::new();
+    bench.runbook(
+        "two",
+        &format!(
+            "auto_rollback = false
+{TWO_APPS}"
+        ),
+    );
+    two_apps_serving_release_1(&bench);
+    bench.file("fake/fly.deploy.partial", "");
+    let fly = fly_failing_deploy_of(&bench, "*'--app web --image reg/web:2'*");
+    bench
+        .run_with(&["promote", "two"], &[("ROLLOUT_FLY_BIN", &fly)])
+        .status(1);
+    // Some machines run the new image: state must not say web still runs reg/web:1.
+    assert_ne!(fakes::fly_serves(&bench, "web"), "reg/web:1");
+    bench
+        .run(&["status", "two"])
+        .status(0)
+        .stdout_has("web: stable reg/web:1, current reg/web:2 (unconfirmed");
+    assert_eq!(bench.state("two")["releases"]["web"]["unconfirmed"], true);
+    assert_eq!(
+        bench.state("two")["releases"]["web"]["previous"],
+        serde_json::Value::Null
+    );
+}
+
+#[test]
 fn when_one_target_fails_to_roll_back_the_others_still_are_and_exit_4_names_it() {
     let bench = Bench::new();
     bench.runbook("two", &TWO_APPS.replace("image  = \"reg/web:2\"", "image  = \"reg/web:2\"\n\n[[steps]]\nkind = \"smoke\"\nname = \"smoke\"\ncmd = \"checker\""));
