@@ -35,12 +35,14 @@ impl Engine {
             .map(|t| t.shown().to_string())
             .unwrap_or_else(|| self.session.plan.name.clone());
         let known = self.session.releases.get(&key);
+        // A secret part is kept as `{{secret.NAME}}`: filled in from this run's secrets.
+        let redactor = &self.session.plan.redactor;
         let stable = known
             .stable
             .as_ref()
             .and_then(|s| s.release.clone())
             .or(known.previous)
-            .map(Text::plain);
+            .map(|release| redactor.from_refs(&release));
         let own_to = match &step.kind {
             StepKind::Platform(p) => match &p.verb {
                 Verb::Rollback { to } => to.clone(),

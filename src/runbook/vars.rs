@@ -193,7 +193,7 @@ impl<'a> Resolver<'a> {
 
     /// The secret values met, the warnings (Describe mode) raised, and the `--set`
     /// keys nothing uses, each with its did-you-mean (or "") — also among the warnings.
-    pub fn finish_up(self) -> (Vec<String>, Vec<String>, Vec<(String, String)>) {
+    pub fn finish_up(self) -> (Vec<(String, String)>, Vec<String>, Vec<(String, String)>) {
         let (secrets, mut warnings) = self.environment.into_parts();
         let mut known: Vec<&str> = self.scope.vars.keys().map(String::as_str).collect();
         known.extend(self.used.iter().map(String::as_str));

@@ -15,7 +15,7 @@ pub async fn execute(env: &StepEnv<'_>, p: &PlatformStep) -> Result<Effect, Step
                 && let Verb::Deploy(d) = &p.verb
                 && let Some(release) = d.shipped()
             {
-                let release = env.plan.redactor.redact(release.shown());
+                let release = env.plan.redactor.to_refs(release.value());
                 env.releases.attempted(&platform::target_key(env), &release);
             }
             return Err(error);
@@ -29,13 +29,14 @@ pub async fn execute(env: &StepEnv<'_>, p: &PlatformStep) -> Result<Effect, Step
                 .image
                 .as_ref()
                 .or(d.release.as_ref())
-                .map(|t: &Text| t.shown().to_string()),
+                .map(|t: &Text| t.value().to_string()),
             _ => None,
         },
     };
     if let Some(release) = release {
-        // Masked: an adapter may report the release as it ran it, secrets included.
-        let release = env.plan.redactor.redact(&release);
+        // An adapter reports the release as it ran it, secrets included: state keeps
+        // each secret as its `{{secret.NAME}}` reference.
+        let release = env.plan.redactor.to_refs(&release);
         env.releases.deployed(&platform::target_key(env), &release);
     }
     Ok(Effect::Continue)

@@ -86,8 +86,8 @@ pub async fn carry_out(env: &StepEnv<'_>, p: &PlatformStep) -> Result<Change, St
 }
 
 /// SPEC §4.1: just before this run first changes `target`, what the platform runs now
-/// is pinned as its stable release (masked: a secret part stays `***` in state; fly
-/// finds the real image again by its release version).
+/// is pinned as its stable release (a secret part as its `{{secret.NAME}}` reference,
+/// filled in again from the environment when a rollback uses it).
 async fn pin_stable(
     env: &StepEnv<'_>,
     adapter: &Adapter,
@@ -118,7 +118,9 @@ async fn pin_stable(
                 },
             })?,
     };
-    let redact = |text: &str| env.plan.redactor.redact(text).into_owned();
+    // SPEC §4.1: a secret part of the release is kept as its `{{secret.NAME}}`
+    // reference, never as the value.
+    let redact = |text: &str| env.plan.redactor.to_refs(text);
     let shown = running.map(|r| (redact(&r.release), r.revision.map(|v| redact(&v))));
     if let Some((release, _)) = &shown {
         env.say(format!("stable release of {key}: {release}"));

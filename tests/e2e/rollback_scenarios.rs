@@ -278,9 +278,58 @@ fn a_secret_registry_host_reaches_the_rollback_deploy_unmasked_and_state_masked(
         fakes::fly_serves(&bench, "web"),
         "registry.internal.example:5000/web:1"
     );
+    let state = bench.state("app");
+    let text = state.to_string();
+    assert!(!text.contains("registry.internal.example"), "{text}");
+    // SPEC §4.1: the secret part of the pin is kept as its reference.
+    assert_eq!(
+        state["releases"]["web"]["stable"]["release"],
+        "{{secret.REGISTRY}}/web:1"
+    );
+    assert_eq!(state["releases"]["web"]["current"], "{{secret.REGISTRY}}/web:1");
+    assert!(!bench.log().contains("registry.internal.example"));
+}
+
+#[test]
+fn an_exec_stable_release_with_a_secret_reaches_the_rollback_command_and_never_state() {
+    let bench = Bench::new();
+    bench
+        .runbook(
+            "app",
+            r#"
+adapter = "exec"
+target  = "web"
+
+[adapters.exec]
+current_cmd = "current-of web"
+
+[[steps]]
+kind    = "deploy"
+release = "{{secret.REGISTRY}}/web:2"
+cmd     = "shipper {{release}}"
+
+[[steps]]
+kind = "smoke"
+cmd  = "checker"
+
+[[rollback]]
+kind = "rollback"
+cmd  = "shipper {{to}}"
+"#,
+        )
+        .fake("shipper")
+        .fake("checker")
+        .fake("current-of");
+    bench.tell("current-of", "web", "out", "reg.internal:5000/web:1\n");
+    bench.tell("checker", "none", "exit", "1");
+    bench
+        .run_with(&["promote", "app"], &[("REGISTRY", "reg.internal:5000")])
+        .status(1);
+    let calls = bench.calls();
+    assert_eq!(calls.last().unwrap(), "shipper [reg.internal:5000/web:1]", "{calls:?}");
     let state = bench.state("app").to_string();
-    assert!(!state.contains("registry.internal.example"), "{state}");
-    assert!(state.contains("***/web:1"), "{state}");
+    assert!(!state.contains("reg.internal"), "{state}");
+    assert!(state.contains("{{secret.REGISTRY}}/web:1"), "{state}");
 }
 
 /// The ladder of SPEC §4.2: restart, a health check, scale to zero.
