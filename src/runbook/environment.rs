@@ -144,7 +144,10 @@ mod tests {
         let (text, missing) = env.lookup(true, "T", &source(), 11..23);
         assert_eq!((text.value(), text.shown()), ("tok", "***"));
         assert!(missing.is_none());
-        assert_eq!(env.into_parts().0, vec!["tok"]);
+        assert_eq!(
+            env.into_parts().0,
+            vec![("T".to_string(), "tok".to_string())]
+        );
     }
 
     #[test]

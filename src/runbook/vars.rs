@@ -49,6 +49,10 @@ enum Splice {
     Regex,
 }
 
+/// What a finished resolver hands back: secrets `(NAME, value)`, warnings, and unused
+/// `--set` keys with their did-you-mean.
+pub(crate) type Finished = (Vec<(String, String)>, Vec<String>, Vec<(String, String)>);
+
 /// A resolved template, and the env vars and secrets it needed but did not find.
 #[derive(Clone, Debug)]
 struct Resolved {
@@ -191,9 +195,10 @@ impl<'a> Resolver<'a> {
         out
     }
 
-    /// The secret values met, the warnings (Describe mode) raised, and the `--set`
-    /// keys nothing uses, each with its did-you-mean (or "") — also among the warnings.
-    pub fn finish_up(self) -> (Vec<(String, String)>, Vec<String>, Vec<(String, String)>) {
+    /// The secrets met (`(NAME, value)`), the warnings (Describe mode) raised, and the
+    /// `--set` keys nothing uses, each with its did-you-mean (or "") — also among the
+    /// warnings.
+    pub fn finish_up(self) -> Finished {
         let (secrets, mut warnings) = self.environment.into_parts();
         let mut known: Vec<&str> = self.scope.vars.keys().map(String::as_str).collect();
         known.extend(self.used.iter().map(String::as_str));

@@ -286,7 +286,10 @@ fn a_secret_registry_host_reaches_the_rollback_deploy_unmasked_and_state_masked(
         state["releases"]["web"]["stable"]["release"],
         "{{secret.REGISTRY}}/web:1"
     );
-    assert_eq!(state["releases"]["web"]["current"], "{{secret.REGISTRY}}/web:1");
+    assert_eq!(
+        state["releases"]["web"]["current"],
+        "{{secret.REGISTRY}}/web:1"
+    );
     assert!(!bench.log().contains("registry.internal.example"));
 }
 
@@ -326,7 +329,11 @@ cmd  = "shipper {{to}}"
         .run_with(&["promote", "app"], &[("REGISTRY", "reg.internal:5000")])
         .status(1);
     let calls = bench.calls();
-    assert_eq!(calls.last().unwrap(), "shipper [reg.internal:5000/web:1]", "{calls:?}");
+    assert_eq!(
+        calls.last().unwrap(),
+        "shipper [reg.internal:5000/web:1]",
+        "{calls:?}"
+    );
     let state = bench.state("app").to_string();
     assert!(!state.contains("reg.internal"), "{state}");
     assert!(state.contains("{{secret.REGISTRY}}/web:1"), "{state}");
