@@ -5,6 +5,7 @@ pub mod attempt;
 pub mod confirm;
 mod late;
 pub mod lock;
+mod park;
 pub mod preflight;
 pub mod rollback;
 pub mod run;

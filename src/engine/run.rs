@@ -2,11 +2,14 @@
 //! one) and `resume` (a failed or interrupted one). Steps run in order with their
 //! retries; state is saved after each; a failure after a change rolls back by itself.
 
+use std::time::Duration;
+
 use chrono::Utc;
 
 use super::attempt::run_step;
 use super::confirm;
 use super::lock::RunLock;
+use super::park::Gate;
 use super::preflight::run_preflight;
 use super::session::Session;
 use super::start::{promote_start, resume_start, steps_to_run};
@@ -29,6 +32,8 @@ pub struct Options {
     pub host: String,
     /// The `--set` values a new run starts with and keeps.
     pub sets: std::collections::BTreeMap<String, String>,
+    /// `promote --wait`: hold the process through bakes and closed windows.
+    pub wait: bool,
 }
 
 /// Runs one plan. Holds the runbook's lock for as long as it lives.
@@ -49,6 +54,12 @@ impl Engine {
         }
     }
 
+    /// `promote --wait`: stay in the foreground through bakes and closed windows.
+    pub fn waiting(mut self, wait: bool) -> Engine {
+        self.options.wait = wait;
+        self
+    }
+
     /// `rollout promote`: a new run from the first step, or a paused run continued.
     pub async fn promote(self, previous: Option<RunState>) -> Result<Outcome, Error> {
         let outcome = self.start_or_continue(previous).await;
@@ -65,7 +76,11 @@ impl Engine {
                 .chain(&plan.preflight),
             self.answers(),
         )?;
-        let continuing = previous.filter(|s| s.status == RunStatus::Paused);
+        confirm::check_roles(&plan, &self.session.flags.approvers)?;
+        // A parked run (bake, window) goes on from its parked step, and preflight runs
+        // only once that step lets it go on (SPEC §4.3).
+        let parked = previous.as_ref().is_some_and(|s| s.status.is_parked());
+        let continuing = previous.filter(|s| s.status == RunStatus::Paused || s.status.is_parked());
         let from_step = continuing.as_ref().and_then(|s| s.at_step.clone());
         self.session.emit(EventKind::RunStarted {
             mode: Mode::Promote,
@@ -73,10 +88,15 @@ impl Engine {
             from_step,
         });
         self.ensure_logged()?;
-        if let Some(stop) = self.preflight_gate("").await {
+        if !parked && let Some(stop) = self.preflight_gate("").await {
             return Ok(stop);
         }
         let mut state = match continuing {
+            Some(mut state) if parked => {
+                state.mode = Mode::Promote;
+                state.pid = std::process::id();
+                state
+            }
             Some(mut state) => {
                 if let Some(pause) = state.at_step.clone() {
                     state.record(StepRecord {
@@ -107,7 +127,7 @@ impl Engine {
             }
         };
         self.save(&mut state)?;
-        self.run_steps(state, start).await
+        self.run_steps(state, start, parked).await
     }
 
     /// `rollout resume`: a failed or interrupted run, from its failed step (or `from`).
@@ -127,6 +147,7 @@ impl Engine {
     ) -> Result<Outcome, Error> {
         let plan = self.session.plan.clone();
         let start = resume_start(&plan, previous.as_ref(), from)?;
+        confirm::check_roles(&plan, &self.session.flags.approvers)?;
         self.adopt_releases(previous.as_ref());
         let Some(mut state) = previous else {
             return Err(Error::usage(format!(
@@ -154,17 +175,50 @@ impl Engine {
         state.pid = std::process::id();
         state.error = None;
         self.save(&mut state)?;
-        self.run_steps(state, start).await
+        self.run_steps(state, start, false).await
     }
 
-    /// Runs main steps from `start` until the end, a pause, a failure or an interrupt.
-    async fn run_steps(&self, mut state: RunState, start: usize) -> Result<Outcome, Error> {
+    /// Runs main steps from `start` until the end, a pause, a parked bake or window, a
+    /// failure or an interrupt. `visiting`: the run was parked at `start`, and its
+    /// preflight runs once that step lets it go on.
+    async fn run_steps(
+        &self,
+        mut state: RunState,
+        start: usize,
+        visiting: bool,
+    ) -> Result<Outcome, Error> {
         let plan = self.session.plan.clone();
         let total = plan.steps.len();
         for (index, step) in plan.steps.iter().enumerate().skip(start) {
             self.stop_if_log_lost(&mut state, &step.name)?;
             if self.session.interrupt.is_set() {
                 return self.interrupted(state, Some(&step.name));
+            }
+            let continuing = visiting && index == start;
+            let gate = match &step.kind {
+                StepKind::Bake(spec) => Some(
+                    self.bake(&mut state, step, spec, (index + 1, total), continuing)
+                        .await?,
+                ),
+                StepKind::Window(spec) if !self.session.flags.emergency => Some(
+                    self.window(&mut state, step, spec, (index + 1, total), continuing)
+                        .await?,
+                ),
+                _ => None,
+            };
+            match gate {
+                None => {}
+                Some(Gate::Open) => {
+                    state.status = RunStatus::Running;
+                    state.at_step = Some(step.name.clone());
+                    self.save(&mut state)?;
+                    continue;
+                }
+                Some(Gate::Stop(outcome)) => return Ok(outcome),
+                Some(Gate::Failed(error)) => {
+                    return self.failed(state, &step.name, error, true).await;
+                }
+                Some(Gate::Interrupted) => return self.interrupted(state, Some(&step.name)),
             }
             if let StepKind::Pause { reason } = &step.kind
                 && !self.options.full
@@ -197,14 +251,35 @@ impl Engine {
                     attempts: 0,
                     error: Some(error.clone()),
                     tail: Vec::new(),
+                    observed: Vec::new(),
                 });
                 // Declining changes nothing, so it does not roll back what came before.
                 return self.failed(state, &step.name, error, false).await;
             }
-            let outcome = run_step(&self.session, step, index + 1, total).await;
+            // SPEC §4.3: a soak resumed after an interruption waits only for what was left.
+            let soaked = Duration::from_millis(state.soaked.get(&step.name).copied().unwrap_or(0));
+            let resumed = resumed_soak(step, soaked);
+            if resumed.is_some() {
+                self.session.emit(EventKind::Warning {
+                    message: format!(
+                        "`{}` had soaked {} before it was interrupted: it waits only for the rest",
+                        step.name,
+                        humantime::format_duration(Duration::from_secs(soaked.as_secs()))
+                    ),
+                });
+            }
+            let outcome =
+                run_step(&self.session, resumed.as_ref().unwrap_or(step), index + 1, total).await;
             if outcome.is_interrupted() {
+                if matches!(step.kind, StepKind::Soak { .. }) {
+                    let total_soaked = soaked + outcome.duration;
+                    state
+                        .soaked
+                        .insert(step.name.clone(), total_soaked.as_millis() as u64);
+                }
                 return self.interrupted(state, Some(&step.name));
             }
+            state.soaked.remove(&step.name);
             let status = outcome.status(step);
             let error = outcome.result.as_ref().err().map(StepError::message);
             state.record(StepRecord {
@@ -237,6 +312,7 @@ impl Engine {
         }
         state.status = RunStatus::Completed;
         state.at_step = None;
+        state.parked = None;
         self.save(&mut state)?;
         self.report_releases();
         // The whole run, pauses included, not just this invocation.
@@ -368,7 +444,7 @@ impl Engine {
     pub(super) fn answers(&self) -> confirm::Answers {
         confirm::Answers {
             yes: self.options.yes,
-            approved_by: self.session.flags.approved_by.is_some(),
+            approvers: self.session.flags.approvers.clone(),
             interactive: self.session.flags.interactive,
         }
     }
@@ -418,6 +494,22 @@ impl Engine {
             other => other,
         }
     }
+}
+
+/// `step` with the time a resumed soak has left, when it had soaked before.
+fn resumed_soak(step: &crate::plan::Step, soaked: Duration) -> Option<crate::plan::Step> {
+    let StepKind::Soak { duration, watches } = &step.kind else {
+        return None;
+    };
+    if soaked.is_zero() {
+        return None;
+    }
+    let mut resumed = step.clone();
+    resumed.kind = StepKind::Soak {
+        duration: duration.saturating_sub(soaked).max(Duration::from_millis(1)),
+        watches: watches.clone(),
+    };
+    Some(resumed)
 }
 
 impl Engine {

@@ -29,6 +29,9 @@ pub(crate) fn derive(kind: &StepKind) -> String {
         StepKind::Soak { duration, .. } => {
             format!("soak {}", humantime::format_duration(*duration))
         }
+        StepKind::Bake(spec) => {
+            format!("bake {}", humantime::format_duration(spec.duration))
+        }
         StepKind::Pause { .. } | StepKind::Log { .. } => kind.name().to_string(),
         StepKind::Platform(p) => match (&p.cmd, &p.verb) {
             (Some(spec), _) => {

@@ -126,13 +126,21 @@ pub fn message(event: &Event, verbosity: Verbosity) -> Option<Message> {
             attempts,
             error,
             tail,
+            observed,
             ..
         } => {
-            let tries = if *attempts > 1 {
+            let mut tries = if *attempts > 1 {
                 format!(", {attempts} tries")
             } else {
                 String::new()
             };
+            // What the step saw, e.g. `release=reg/web:1.5 target=web` (SPEC §4.4).
+            for (key, value) in observed {
+                tries.push_str(&format!(
+                    ", {key}={}",
+                    crate::log::logfmt::encode_value(value)
+                ));
+            }
             let label = match section {
                 Section::Steps => step.clone(),
                 other => format!("{other}: {step}"),
@@ -168,6 +176,22 @@ pub fn message(event: &Event, verbosity: Verbosity) -> Option<Message> {
             Message::new(Mark::Pause, format!("paused at `{step}`{why}"))
                 .with_detail([format!("continue with: rollout promote {runbook}")])
         }
+        EventKind::Parked {
+            step,
+            kind,
+            message,
+            ..
+        } => {
+            let what = if kind == "window" {
+                format!("waiting at `{step}`: {message}")
+            } else {
+                format!("baking at `{step}`: {message}")
+            };
+            Message::new(Mark::Pause, what).with_detail([format!(
+                "parked (exit 0); the next `rollout promote {runbook}` checks again and goes on when it may (`rollout status {runbook}` says what it waits for)"
+            )])
+        }
+        EventKind::StepObserved { .. } => return None,
         EventKind::RunComplete { duration_ms } => Message::new(
             Mark::Ok,
             format!("{runbook} complete in {}", ms(*duration_ms)),
