@@ -23,7 +23,8 @@ pub fn now_or_real() -> DateTime<Utc> {
 
 /// "1d 22h", "4m", "35s": a span in the two largest units a person needs.
 pub fn span_in_words(span: chrono::Duration) -> String {
-    let secs = span.num_seconds().max(0);
+    // Rounded to the nearest second: 47h 59m 59.98s is "2d", not "1d 23h".
+    let secs = ((span.num_milliseconds() + 500) / 1000).max(0);
     let (d, h, m, s) = (secs / 86_400, secs % 86_400 / 3600, secs % 3600 / 60, secs % 60);
     let parts: Vec<String> = [(d, "d"), (h, "h"), (m, "m"), (s, "s")]
         .into_iter()

@@ -51,8 +51,11 @@ impl VisitClock {
     }
 
     fn now(&self) -> DateTime<Utc> {
+        use chrono::DurationRound;
         let waited = chrono::Duration::from_std(self.started.elapsed()).unwrap_or_default();
-        self.start + waited
+        let now = self.start + waited;
+        // Whole milliseconds, as the log and state keep them.
+        now.duration_trunc(chrono::Duration::milliseconds(1)).unwrap_or(now)
     }
 }
 

@@ -166,7 +166,7 @@ mod tests {
     fn a_kind_without_texts_holds_none() {
         let kind = StepKind::Soak {
             duration: std::time::Duration::from_secs(1),
-            watch: None,
+            watches: Vec::new(),
         };
         assert!(NAMES.iter().all(|n| !kind.uses_late(n)));
     }

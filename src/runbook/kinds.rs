@@ -30,7 +30,6 @@ pub(crate) const KINDS: &[(&str, &[&str])] = &[
     ("run", command::FIELDS),
     ("smoke", command::FIELDS),
     ("soak", &["duration", "watch"]),
-    ("bake", &["duration", "watch", "interval"]),
     ("pause", &["reason"]),
     ("log", &["message"]),
     ("auth", platform::AUTH),
@@ -45,6 +44,7 @@ pub(crate) const KINDS: &[(&str, &[&str])] = &[
     ("approval", checks::APPROVAL_FIELDS),
     ("git", checks::GIT_FIELDS),
     ("notify", checks::NOTIFY_FIELDS),
+    ("bake", &["duration", "watch", "interval"]),
 ];
 
 /// The own fields of `kind`, if this build knows it.

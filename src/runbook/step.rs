@@ -88,6 +88,16 @@ pub(crate) fn parse(
         b.resolver.scoped_builtin(name, None);
     }
     let step_kind = bind_release(step_kind?);
+    if matches!(step_kind, StepKind::Bake(_)) && section != Section::Steps {
+        b.diagnostics.push(
+            t.error(
+                value.span(),
+                format!("a `bake` parks the run between invocations: it belongs in [[steps]], not [[{section}]]"),
+            )
+            .with_help(Some("to wait in this process, use kind = \"soak\"".into())),
+        );
+        return None;
+    }
     if step_kind.uses_late("release") {
         b.diagnostics.push(t.error(
             t.span(),

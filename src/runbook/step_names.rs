@@ -151,7 +151,7 @@ mod tests {
     fn soak_names_read_like_the_duration() {
         let kind = StepKind::Soak {
             duration: std::time::Duration::from_secs(5400),
-            watch: None,
+            watches: Vec::new(),
         };
         assert_eq!(derive(&kind), "soak 1h 30m");
     }

@@ -33,7 +33,10 @@ pub async fn execute(env: &StepEnv<'_>, p: &PlatformStep) -> Result<Effect, Step
             _ => None,
         },
     };
+    env.observe("target", platform::target_key(env));
     if let Some(release) = release {
+        // SPEC §4.4: the log line names what shipped (masked).
+        env.observe("release", env.plan.redactor.redact(&release).into_owned());
         // An adapter reports the release as it ran it, secrets included: state keeps
         // each secret as its `{{secret.NAME}}` reference.
         let release = env.plan.redactor.to_refs(&release);
