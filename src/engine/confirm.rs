@@ -52,15 +52,30 @@ pub fn check_up_front<'a>(
         StepKind::Approval { role, .. } => answers.approvers.for_role(role.as_deref()).is_none(),
         _ => false,
     });
+    // The flags that answer the approvals still open: `--approved-by manager=NAME`.
+    let mut flags: Vec<String> = steps
+        .iter()
+        .filter_map(|s| match &s.kind {
+            StepKind::Approval { role, .. } if answers.approvers.for_role(role.as_deref()).is_none() => {
+                Some(match role {
+                    Some(role) => format!("--approved-by {role}=NAME"),
+                    None => "--approved-by NAME".to_string(),
+                })
+            }
+            _ => None,
+        })
+        .collect();
+    flags.dedup();
+    let flags = flags.join(" ");
     let (message, hint) = match (confirming.is_empty(), approving.is_empty()) {
         (true, true) => return Ok(()),
         (false, true) => (
             format!("confirmation needed for {}", confirming.join(", ")),
-            "pass --yes to confirm in advance, or run it from a terminal",
+            "pass --yes to confirm in advance, or run it from a terminal".to_string(),
         ),
         (true, false) => (
             format!("an approver's name is needed for {}", approving.join(", ")),
-            "pass --approved-by NAME, or run it from a terminal",
+            format!("pass {flags}, or run it from a terminal"),
         ),
         (false, false) => (
             format!(
@@ -68,7 +83,7 @@ pub fn check_up_front<'a>(
                 confirming.join(", "),
                 approving.join(", ")
             ),
-            "pass --yes and --approved-by NAME, or run it from a terminal",
+            format!("pass --yes and {flags}, or run it from a terminal"),
         ),
     };
     Err(

@@ -69,6 +69,7 @@ impl Engine {
     async fn start_or_continue(&self, previous: Option<RunState>) -> Result<Outcome, Error> {
         let plan = self.session.plan.clone();
         let start = promote_start(&plan, previous.as_ref())?;
+        confirm::check_roles(&plan, &self.session.flags.approvers)?;
         self.adopt_releases(previous.as_ref());
         confirm::check_up_front(
             steps_to_run(&plan, start, self.options.full)
@@ -76,7 +77,6 @@ impl Engine {
                 .chain(&plan.preflight),
             self.answers(),
         )?;
-        confirm::check_roles(&plan, &self.session.flags.approvers)?;
         // A parked run (bake, window) goes on from its parked step, and preflight runs
         // only once that step lets it go on (SPEC §4.3).
         let parked = previous.as_ref().is_some_and(|s| s.status.is_parked());

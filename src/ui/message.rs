@@ -180,6 +180,7 @@ pub fn message(event: &Event, verbosity: Verbosity) -> Option<Message> {
             step,
             kind,
             message,
+            observed,
             ..
         } => {
             let what = if kind == "window" {
@@ -187,9 +188,14 @@ pub fn message(event: &Event, verbosity: Verbosity) -> Option<Message> {
             } else {
                 format!("baking at `{step}`: {message}")
             };
-            Message::new(Mark::Pause, what).with_detail([format!(
+            let mut detail: Vec<String> = observed
+                .iter()
+                .map(|(key, value)| format!("{key}: {value}"))
+                .collect();
+            detail.push(format!(
                 "parked (exit 0); the next `rollout promote {runbook}` checks again and goes on when it may (`rollout status {runbook}` says what it waits for)"
-            )])
+            ));
+            Message::new(Mark::Pause, what).with_detail(detail)
         }
         EventKind::StepObserved { .. } => return None,
         EventKind::RunComplete { duration_ms } => Message::new(

@@ -6,9 +6,12 @@ mod http;
 mod mounts;
 mod support;
 
+mod abandon;
 mod adapters_fly;
 mod adapters_kubectl;
 mod adapters_systemctl;
+mod approvals_roles;
+mod bakes;
 mod cli;
 mod demo;
 mod engine;
@@ -39,3 +42,4 @@ mod secrets;
 mod settings;
 mod terminal;
 mod validate;
+mod windows_park;
