@@ -33,10 +33,10 @@ fn secs(n: u64) -> Duration {
 }
 
 pub(crate) fn health(t: &Table<'_, '_>, b: &mut Build<'_>) -> Option<HealthSpec> {
-    let d = &mut b.diagnostics;
-    let interval = t.duration("interval", Wait::Positive, d);
-    let within = t.duration("within", Wait::Positive, d);
-    let latency = t.duration("latency_p95", Wait::Positive, d);
+    // Waits may be templates (SPEC §2), so a runbook is rehearsed with short ones.
+    let interval = b.duration(t, "interval", Wait::Positive);
+    let within = b.duration(t, "within", Wait::Positive);
+    let latency = t.duration("latency_p95", Wait::Positive, &mut b.diagnostics);
     let successes = count(t, "successes", 3, 1, b);
     let urls = urls(t, b);
     let template = probe_template(t, b);

@@ -12,6 +12,7 @@ mod adapters_kubectl;
 mod adapters_systemctl;
 mod approvals_roles;
 mod bakes;
+mod bakes_example;
 mod cli;
 mod demo;
 mod engine;
