@@ -158,6 +158,10 @@ pub enum EventKind {
     RunFailed {
         step: String,
         error: String,
+        /// The command that gets the operator out, when no rollback follows (SPEC §4:
+        /// hints never point in a circle).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        next: Option<String>,
     },
     Interrupted {
         step: Option<String>,

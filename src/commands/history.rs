@@ -75,7 +75,7 @@ impl Run {
     fn new(state: RunState, held: bool) -> Run {
         let status = effective_status(&state, held);
         let ended_at = match status {
-            RunStatus::Running | RunStatus::Paused => None,
+            RunStatus::Running | RunStatus::Paused | RunStatus::Baking | RunStatus::Waiting => None,
             _ => Some(state.updated_at),
         };
         Run {
@@ -121,7 +121,14 @@ fn table(runs: &[Run]) -> String {
                 .filter_map(|(target, r)| Some(format!("{target}={}", r.current.as_deref()?)))
                 .collect();
             let state = match (&s.at_step, run.status) {
-                (Some(step), RunStatus::Failed | RunStatus::Paused | RunStatus::Interrupted) => {
+                (
+                    Some(step),
+                    RunStatus::Failed
+                    | RunStatus::Paused
+                    | RunStatus::Interrupted
+                    | RunStatus::Baking
+                    | RunStatus::Waiting,
+                ) => {
                     format!("{} at `{step}`", run.status.as_str())
                 }
                 _ => run.status.as_str().to_string(),

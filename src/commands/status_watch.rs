@@ -234,6 +234,7 @@ fn events_of(state: &RunState, held: bool, steps: &[crate::plan::Step]) -> Vec<E
         RunStatus::Failed => events.push(EventKind::RunFailed {
             step: state.at_step.clone().unwrap_or_default(),
             error: state.error.clone().unwrap_or_default(),
+            next: None,
         }),
         RunStatus::Interrupted => events.push(EventKind::Interrupted {
             step: state.at_step.clone(),

@@ -367,12 +367,26 @@ impl Engine {
         state.at_step = Some(step.to_string());
         state.error = Some(error.clone());
         self.save(&mut state)?;
+        let plan = self.session.plan.clone();
+        let rolls_back = may_roll_back && state.changed && plan.auto_rollback;
+        let name = &plan.name;
+        let next = if rolls_back && !plan.rollback.is_empty() {
+            None
+        } else if !state.changed {
+            Some(format!(
+                "nothing was changed, so the run is over: fix the cause and `rollout promote {name}` starts a new run"
+            ))
+        } else {
+            Some(format!(
+                "`rollout resume {name}` tries `{step}` again; `rollout rollback {name}` undoes what the run changed; `rollout abandon {name} --force` leaves it as it is"
+            ))
+        };
         self.session.emit(EventKind::RunFailed {
             step: step.to_string(),
             error: error.clone(),
+            next,
         });
-        let plan = self.session.plan.clone();
-        if !(may_roll_back && state.changed && plan.auto_rollback) {
+        if !rolls_back {
             return Ok(Outcome::Failed);
         }
         if plan.rollback.is_empty() {
@@ -430,12 +444,19 @@ impl Engine {
         if report.ok() {
             return None;
         }
+        let name = &self.session.plan.name;
+        let next = if consequence.is_empty() {
+            "fix what it names and run the same command again; preflight changed nothing".to_string()
+        } else {
+            format!("fix what it names; the next `rollout promote {name}` checks again")
+        };
         self.session.emit(EventKind::RunFailed {
             step: "preflight".to_string(),
             error: format!(
                 "preflight failed: {}{consequence}",
                 report.failed().join(", ")
             ),
+            next: Some(next),
         });
         Some(Outcome::Failed)
     }

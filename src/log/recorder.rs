@@ -108,7 +108,7 @@ impl LogRecorder {
             EventKind::RunComplete { duration_ms } => Entry::new("RUN COMPLETE", rb)
                 .field("run", &event.run_id)
                 .field("duration", seconds(*duration_ms)),
-            EventKind::RunFailed { step, error } => Entry::new("RUN FAILED", rb)
+            EventKind::RunFailed { step, error, .. } => Entry::new("RUN FAILED", rb)
                 .field("step", step)
                 .field("run", &event.run_id)
                 .field("error", error),

@@ -202,8 +202,9 @@ pub fn message(event: &Event, verbosity: Verbosity) -> Option<Message> {
             Mark::Ok,
             format!("{runbook} complete in {}", ms(*duration_ms)),
         ),
-        EventKind::RunFailed { step, error } => {
+        EventKind::RunFailed { step, error, next } => {
             Message::new(Mark::Fail, format!("run failed at `{step}`: {error}"))
+                .with_detail(next.iter().map(|n| format!("next: {n}")))
         }
         EventKind::Interrupted { step } => {
             let at = step

@@ -336,3 +336,24 @@ fn bad_bakes_and_watches_are_validation_errors_that_say_what_to_write() {
         .status(2)
         .stderr_has("`duration` must be a duration like");
 }
+
+#[test]
+fn status_watch_follows_a_parked_run_until_it_ends() {
+    let service = Service::start();
+    let bench = bench(&service);
+    at(&bench, T0, &["promote", "flags", "--yes"]).status(0);
+    let mut watch = bench.command(&["status", "flags", "--watch"]);
+    watch
+        .env("ROLLOUT_NOW", "2026-12-02T09:00:00Z")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = watch.spawn().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(800));
+    at(&bench, "2026-12-03T10:05:00Z", &["promote", "flags", "--yes"]).status(0);
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("BAKING"), "the parked run's story: {stderr}");
+    assert!(stderr.contains("RUN COMPLETE"), "{stderr}");
+    assert!(!stderr.contains("no run of `flags` in progress"), "{stderr}");
+}
