@@ -25,7 +25,12 @@ pub fn now_or_real() -> DateTime<Utc> {
 pub fn span_in_words(span: chrono::Duration) -> String {
     // Rounded to the nearest second: 47h 59m 59.98s is "2d", not "1d 23h".
     let secs = ((span.num_milliseconds() + 500) / 1000).max(0);
-    let (d, h, m, s) = (secs / 86_400, secs % 86_400 / 3600, secs % 3600 / 60, secs % 60);
+    let (d, h, m, s) = (
+        secs / 86_400,
+        secs % 86_400 / 3600,
+        secs % 3600 / 60,
+        secs % 60,
+    );
     let parts: Vec<String> = [(d, "d"), (h, "h"), (m, "m"), (s, "s")]
         .into_iter()
         .skip_while(|(n, _)| *n == 0)

@@ -155,10 +155,12 @@ fn left_text(state: &RunState) -> Option<String> {
     let each: Vec<String> = state
         .changed_targets
         .iter()
-        .map(|t| match state.releases.get(t).and_then(|r| r.current.clone()) {
-            Some(current) => format!("{t}={current}"),
-            None => t.clone(),
-        })
+        .map(
+            |t| match state.releases.get(t).and_then(|r| r.current.clone()) {
+                Some(current) => format!("{t}={current}"),
+                None => t.clone(),
+            },
+        )
         .collect();
     if each.is_empty() {
         Some("what its command steps did".to_string())

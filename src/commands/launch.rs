@@ -201,9 +201,9 @@ impl Launch {
     ) -> Result<Launch, Error> {
         ensure_exists(cx, project, name)?;
         crate::steps::approvers::Approvers::parse(&cx.global.approved_by).map_err(|why| {
-            Error::usage(why)
-                .with_detail("nothing was run")
-                .with_hint("one --approved-by per role: --approved-by engineer=sam --approved-by manager=dana")
+            Error::usage(why).with_detail("nothing was run").with_hint(
+                "one --approved-by per role: --approved-by engineer=sam --approved-by manager=dana",
+            )
         })?;
         let me = Holder::me(&cx.command_line(words));
         let lock_dir = project.state_dir().join("locks");

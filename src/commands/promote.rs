@@ -36,7 +36,9 @@ pub async fn run(cx: &Context, name: &str, full: bool, wait: bool) -> Result<Exi
         let note = match steps.last() {
             _ if parked.is_some() => Some(format!(
                 "would check `{}` again (it is {}), and go on only if it lets the run go on",
-                parked.and_then(|s| s.at_step.as_deref()).unwrap_or("the parked step"),
+                parked
+                    .and_then(|s| s.at_step.as_deref())
+                    .unwrap_or("the parked step"),
                 parked.map(|s| s.status.as_str()).unwrap_or("parked")
             )),
             Some(step) if matches!(step.kind, StepKind::Pause { .. }) => {

@@ -57,7 +57,8 @@ pub fn run(cx: &Context, name: Option<&str>) -> Result<ExitCode, Error> {
     for name in &names {
         // The plan says a pause's reason and the next step; a runbook that no longer
         // loads still has its state shown.
-        let plan = super::launch::load_plan(cx, &project, name, "r-status", Strictness::Describe).ok();
+        let plan =
+            super::launch::load_plan(cx, &project, name, "r-status", Strictness::Describe).ok();
         reports.push(report(&project, &store, name, plan.as_ref())?);
     }
     let text = if cx.global.json {
@@ -124,7 +125,11 @@ fn report(
             if let Some(error) = &state.error {
                 text.push_str(&format!("  error: {error}\n"));
             }
-            if let Some(reason) = state.abandoned.as_ref().filter(|_| status == RunStatus::Abandoned) {
+            if let Some(reason) = state
+                .abandoned
+                .as_ref()
+                .filter(|_| status == RunStatus::Abandoned)
+            {
                 text.push_str(&format!("  abandoned: {reason}\n"));
             }
             let mut shown = state.clone();

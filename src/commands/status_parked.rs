@@ -86,7 +86,10 @@ pub fn waits(state: &RunState, plan: Option<&Plan>, now: DateTime<Utc>) -> Waits
                     let verdict = if watch.ok {
                         "ok".to_string()
                     } else {
-                        format!("BAD, {} of {} in a row", watch.failures, watch.failures_allowed)
+                        format!(
+                            "BAD, {} of {} in a row",
+                            watch.failures, watch.failures_allowed
+                        )
                     };
                     w.detail.push(format!(
                         "  {} = {} ({verdict}; {})",
@@ -96,7 +99,8 @@ pub fn waits(state: &RunState, plan: Option<&Plan>, now: DateTime<Utc>) -> Waits
             }
             w.next_step = after(at);
             w.commands.push(format!("rollout promote {name} --yes"));
-            w.commands.push(format!("rollout promote {name} --yes --wait"));
+            w.commands
+                .push(format!("rollout promote {name} --yes --wait"));
         }
         RunStatus::Waiting => {
             let parked = state.parked.as_ref();
@@ -115,7 +119,8 @@ pub fn waits(state: &RunState, plan: Option<&Plan>, now: DateTime<Utc>) -> Waits
             });
             w.next_step = after(at);
             w.commands.push(format!("rollout promote {name} --yes"));
-            w.commands.push(format!("rollout promote {name} --yes --wait"));
+            w.commands
+                .push(format!("rollout promote {name} --yes --wait"));
         }
         RunStatus::Failed if !state.changed => {
             w.commands.push(format!("rollout promote {name}"));
@@ -131,7 +136,8 @@ pub fn waits(state: &RunState, plan: Option<&Plan>, now: DateTime<Utc>) -> Waits
         }
         RunStatus::RollbackFailed => {
             w.commands.push(format!("rollout rollback {name}"));
-            w.commands.push(format!("rollout rollback {name} --emergency"));
+            w.commands
+                .push(format!("rollout rollback {name} --emergency"));
         }
         RunStatus::Completed | RunStatus::RolledBack | RunStatus::Abandoned => {
             w.commands.push(format!("rollout promote {name}"));

@@ -78,13 +78,11 @@ pub async fn run(cx: &Context, name: &str) -> Result<ExitCode, Error> {
     loop {
         let state = store.load(name).ok().flatten();
         let held = RunLock::holder(&lock_dir, name).ok().flatten().is_some();
-        let running = state
-            .as_ref()
-            .is_some_and(|s| {
-                let status = effective_status(s, held);
-                // A parked run is in progress too: the next cron `promote` goes on with it.
-                status == RunStatus::Running || status.is_parked()
-            });
+        let running = state.as_ref().is_some_and(|s| {
+            let status = effective_status(s, held);
+            // A parked run is in progress too: the next cron `promote` goes on with it.
+            status == RunStatus::Running || status.is_parked()
+        });
         let mut view = RunView::new(&plan, None);
         if let Some(state) = &state {
             for kind in events_of(state, held, &plan.steps) {

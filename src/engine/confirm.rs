@@ -56,7 +56,9 @@ pub fn check_up_front<'a>(
     let mut flags: Vec<String> = steps
         .iter()
         .filter_map(|s| match &s.kind {
-            StepKind::Approval { role, .. } if answers.approvers.for_role(role.as_deref()).is_none() => {
+            StepKind::Approval { role, .. }
+                if answers.approvers.for_role(role.as_deref()).is_none() =>
+            {
                 Some(match role {
                     Some(role) => format!("--approved-by {role}=NAME"),
                     None => "--approved-by NAME".to_string(),
@@ -97,14 +99,19 @@ pub fn check_up_front<'a>(
 /// asks for, and a plain name when every approval has a role: a typo must not
 /// silently approve nothing.
 pub fn check_roles(plan: &Plan, approvers: &Approvers) -> Result<(), Error> {
-    let roles: Vec<Option<&str>> = [&plan.preflight, &plan.steps, &plan.rollback, &plan.emergency]
-        .into_iter()
-        .flatten()
-        .filter_map(|s| match &s.kind {
-            StepKind::Approval { role, .. } => Some(role.as_deref()),
-            _ => None,
-        })
-        .collect();
+    let roles: Vec<Option<&str>> = [
+        &plan.preflight,
+        &plan.steps,
+        &plan.rollback,
+        &plan.emergency,
+    ]
+    .into_iter()
+    .flatten()
+    .filter_map(|s| match &s.kind {
+        StepKind::Approval { role, .. } => Some(role.as_deref()),
+        _ => None,
+    })
+    .collect();
     let asked: Vec<String> = roles
         .iter()
         .map(|r| match r {
@@ -113,7 +120,10 @@ pub fn check_roles(plan: &Plan, approvers: &Approvers) -> Result<(), Error> {
         })
         .collect();
     let hint = if asked.is_empty() {
-        format!("runbook `{}` has no approval steps: leave --approved-by out", plan.name)
+        format!(
+            "runbook `{}` has no approval steps: leave --approved-by out",
+            plan.name
+        )
     } else {
         let mut asked = asked;
         asked.dedup();

@@ -55,7 +55,8 @@ impl VisitClock {
         let waited = chrono::Duration::from_std(self.started.elapsed()).unwrap_or_default();
         let now = self.start + waited;
         // Whole milliseconds, as the log and state keep them.
-        now.duration_trunc(chrono::Duration::milliseconds(1)).unwrap_or(now)
+        now.duration_trunc(chrono::Duration::milliseconds(1))
+            .unwrap_or(now)
     }
 }
 
@@ -86,7 +87,10 @@ impl Engine {
             },
         };
         let duration = chrono::Duration::from_std(spec.duration).unwrap_or(chrono::TimeDelta::MAX);
-        let until = parked.since.checked_add_signed(duration).unwrap_or(DateTime::<Utc>::MAX_UTC);
+        let until = parked
+            .since
+            .checked_add_signed(duration)
+            .unwrap_or(DateTime::<Utc>::MAX_UTC);
         parked.until = Some(until);
         self.started(step, index, total);
         let mut waited = false;
@@ -107,7 +111,13 @@ impl Engine {
             if let Some(message) = failed {
                 let since = parked.since;
                 state.parked = Some(parked);
-                self.step_done(state, step, (StepStatus::Failed, since), Some(message.clone()), observed);
+                self.step_done(
+                    state,
+                    step,
+                    (StepStatus::Failed, since),
+                    Some(message.clone()),
+                    observed,
+                );
                 return Ok(Gate::Failed(message));
             }
             if now >= until {
@@ -117,7 +127,10 @@ impl Engine {
                     state.parked = Some(parked.clone());
                     state.status = RunStatus::Baking;
                     self.save(state)?;
-                    if let Some(stop) = self.preflight_gate("; the run stays parked in the bake").await {
+                    if let Some(stop) = self
+                        .preflight_gate("; the run stays parked in the bake")
+                        .await
+                    {
                         return Ok(Gate::Stop(stop));
                     }
                 }
@@ -201,10 +214,12 @@ impl Engine {
             let now = clock.now();
             match window::check(spec, now) {
                 Ok(inside) => {
-                    if continuing || waited {
-                        if let Some(stop) = self.preflight_gate("; the run stays parked at the window").await {
-                            return Ok(Gate::Stop(stop));
-                        }
+                    if (continuing || waited)
+                        && let Some(stop) = self
+                            .preflight_gate("; the run stays parked at the window")
+                            .await
+                    {
+                        return Ok(Gate::Stop(stop));
                     }
                     self.say(step, inside);
                     state.parked = None;
@@ -334,7 +349,9 @@ fn tally(
         if failed.is_none() && !reading.ok && (streak >= watch.failures || reading.rejected) {
             failed = Some(format!(
                 "the watch `{name}` failed {streak} time(s) in a row ({} allowed): last {}; threshold: {}",
-                watch.failures, reading.line, watch.threshold()
+                watch.failures,
+                reading.line,
+                watch.threshold()
             ));
         }
         values.push(WatchValue {
@@ -346,7 +363,10 @@ fn tally(
             failures_allowed: watch.failures,
         });
     }
-    parked.last_check = Some(Check { at: now, watches: values });
+    parked.last_check = Some(Check {
+        at: now,
+        watches: values,
+    });
     failed
 }
 
@@ -425,11 +445,18 @@ mod tests {
         assert!(tally(&mut parked, &spec, &[reading(true)], now).is_none());
         assert!(tally(&mut parked, &spec, &[reading(false)], now).is_none());
         let failed = tally(&mut parked, &spec, &[reading(false)], now).unwrap();
-        assert!(failed.starts_with("the watch `GET http://127.0.0.1:1/health` failed 2 time(s) in a row"), "{failed}");
+        assert!(
+            failed
+                .starts_with("the watch `GET http://127.0.0.1:1/health` failed 2 time(s) in a row"),
+            "{failed}"
+        );
         assert!(failed.ends_with("threshold: expects 2xx"), "{failed}");
         assert_eq!(
             observed(&parked),
-            vec![("watches".to_string(), "GET http://127.0.0.1:1/health = 503 (bad 2/2)".to_string())]
+            vec![(
+                "watches".to_string(),
+                "GET http://127.0.0.1:1/health = 503 (bad 2/2)".to_string()
+            )]
         );
     }
 }

@@ -268,8 +268,13 @@ impl Engine {
                     ),
                 });
             }
-            let outcome =
-                run_step(&self.session, resumed.as_ref().unwrap_or(step), index + 1, total).await;
+            let outcome = run_step(
+                &self.session,
+                resumed.as_ref().unwrap_or(step),
+                index + 1,
+                total,
+            )
+            .await;
             if outcome.is_interrupted() {
                 if matches!(step.kind, StepKind::Soak { .. }) {
                     let total_soaked = soaked + outcome.duration;
@@ -446,7 +451,8 @@ impl Engine {
         }
         let name = &self.session.plan.name;
         let next = if consequence.is_empty() {
-            "fix what it names and run the same command again; preflight changed nothing".to_string()
+            "fix what it names and run the same command again; preflight changed nothing"
+                .to_string()
         } else {
             format!("fix what it names; the next `rollout promote {name}` checks again")
         };
@@ -527,7 +533,9 @@ fn resumed_soak(step: &crate::plan::Step, soaked: Duration) -> Option<crate::pla
     }
     let mut resumed = step.clone();
     resumed.kind = StepKind::Soak {
-        duration: duration.saturating_sub(soaked).max(Duration::from_millis(1)),
+        duration: duration
+            .saturating_sub(soaked)
+            .max(Duration::from_millis(1)),
         watches: watches.clone(),
     };
     Some(resumed)

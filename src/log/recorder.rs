@@ -158,12 +158,19 @@ impl LogRecorder {
                 message,
                 observed,
             } => {
-                let name = if kind == "window" { "WAITING" } else { "BAKING" };
+                let name = if kind == "window" {
+                    "WAITING"
+                } else {
+                    "BAKING"
+                };
                 let mut e = Entry::new(name, rb)
                     .field("step", step)
                     .field("run", &event.run_id);
                 if let Some(until) = until {
-                    e = e.field("until", until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+                    e = e.field(
+                        "until",
+                        until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                    );
                 }
                 if let Some(opens_at) = opens_at {
                     e = e.field(

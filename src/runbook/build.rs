@@ -51,7 +51,13 @@ impl Build<'_> {
                 .push(t.error(raw.span(), format!("`{key}` cannot come from a secret")));
             return None;
         }
-        t.duration_text(key, resolved.value(), raw.span(), wait, &mut self.diagnostics)
+        t.duration_text(
+            key,
+            resolved.value(),
+            raw.span(),
+            wait,
+            &mut self.diagnostics,
+        )
     }
 
     /// A `shell = true` script: values are shell-quoted as they are substituted.

@@ -106,7 +106,10 @@ pub(crate) fn approval(
             b.diagnostics.push(
                 t.error(
                     s.span.clone(),
-                    format!("`role` must be a word of letters, digits, `-` or `_`, not {:?}", s.text),
+                    format!(
+                        "`role` must be a word of letters, digits, `-` or `_`, not {:?}",
+                        s.text
+                    ),
                 )
                 .with_help(Some("e.g. role = \"manager\"".into())),
             );

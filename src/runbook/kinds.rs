@@ -84,7 +84,11 @@ pub(crate) fn parse(kind: &str, t: &Table<'_, '_>, b: &mut Build<'_>) -> Option<
             })
         }
         "bake" => {
-            t.required_string("duration", "\"48h\" (or \"{{bake}}\", to rehearse with --set bake=30s)", &mut b.diagnostics)?;
+            t.required_string(
+                "duration",
+                "\"48h\" (or \"{{bake}}\", to rehearse with --set bake=30s)",
+                &mut b.diagnostics,
+            )?;
             let duration = b.duration(t, "duration", Wait::Positive);
             let interval = b.duration(t, "interval", Wait::Positive);
             let watches = watch_fields::watches(t, b)?;

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use toml::de::DeValue;
 
-use crate::plan::{PromCheck, ProbeSpec, WatchCheck, WatchSpec};
+use crate::plan::{ProbeSpec, PromCheck, WatchCheck, WatchSpec};
 
 use super::build::Build;
 use super::checks::{no_data, number};

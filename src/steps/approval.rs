@@ -71,7 +71,9 @@ async fn ask(
     from: Option<&Text>,
     role: Option<&str>,
 ) -> Result<String, StepError> {
-    let who = role.map(|r| format!("{r}'s name")).unwrap_or_else(|| "Approver's name".to_string());
+    let who = role
+        .map(|r| format!("{r}'s name"))
+        .unwrap_or_else(|| "Approver's name".to_string());
     let prompt = match from {
         Some(from) => format!("{who} for `{}` ({from})", env.step.name),
         None => format!("{who} for `{}`", env.step.name),

@@ -98,7 +98,10 @@ mod tests {
     #[test]
     fn one_person_cannot_fill_two_roles() {
         let err = parse(&["engineer=dana", "manager=dana"]).unwrap_err();
-        assert!(err.contains("dana cannot approve both as engineer and as manager"), "{err}");
+        assert!(
+            err.contains("dana cannot approve both as engineer and as manager"),
+            "{err}"
+        );
         assert!(parse(&["manager="]).is_err());
         assert!(parse(&["a", "b"]).is_err());
     }

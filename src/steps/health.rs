@@ -40,7 +40,11 @@ pub async fn execute(env: &StepEnv<'_>, spec: &HealthSpec) -> Result<Effect, Ste
             env.observe("status", status);
         }
         if let Some(p95) = super::probe::percentile(
-            &latencies.iter().chain(round.iter().filter_map(|r| r.latency.as_ref())).copied().collect::<Vec<_>>(),
+            &latencies
+                .iter()
+                .chain(round.iter().filter_map(|r| r.latency.as_ref()))
+                .copied()
+                .collect::<Vec<_>>(),
             95.0,
         ) {
             env.observe("p95", millis(p95));

@@ -194,7 +194,11 @@ fn abort(watchers: &mut [Watcher<'_>]) {
 }
 
 pub fn describe(duration: Duration, watches: &[WatchSpec]) -> String {
-    format!("wait {}{}", humantime::format_duration(duration), describe_watches(watches))
+    format!(
+        "wait {}{}",
+        humantime::format_duration(duration),
+        describe_watches(watches)
+    )
 }
 
 /// ", watching GET https://app/health every 15s (fails after 3 failed in a row)".

@@ -159,7 +159,10 @@ pub fn next_open(spec: &WindowSpec, now: DateTime<Utc>) -> Option<DateTime<Utc>>
 /// zone and relative to `now` (SPEC §4.3).
 pub fn opening_in_words(open: DateTime<Utc>, tz: &str, now: DateTime<Utc>) -> String {
     let local = match tz.parse::<chrono_tz::Tz>() {
-        Ok(zone) => open.with_timezone(&zone).format("%a %Y-%m-%d %H:%M").to_string(),
+        Ok(zone) => open
+            .with_timezone(&zone)
+            .format("%a %Y-%m-%d %H:%M")
+            .to_string(),
         Err(_) => open.format("%a %Y-%m-%d %H:%M UTC").to_string(),
     };
     let wait = (open - now).num_minutes().max(1);

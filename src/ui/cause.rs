@@ -78,7 +78,7 @@ mod tests {
         let step = said(
             &mut c,
             EventKind::StepFinished {
-            observed: Vec::new(),
+                observed: Vec::new(),
                 section: Section::Steps,
                 step: "smoke".into(),
                 kind: "smoke".into(),

@@ -281,7 +281,7 @@ mod tests {
     fn a_failed_step_carries_its_output_tail() {
         let m = message(
             &event(EventKind::StepFinished {
-            observed: Vec::new(),
+                observed: Vec::new(),
                 section: Section::Steps,
                 step: "smoke".into(),
                 kind: "smoke".into(),

@@ -36,7 +36,9 @@ fn a_run_that_changed_something_is_abandoned_only_with_force() {
     bench
         .run(&["abandon", "app"])
         .status(2)
-        .stderr_has(&format!("run {run_id} of `app` changed what its command steps did"))
+        .stderr_has(&format!(
+            "run {run_id} of `app` changed what its command steps did"
+        ))
         .stderr_has("`rollout rollback app`")
         .stderr_has("`rollout abandon app --force`");
     assert_eq!(bench.state("app")["status"], "paused");
@@ -53,7 +55,11 @@ fn a_run_that_changed_something_is_abandoned_only_with_force() {
         log.contains(&format!("RUN ABANDONED - app run={run_id} was=paused reason=\"finished by hand\" step=gate left=\"what its command steps did\"")),
         "{log}"
     );
-    assert_eq!(bench.calls(), vec!["tool [migrate]"], "abandon runs no step");
+    assert_eq!(
+        bench.calls(),
+        vec!["tool [migrate]"],
+        "abandon runs no step"
+    );
     // Over: said so, exit 0.
     bench
         .run(&["abandon", "app"])
@@ -73,9 +79,7 @@ fn a_failed_run_that_changed_nothing_is_over_and_abandon_needs_no_force() {
     let bench = Bench::new();
     bench.runbook("app", RUNBOOK).fake("tool");
     bench.tell("tool", "migrate", "exit", "1");
-    bench
-        .run(&["promote", "app", "--yes"])
-        .status(1);
+    bench.run(&["promote", "app", "--yes"]).status(1);
     bench
         .run(&["status", "app"])
         .status(0)
@@ -85,7 +89,10 @@ fn a_failed_run_that_changed_nothing_is_over_and_abandon_needs_no_force() {
         .status(0)
         .stdout_has("(it was failed); no step ran");
     assert!(bench.log().contains("left=\"nothing changed\""));
-    bench.run(&["abandon", "app", "--dry-run"]).status(0).stdout_has("already over");
+    bench
+        .run(&["abandon", "app", "--dry-run"])
+        .status(0)
+        .stdout_has("already over");
 }
 
 #[test]

@@ -6,8 +6,8 @@
 //! `ROLLOUT_NOW`, so two days pass without waiting for them.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU16, Ordering};
 
 use crate::http::{Reply, TestServer};
 use crate::support::Bench;
@@ -125,10 +125,7 @@ fn a_bake_parks_checks_on_every_promote_and_goes_on_once_its_time_has_passed() {
         "the step after the bake must not run yet"
     );
     let log = bench.log();
-    assert!(
-        log.contains("BAKING - flags step=\"bake 10%\""),
-        "{log}"
-    );
+    assert!(log.contains("BAKING - flags step=\"bake 10%\""), "{log}");
     assert!(log.contains("until=2026-12-03T10:00:00Z"), "{log}");
     assert!(
         log.contains(&format!(
@@ -140,15 +137,23 @@ fn a_bake_parks_checks_on_every_promote_and_goes_on_once_its_time_has_passed() {
 
     // An early promote: checks each watch once, says how long is left, exits 0.
     let before = service.server.requests().len();
-    at(&bench, "2026-12-02T09:00:00Z", &["promote", "flags", "--yes"])
-        .status(0)
-        .stderr_has("1d 1h left of 2days");
+    at(
+        &bench,
+        "2026-12-02T09:00:00Z",
+        &["promote", "flags", "--yes"],
+    )
+    .status(0)
+    .stderr_has("1d 1h left of 2days");
     assert_eq!(
         service.server.requests().len() - before,
         2,
         "each invocation checks each watch exactly once"
     );
-    assert_eq!(calls(&bench).len(), 2, "no preflight and no next step while baking");
+    assert_eq!(
+        calls(&bench).len(),
+        2,
+        "no preflight and no next step while baking"
+    );
 
     // Status says what it waits for, the last check, the next step and the command.
     let status = at(&bench, "2026-12-02T09:00:00Z", &["status", "flags"]);
@@ -161,7 +166,12 @@ fn a_bake_parks_checks_on_every_promote_and_goes_on_once_its_time_has_passed() {
         .stdout_has("next step: flag 25%")
         .stdout_has("go on: rollout promote flags --yes");
     let json: serde_json::Value = serde_json::from_str(
-        &at(&bench, "2026-12-02T09:00:00Z", &["status", "flags", "--json"]).stdout(),
+        &at(
+            &bench,
+            "2026-12-02T09:00:00Z",
+            &["status", "flags", "--json"],
+        )
+        .stdout(),
     )
     .unwrap();
     assert_eq!(json["status"], "baking");
@@ -171,7 +181,12 @@ fn a_bake_parks_checks_on_every_promote_and_goes_on_once_its_time_has_passed() {
     assert_eq!(json["last_check"]["watches"][1]["value"], "0.004");
 
     // Late: the time has passed and the watches pass: preflight, then the next step.
-    at(&bench, "2026-12-03T10:05:00Z", &["promote", "flags", "--yes"]).status(0);
+    at(
+        &bench,
+        "2026-12-03T10:05:00Z",
+        &["promote", "flags", "--yes"],
+    )
+    .status(0);
     assert_eq!(
         calls(&bench),
         vec![
@@ -191,16 +206,33 @@ fn a_failing_watch_fails_the_bake_and_rolls_back_counting_bad_checks_across_invo
     let bench = bench(&service);
     service.health(503);
     at(&bench, T0, &["promote", "flags", "--yes"]).status(0);
-    assert_eq!(bench.state("flags")["parked"]["failures"][format!("GET {}", service.server.url("/health"))], 1);
+    assert_eq!(
+        bench.state("flags")["parked"]["failures"]
+            [format!("GET {}", service.server.url("/health"))],
+        1
+    );
     // A good check in between resets the streak.
     service.health(200);
-    at(&bench, "2026-12-01T11:00:00Z", &["promote", "flags", "--yes"]).status(0);
+    at(
+        &bench,
+        "2026-12-01T11:00:00Z",
+        &["promote", "flags", "--yes"],
+    )
+    .status(0);
     service.health(503);
-    at(&bench, "2026-12-01T12:00:00Z", &["promote", "flags", "--yes"])
-        .status(0)
-        .stderr_has("(bad 1/2)");
+    at(
+        &bench,
+        "2026-12-01T12:00:00Z",
+        &["promote", "flags", "--yes"],
+    )
+    .status(0)
+    .stderr_has("(bad 1/2)");
     // The second bad check in a row fails the bake: rollback, exit 1.
-    let failed = at(&bench, "2026-12-01T13:00:00Z", &["promote", "flags", "--yes"]);
+    let failed = at(
+        &bench,
+        "2026-12-01T13:00:00Z",
+        &["promote", "flags", "--yes"],
+    );
     failed.status(1).stderr_has(&format!(
         "the watch `GET {}` failed 2 time(s) in a row (2 allowed): last GET {} → 503",
         service.server.url("/health"),
@@ -218,13 +250,20 @@ fn a_prometheus_watch_over_its_threshold_names_itself_its_value_and_its_threshol
     let bench = bench(&service);
     at(&bench, T0, &["promote", "flags", "--yes"]).status(0);
     service.error_rate("0.09");
-    at(&bench, "2026-12-01T11:00:00Z", &["promote", "flags", "--yes"])
-        .status(1)
-        .stderr_has("the watch `error_ratio` failed 1 time(s) in a row (1 allowed): last {job=\"web\"} = 0.09")
-        .stderr_has("threshold: max 0.05");
+    at(
+        &bench,
+        "2026-12-01T11:00:00Z",
+        &["promote", "flags", "--yes"],
+    )
+    .status(1)
+    .stderr_has(
+        "the watch `error_ratio` failed 1 time(s) in a row (1 allowed): last {job=\"web\"} = 0.09",
+    )
+    .stderr_has("threshold: max 0.05");
     let log = bench.log();
     assert!(
-        log.contains("STEP FAILED - flags step=\"bake 10%\"") && log.contains("error_ratio = 0.09 (bad 1/1)"),
+        log.contains("STEP FAILED - flags step=\"bake 10%\"")
+            && log.contains("error_ratio = 0.09 (bad 1/1)"),
         "{log}"
     );
 }
@@ -266,7 +305,12 @@ fn wait_holds_the_process_through_the_bake() {
     run.status(0);
     assert_eq!(
         calls(&bench),
-        vec!["tool [check]", "tool [flag] [10]", "tool [check]", "tool [flag] [25]"],
+        vec![
+            "tool [check]",
+            "tool [flag] [10]",
+            "tool [check]",
+            "tool [flag] [25]"
+        ],
         "{}",
         run.stderr()
     );
@@ -277,7 +321,10 @@ fn wait_holds_the_process_through_the_bake() {
         .iter()
         .filter(|r| r.url == "/health")
         .count();
-    assert!(checks >= 2, "--wait checks every interval, not once: {checks}");
+    assert!(
+        checks >= 2,
+        "--wait checks every interval, not once: {checks}"
+    );
 }
 
 #[test]
@@ -286,12 +333,25 @@ fn a_rollback_may_run_during_a_bake() {
     let bench = bench(&service);
     at(&bench, T0, &["promote", "flags", "--yes"]).status(0);
     let first = bench.state("flags")["run_id"].clone();
-    at(&bench, "2026-12-01T11:00:00Z", &["rollback", "flags", "--reason", "errors in support tickets"])
-        .status(0);
+    at(
+        &bench,
+        "2026-12-01T11:00:00Z",
+        &["rollback", "flags", "--reason", "errors in support tickets"],
+    )
+    .status(0);
     assert_eq!(calls(&bench).last().unwrap(), "tool [flag] [0]");
     assert_eq!(bench.state("flags")["status"], "rolled_back");
-    at(&bench, "2026-12-01T12:00:00Z", &["promote", "flags", "--yes"]).status(0);
-    assert_ne!(bench.state("flags")["run_id"], first, "the next promote starts afresh");
+    at(
+        &bench,
+        "2026-12-01T12:00:00Z",
+        &["promote", "flags", "--yes"],
+    )
+    .status(0);
+    assert_ne!(
+        bench.state("flags")["run_id"],
+        first,
+        "the next promote starts afresh"
+    );
 }
 
 #[test]
@@ -315,14 +375,10 @@ fn bad_bakes_and_watches_are_validation_errors_that_say_what_to_write() {
         "a",
         "[[steps]]\nkind = \"bake\"\nduration = \"1h\"\nwatch = [{ url = \"http://a/h\" }, { prometheus = \"http://p:9090\", query = \"up\" }]\n",
     );
-    bench
-        .run(&["validate", "a"])
-        .status(2)
-        .stderr_has("`watch` #2 of [[steps]] #1 is a Prometheus watch without a threshold: add max = 0.05");
-    bench.runbook(
-        "a",
-        "[[rollback]]\nkind = \"bake\"\nduration = \"1h\"\n",
+    bench.run(&["validate", "a"]).status(2).stderr_has(
+        "`watch` #2 of [[steps]] #1 is a Prometheus watch without a threshold: add max = 0.05",
     );
+    bench.runbook("a", "[[rollback]]\nkind = \"bake\"\nduration = \"1h\"\n");
     bench
         .run(&["validate", "a"])
         .status(2)
@@ -349,11 +405,22 @@ fn status_watch_follows_a_parked_run_until_it_ends() {
         .stderr(std::process::Stdio::piped());
     let child = watch.spawn().unwrap();
     std::thread::sleep(std::time::Duration::from_millis(800));
-    at(&bench, "2026-12-03T10:05:00Z", &["promote", "flags", "--yes"]).status(0);
+    at(
+        &bench,
+        "2026-12-03T10:05:00Z",
+        &["promote", "flags", "--yes"],
+    )
+    .status(0);
     let output = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(0), "{stderr}");
-    assert!(stderr.contains("BAKING"), "the parked run's story: {stderr}");
+    assert!(
+        stderr.contains("BAKING"),
+        "the parked run's story: {stderr}"
+    );
     assert!(stderr.contains("RUN COMPLETE"), "{stderr}");
-    assert!(!stderr.contains("no run of `flags` in progress"), "{stderr}");
+    assert!(
+        !stderr.contains("no run of `flags` in progress"),
+        "{stderr}"
+    );
 }

@@ -103,7 +103,10 @@ fn cron_drives_the_example_from_10_to_100_percent() {
     assert_eq!(world.flag().as_deref(), Some("10"));
     world
         .bench
-        .run_with(&["status", "flag-rollout"], &[("ROLLOUT_NOW", "2026-12-01T16:30:10Z")])
+        .run_with(
+            &["status", "flag-rollout"],
+            &[("ROLLOUT_NOW", "2026-12-01T16:30:10Z")],
+        )
         .status(0)
         .stdout_has("waits for: the bake `bake 10%` to end 2026-12-01 16:30:30Z (in 20s)")
         .stdout_has("= 0.001 (ok; max 0.05)")
@@ -111,12 +114,21 @@ fn cron_drives_the_example_from_10_to_100_percent() {
         .stdout_has("next step: window 25%")
         .stdout_has("go on: rollout promote flag-rollout --yes");
     // A cron tick 10 s later: still baking, exit 0, nothing changes.
-    world.promote("2026-12-01T16:30:10Z").status(0).stderr_has("20s left");
+    world
+        .promote("2026-12-01T16:30:10Z")
+        .status(0)
+        .stderr_has("20s left");
     assert_eq!(world.flag().as_deref(), Some("10"));
     // Each later tick once the bake is over goes one stage further.
-    world.promote("2026-12-01T16:31:00Z").status(0).stderr_has("baking at `bake 25%`");
+    world
+        .promote("2026-12-01T16:31:00Z")
+        .status(0)
+        .stderr_has("baking at `bake 25%`");
     assert_eq!(world.flag().as_deref(), Some("25"));
-    world.promote("2026-12-01T16:32:00Z").status(0).stderr_has("baking at `bake 50%`");
+    world
+        .promote("2026-12-01T16:32:00Z")
+        .status(0)
+        .stderr_has("baking at `bake 50%`");
     assert_eq!(world.flag().as_deref(), Some("50"));
     world.promote("2026-12-01T16:33:00Z").status(0);
     assert_eq!(world.flag().as_deref(), Some("100"));
@@ -137,7 +149,10 @@ fn a_watch_that_fails_mid_bake_turns_the_flag_off_in_stages() {
         .stderr_has("threshold: max 0.05");
     assert_eq!(world.flag().as_deref(), Some("0"));
     let log = world.bench.log();
-    assert!(log.contains("STEP OK - flag-rollout step=\"healthy without the flag\""), "{log}");
+    assert!(
+        log.contains("STEP OK - flag-rollout step=\"healthy without the flag\""),
+        "{log}"
+    );
     assert!(
         log.contains("message=\"NEW_CHECKOUT_PERCENT back to 0: step `bake 10%` failed: the watch"),
         "{log}"

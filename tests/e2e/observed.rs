@@ -66,7 +66,10 @@ max        = 0.05
     );
     assert!(log.contains("target=web percent=25 label=beta"), "{log}");
     assert!(log.contains("status=200 p95="), "{log}");
-    assert!(log.contains("STEP OK - app step=errors") && log.contains("value=0.012"), "{log}");
+    assert!(
+        log.contains("STEP OK - app step=errors") && log.contains("value=0.012"),
+        "{log}"
+    );
     let finished: Vec<serde_json::Value> = run
         .stdout()
         .lines()

@@ -52,5 +52,8 @@ fn a_resumed_soak_waits_only_for_what_was_left() {
         "the resumed soak waited {took:?} after {soaked}ms had passed"
     );
     assert_eq!(bench.calls(), vec!["tool [deploy]", "tool [after]"]);
-    assert!(bench.state("app")["soaked"].is_null(), "forgotten once done");
+    assert!(
+        bench.state("app")["soaked"].is_null(),
+        "forgotten once done"
+    );
 }

@@ -49,7 +49,9 @@ message = "rolled back"
 fn a_closed_window_parks_the_run_and_the_next_promote_inside_it_goes_on() {
     let hook = TestServer::start(|_, _| Reply::ok("ok"));
     let bench = Bench::new();
-    bench.runbook("ship", &runbook(&hook.url("/hook"))).fake("tool");
+    bench
+        .runbook("ship", &runbook(&hook.url("/hook")))
+        .fake("tool");
     // Friday 12:00 in Chicago.
     let friday = [("ROLLOUT_NOW", "2026-12-04T18:00:00Z")];
     bench
@@ -60,11 +62,20 @@ fn a_closed_window_parks_the_run_and_the_next_promote_inside_it_goes_on() {
     assert_eq!(state["status"], "waiting");
     assert_eq!(state["parked"]["opens_at"], "2026-12-08T16:00:00Z");
     assert_eq!(bench.calls(), vec!["tool [check]", "tool [staging]"]);
-    assert!(hook.requests().is_empty(), "nothing is notified as a failure");
+    assert!(
+        hook.requests().is_empty(),
+        "nothing is notified as a failure"
+    );
     let log = bench.log();
-    assert!(log.contains("WAITING - ship step=\"production window\""), "{log}");
+    assert!(
+        log.contains("WAITING - ship step=\"production window\""),
+        "{log}"
+    );
     assert!(log.contains("opens_at=2026-12-08T16:00:00Z"), "{log}");
-    assert!(!log.contains("ROLLBACK") && !log.contains("RUN FAILED"), "{log}");
+    assert!(
+        !log.contains("ROLLBACK") && !log.contains("RUN FAILED"),
+        "{log}"
+    );
 
     bench
         .run_with(&["status", "ship"], &friday)
@@ -73,27 +84,41 @@ fn a_closed_window_parks_the_run_and_the_next_promote_inside_it_goes_on() {
         .stdout_has("waits for: the window `production window` to open: Tue 2026-12-08 10:00 America/Chicago, in 3d 22h")
         .stdout_has("next step: production")
         .stdout_has("go on: rollout promote ship --yes");
-    let json: serde_json::Value =
-        serde_json::from_str(&bench.run_with(&["status", "ship", "--json"], &friday).stdout())
-            .unwrap();
+    let json: serde_json::Value = serde_json::from_str(
+        &bench
+            .run_with(&["status", "ship", "--json"], &friday)
+            .stdout(),
+    )
+    .unwrap();
     assert_eq!(json["status"], "waiting");
     assert_eq!(json["opens_at"], "2026-12-08T16:00:00Z");
     assert_eq!(json["command"], "rollout promote ship --yes");
 
     // Saturday: still closed, still parked, nothing else runs.
     bench
-        .run_with(&["promote", "ship", "--yes"], &[("ROLLOUT_NOW", "2026-12-05T18:00:00Z")])
+        .run_with(
+            &["promote", "ship", "--yes"],
+            &[("ROLLOUT_NOW", "2026-12-05T18:00:00Z")],
+        )
         .status(0)
         .stderr_has("in 2d 22h");
     assert_eq!(bench.calls().len(), 2);
 
     // Tuesday 10:30 Chicago: preflight again, then production.
     bench
-        .run_with(&["promote", "ship", "--yes"], &[("ROLLOUT_NOW", "2026-12-08T16:30:00Z")])
+        .run_with(
+            &["promote", "ship", "--yes"],
+            &[("ROLLOUT_NOW", "2026-12-08T16:30:00Z")],
+        )
         .status(0);
     assert_eq!(
         bench.calls(),
-        vec!["tool [check]", "tool [staging]", "tool [check]", "tool [production]"]
+        vec![
+            "tool [check]",
+            "tool [staging]",
+            "tool [check]",
+            "tool [production]"
+        ]
     );
     assert_eq!(bench.state("ship")["status"], "completed");
 }
@@ -117,7 +142,10 @@ cmd  = "tool go"
         )
         .fake("tool");
     bench
-        .run_with(&["promote", "ship", "--yes"], &[("ROLLOUT_NOW", "2026-12-04T18:00:00Z")])
+        .run_with(
+            &["promote", "ship", "--yes"],
+            &[("ROLLOUT_NOW", "2026-12-04T18:00:00Z")],
+        )
         .status(1)
         .stderr_has("preflight failed");
     assert!(bench.calls().is_empty());
