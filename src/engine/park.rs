@@ -228,6 +228,8 @@ impl Engine {
                 }
                 Err(closed) => {
                     let opens_at = window::next_open(spec, now);
+                    // "outside the deployment window (…)" or "inside the freeze …".
+                    let why = closed.split(": ").next().unwrap_or(&closed).to_string();
                     self.say(step, closed.clone());
                     state.status = RunStatus::Waiting;
                     state.at_step = Some(step.name.clone());
@@ -238,7 +240,7 @@ impl Engine {
                         until: None,
                         opens_at,
                         tz: Some(spec.tz.name().to_string()),
-                        message: Some(closed.split(':').next().unwrap_or(&closed).to_string()),
+                        message: Some(why.clone()),
                         last_check: None,
                         failures: Default::default(),
                     });
@@ -246,7 +248,7 @@ impl Engine {
                     let Some(open) = opens_at.filter(|_| self.options.wait) else {
                         let message = match opens_at {
                             Some(open) => format!(
-                                "the window is closed; it opens {}",
+                                "the window is closed ({why}); it opens {}",
                                 window::opening_in_words(open, spec.tz.name(), now)
                             ),
                             None => closed,
@@ -348,7 +350,8 @@ fn tally(
         let streak = *streak;
         if failed.is_none() && !reading.ok && (streak >= watch.failures || reading.rejected) {
             failed = Some(format!(
-                "the watch `{name}` failed {streak} time(s) in a row ({} allowed): last {}; threshold: {}",
+                "the watch `{name}` failed {} in a row ({} allowed): last {}; threshold: {}",
+                crate::steps::soak::times(streak),
                 watch.failures,
                 reading.line,
                 watch.threshold()
@@ -446,8 +449,7 @@ mod tests {
         assert!(tally(&mut parked, &spec, &[reading(false)], now).is_none());
         let failed = tally(&mut parked, &spec, &[reading(false)], now).unwrap();
         assert!(
-            failed
-                .starts_with("the watch `GET http://127.0.0.1:1/health` failed 2 time(s) in a row"),
+            failed.starts_with("the watch `GET http://127.0.0.1:1/health` failed 2 times in a row"),
             "{failed}"
         );
         assert!(failed.ends_with("threshold: expects 2xx"), "{failed}");

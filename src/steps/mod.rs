@@ -23,7 +23,7 @@ mod rollback;
 mod run;
 mod scale;
 mod smoke;
-mod soak;
+pub mod soak;
 pub mod watch;
 pub mod window;
 

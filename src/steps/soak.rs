@@ -153,9 +153,9 @@ impl Watcher<'_> {
         }
         Some(StepError::Failed {
             message: format!(
-                "the watch `{}` failed {} time(s) in a row, {} into the {} soak; last: {} (threshold: {})",
+                "the watch `{}` failed {} in a row, {} into the {} soak; last: {} (threshold: {})",
                 self.spec.name(),
-                self.failed_in_a_row,
+                times(self.failed_in_a_row),
                 humantime::format_duration(round_secs(start.elapsed())),
                 humantime::format_duration(duration),
                 result.line,
@@ -222,6 +222,15 @@ pub fn describe_watches(watches: &[WatchSpec]) -> String {
         String::new()
     } else {
         format!(", watching {}", each.join("; "))
+    }
+}
+
+/// "1 time", "3 times".
+pub fn times(n: u32) -> String {
+    if n == 1 {
+        "1 time".to_string()
+    } else {
+        format!("{n} times")
     }
 }
 

@@ -234,7 +234,7 @@ fn a_failing_watch_fails_the_bake_and_rolls_back_counting_bad_checks_across_invo
         &["promote", "flags", "--yes"],
     );
     failed.status(1).stderr_has(&format!(
-        "the watch `GET {}` failed 2 time(s) in a row (2 allowed): last GET {} → 503",
+        "the watch `GET {}` failed 2 times in a row (2 allowed): last GET {} → 503",
         service.server.url("/health"),
         service.server.url("/health")
     ));
@@ -257,7 +257,7 @@ fn a_prometheus_watch_over_its_threshold_names_itself_its_value_and_its_threshol
     )
     .status(1)
     .stderr_has(
-        "the watch `error_ratio` failed 1 time(s) in a row (1 allowed): last {job=\"web\"} = 0.09",
+        "the watch `error_ratio` failed 1 time in a row (1 allowed): last {job=\"web\"} = 0.09",
     )
     .stderr_has("threshold: max 0.05");
     let log = bench.log();

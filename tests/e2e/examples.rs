@@ -140,7 +140,8 @@ fn canary_outside_the_window_stops_before_production() {
     ];
     bench
         .run_with(&["promote", "canary", "--yes"], &env)
-        .status(1)
+        // SPEC §4.3 (v2): the closed window parks the run before production.
+        .status(0)
         .stderr_has("opens Tue");
     assert!(
         !bench

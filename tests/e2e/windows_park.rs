@@ -57,7 +57,7 @@ fn a_closed_window_parks_the_run_and_the_next_promote_inside_it_goes_on() {
     bench
         .run_with(&["promote", "ship", "--yes"], &friday)
         .status(0)
-        .stderr_has("waiting at `production window`: the window is closed; it opens Tue 2026-12-08 10:00 America/Chicago, in 3d 22h");
+        .stderr_has("waiting at `production window`: the window is closed (outside the deployment window (Tue, Wed, Thu 10:00–16:00 America/Chicago)); it opens Tue 2026-12-08 10:00 America/Chicago, in 3d 22h");
     let state = bench.state("ship");
     assert_eq!(state["status"], "waiting");
     assert_eq!(state["parked"]["opens_at"], "2026-12-08T16:00:00Z");
