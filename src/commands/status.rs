@@ -134,7 +134,15 @@ fn report(
             }
             let mut shown = state.clone();
             shown.status = status;
-            let waits = status_parked::waits(&shown, plan, crate::clock::now_or_real());
+            let mut waits = status_parked::waits(&shown, plan, crate::clock::now_or_real());
+            if holder.is_some() && status.is_parked() {
+                // `promote --wait` holds it: it goes on by itself; another promote would
+                // only find the lock taken.
+                waits.commands.clear();
+                waits
+                    .detail
+                    .push("held in the foreground (promote --wait): it goes on by itself".into());
+            }
             for line in status_parked::lines(&waits, status) {
                 text.push_str(&line);
                 text.push('\n');

@@ -212,7 +212,7 @@ pub fn message(event: &Event, verbosity: Verbosity) -> Option<Message> {
                 .map(|s| format!(" at `{s}`"))
                 .unwrap_or_default();
             Message::new(Mark::Fail, format!("interrupted{at}")).with_detail([format!(
-                "go on with `rollout resume {runbook}` or undo with `rollout rollback {runbook}`"
+                "go on with `rollout resume {runbook}`, undo with `rollout rollback {runbook}`, or end it as it is with `rollout abandon {runbook}`"
             )])
         }
         EventKind::RollbackStarted { emergency, reason } => {

@@ -34,6 +34,19 @@ fn a_run_that_changed_something_is_abandoned_only_with_force() {
     bench.run(&["promote", "app", "--yes"]).status(0);
     let run_id = bench.state("app")["run_id"].as_str().unwrap().to_string();
     bench
+        .run(&["status", "app"])
+        .status(0)
+        .stdout_has("waits for: the pause `gate`: check the dashboards")
+        .stdout_has("next step: switch")
+        .stdout_has("go on: rollout promote app");
+    let json: serde_json::Value =
+        serde_json::from_str(&bench.run(&["status", "app", "--json"]).stdout()).unwrap();
+    assert_eq!(
+        json["waiting_for"],
+        "the pause `gate`: check the dashboards"
+    );
+    assert_eq!(json["command"], "rollout promote app");
+    bench
         .run(&["abandon", "app"])
         .status(2)
         .stderr_has(&format!(
