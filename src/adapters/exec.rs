@@ -42,7 +42,13 @@ pub async fn read_current(
     runner: &Runner<'_>,
 ) -> Result<Option<Running>, Failure> {
     let argv = current_argv(current_cmd, target);
-    let finished = runner.run(&argv).await?;
+    let finished = runner.run(&argv).await.map_err(|failure| match failure {
+        Failure::Failed { message, tail } => Failure::Failed {
+            message: format!("[adapters.exec] current_cmd: {message}"),
+            tail,
+        },
+        other => other,
+    })?;
     Ok(last_line(&finished.raw_output).map(|release| Running {
         release,
         revision: None,
