@@ -88,6 +88,16 @@ pub(crate) fn parse(
         b.resolver.scoped_builtin(name, None);
     }
     let step_kind = bind_release(step_kind?);
+    if let (StepKind::Bake(_), Some(value)) = (&step_kind, t.get("timeout")) {
+        b.diagnostics.push(
+            t.error(
+                value.span(),
+                "a `bake` has no `timeout`: it parks the run, and its `duration` is how long it waits",
+            )
+            .with_help(Some("remove `timeout`; `duration` says when the bake may end".into())),
+        );
+        return None;
+    }
     if matches!(step_kind, StepKind::Bake(_)) && section != Section::Steps {
         b.diagnostics.push(
             t.error(

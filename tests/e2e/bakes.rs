@@ -385,6 +385,14 @@ fn bad_bakes_and_watches_are_validation_errors_that_say_what_to_write() {
         .stderr_has("it belongs in [[steps]], not [[rollback]]");
     bench.runbook(
         "a",
+        "[[steps]]\nkind = \"bake\"\nduration = \"1h\"\ntimeout = \"2h\"\n",
+    );
+    bench
+        .run(&["validate", "a"])
+        .status(2)
+        .stderr_has("a `bake` has no `timeout`");
+    bench.runbook(
+        "a",
         "[vars]\nbake = \"soon\"\n[[steps]]\nkind = \"bake\"\nduration = \"{{bake}}\"\n",
     );
     bench
