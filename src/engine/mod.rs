@@ -10,6 +10,7 @@ pub mod preflight;
 pub mod rollback;
 pub mod run;
 pub mod session;
+mod soak_clock;
 pub mod start;
 pub mod state;
 mod state_store;

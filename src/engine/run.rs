@@ -2,11 +2,8 @@
 //! one) and `resume` (a failed or interrupted one). Steps run in order with their
 //! retries; state is saved after each; a failure after a change rolls back by itself.
 
-use std::time::Duration;
-
 use chrono::Utc;
 
-use super::attempt::run_step;
 use super::confirm;
 use super::lock::RunLock;
 use super::park::Gate;
@@ -256,35 +253,12 @@ impl Engine {
                 // Declining changes nothing, so it does not roll back what came before.
                 return self.failed(state, &step.name, error, false).await;
             }
-            // SPEC §4.3: a soak resumed after an interruption waits only for what was left.
-            let soaked = Duration::from_millis(state.soaked.get(&step.name).copied().unwrap_or(0));
-            let resumed = resumed_soak(step, soaked);
-            if resumed.is_some() {
-                self.session.emit(EventKind::Warning {
-                    message: format!(
-                        "`{}` had soaked {} before it was interrupted: it waits only for the rest",
-                        step.name,
-                        humantime::format_duration(Duration::from_secs(soaked.as_secs()))
-                    ),
-                });
-            }
-            let outcome = run_step(
-                &self.session,
-                resumed.as_ref().unwrap_or(step),
-                index + 1,
-                total,
-            )
-            .await;
+            let outcome = self
+                .run_main_step(&mut state, step, index + 1, total)
+                .await?;
             if outcome.is_interrupted() {
-                if matches!(step.kind, StepKind::Soak { .. }) {
-                    let total_soaked = soaked + outcome.duration;
-                    state
-                        .soaked
-                        .insert(step.name.clone(), total_soaked.as_millis() as u64);
-                }
                 return self.interrupted(state, Some(&step.name));
             }
-            state.soaked.remove(&step.name);
             let status = outcome.status(step);
             let error = outcome.result.as_ref().err().map(StepError::message);
             state.record(StepRecord {
@@ -521,24 +495,6 @@ impl Engine {
             other => other,
         }
     }
-}
-
-/// `step` with the time a resumed soak has left, when it had soaked before.
-fn resumed_soak(step: &crate::plan::Step, soaked: Duration) -> Option<crate::plan::Step> {
-    let StepKind::Soak { duration, watches } = &step.kind else {
-        return None;
-    };
-    if soaked.is_zero() {
-        return None;
-    }
-    let mut resumed = step.clone();
-    resumed.kind = StepKind::Soak {
-        duration: duration
-            .saturating_sub(soaked)
-            .max(Duration::from_millis(1)),
-        watches: watches.clone(),
-    };
-    Some(resumed)
 }
 
 impl Engine {

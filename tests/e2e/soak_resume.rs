@@ -57,3 +57,36 @@ fn a_resumed_soak_waits_only_for_what_was_left() {
         "forgotten once done"
     );
 }
+
+#[test]
+fn a_soak_killed_outright_resumes_from_its_last_checkpoint() {
+    let bench = Bench::new();
+    bench
+        .runbook("app", &RUNBOOK.replace("\"6s\"", "\"9s\""))
+        .fake("tool");
+    let mut child = bench.spawn(&["promote", "app"]);
+    assert!(
+        bench.wait_for(Duration::from_secs(20), |b| b.log().contains("STEP OK")),
+        "the deploy step never finished"
+    );
+    // Past the second checkpoint (every 2 s), then SIGKILL: no handler runs.
+    assert!(
+        bench.wait_for(Duration::from_secs(20), |b| {
+            b.state("app")["soaked"]["soak"]
+                .as_u64()
+                .is_some_and(|ms| ms >= 4000)
+        }),
+        "no checkpoint of the soak"
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let soaked = bench.state("app")["soaked"]["soak"].as_u64().unwrap();
+    let started = Instant::now();
+    bench.run(&["resume", "app"]).status(0);
+    let took = started.elapsed();
+    assert!(
+        took < Duration::from_millis(9000 - soaked + 2500),
+        "the resumed soak waited {took:?} after {soaked}ms had passed"
+    );
+    assert_eq!(bench.calls(), vec!["tool [deploy]", "tool [after]"]);
+}
