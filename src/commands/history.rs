@@ -93,7 +93,7 @@ impl Run {
     /// `releases`; also the runbook, the duration and the step it stopped at.
     fn json(&self) -> Value {
         let s = &self.state;
-        json!({
+        let mut doc = json!({
             "run_id": s.run_id,
             "runbook": s.runbook,
             "user": s.user,
@@ -106,7 +106,14 @@ impl Run {
             "at_step": s.at_step,
             "error": s.error,
             "releases": serde_json::to_value(&s.releases).unwrap_or(Value::Null),
-        })
+        });
+        // SPEC §4.3: a parked run has `until` (a bake's end) or `opens_at` (a window's).
+        if let (Value::Object(fields), Value::Object(doc)) =
+            (super::status_parked::until_fields(s), &mut doc)
+        {
+            doc.extend(fields);
+        }
+        doc
     }
 }
 

@@ -183,6 +183,22 @@ pub fn lines(w: &Waits, status: RunStatus) -> Vec<String> {
     out
 }
 
+/// `until` / `opens_at` (RFC 3339) of a parked run, as an object (empty otherwise), for
+/// every JSON output that lists runs (SPEC §4.3).
+pub fn until_fields(state: &RunState) -> Value {
+    let rfc = |t: DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::Secs, true);
+    let mut fields = serde_json::Map::new();
+    if let Some(parked) = state.parked.as_ref().filter(|_| state.status.is_parked()) {
+        if let Some(until) = parked.until {
+            fields.insert("until".into(), json!(rfc(until)));
+        }
+        if let Some(open) = parked.opens_at {
+            fields.insert("opens_at".into(), json!(rfc(open)));
+        }
+    }
+    Value::Object(fields)
+}
+
 /// The JSON fields of these waits: `until` / `opens_at` (RFC 3339), `waiting_for`,
 /// `last_check`, `next_step`, `command`.
 pub fn json_fields(state: &RunState, w: &Waits, doc: &mut Value) {

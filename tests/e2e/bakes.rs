@@ -179,6 +179,15 @@ fn a_bake_parks_checks_on_every_promote_and_goes_on_once_its_time_has_passed() {
     assert_eq!(json["next_step"], "flag 25%");
     assert_eq!(json["command"], "rollout promote flags --yes");
     assert_eq!(json["last_check"]["watches"][1]["value"], "0.004");
+    let list: serde_json::Value =
+        serde_json::from_str(&bench.run(&["list", "--json"]).stdout()).unwrap();
+    assert_eq!(list[0]["state"], "baking");
+    assert_eq!(list[0]["until"], "2026-12-03T10:00:00Z");
+    let history: serde_json::Value =
+        serde_json::from_str(&bench.run(&["history", "--json"]).stdout()).unwrap();
+    assert_eq!(history[0]["state"], "baking");
+    assert_eq!(history[0]["until"], "2026-12-03T10:00:00Z");
+    assert!(history[0]["ended_at"].is_null());
 
     // Late: the time has passed and the watches pass: preflight, then the next step.
     at(
