@@ -2,6 +2,7 @@
 //! confirmations; and what a run owns — its lock and its state file.
 
 pub mod attempt;
+mod bake;
 pub mod confirm;
 mod late;
 pub mod lock;
@@ -14,3 +15,4 @@ mod soak_clock;
 pub mod start;
 pub mod state;
 mod state_store;
+mod window_gate;
