@@ -150,3 +150,29 @@ cmd  = "tool go"
         .stderr_has("preflight failed");
     assert!(bench.calls().is_empty());
 }
+
+#[test]
+fn wait_holds_the_process_until_the_window_opens() {
+    let hook = TestServer::start(|_, _| Reply::ok("ok"));
+    let bench = Bench::new();
+    bench
+        .runbook("ship", &runbook(&hook.url("/hook")))
+        .fake("tool");
+    // Tuesday 09:59:59 in Chicago: the window opens in a second.
+    bench
+        .run_with(
+            &["promote", "ship", "--yes", "--wait"],
+            &[("ROLLOUT_NOW", "2026-12-08T15:59:59Z")],
+        )
+        .status(0);
+    assert_eq!(
+        bench.calls(),
+        vec![
+            "tool [check]",
+            "tool [staging]",
+            "tool [check]",
+            "tool [production]"
+        ]
+    );
+    assert_eq!(bench.state("ship")["status"], "completed");
+}
