@@ -45,6 +45,11 @@ url       = "{health}"
 successes = 1
 interval  = "100ms"
 
+[[rollback]]
+kind = "rollback"
+name = "back"
+cmd  = "tool back {{{{to}}}}"
+
 [[steps]]
 kind       = "metrics"
 name       = "errors"
@@ -79,5 +84,20 @@ max        = 0.05
     assert_eq!(
         finished[0]["observed"],
         serde_json::json!([["target", "web"], ["percent", "25"], ["label", "beta"]])
+    );
+    // A rollback step names its target; ROLLBACK COMPLETE the release it returned to.
+    // (An exec `cmd` rollback's release is recorded once the step is over, so its own
+    // line has no `release=`; the adapters' rollbacks have it on the step too.)
+    bench
+        .run(&["rollback", "app", "--to", "reg/web:1.4"])
+        .status(0);
+    let log = bench.log();
+    assert!(
+        log.contains("STEP OK - app step=back section=rollback") && log.contains("target=web"),
+        "{log}"
+    );
+    assert!(
+        log.contains("ROLLBACK COMPLETE - app") && log.contains("releases=\"web=reg/web:1.4\""),
+        "{log}"
     );
 }
