@@ -18,14 +18,15 @@ use crate::steps::watch::{self, Reading};
 
 impl Engine {
     /// Visits the bake `step`: checks its watches, then parks, fails, or goes on.
-    /// `continuing`: this invocation started at the bake (preflight has not run yet).
+    /// `parked_here`: the run was parked here (this invocation has not run preflight): a
+    /// bake over at the first check returns [`Gate::Ready`].
     pub(super) async fn bake(
         &self,
         state: &mut RunState,
         step: &Step,
         spec: &BakeSpec,
         (index, total): (usize, usize),
-        continuing: bool,
+        parked_here: bool,
     ) -> Result<Gate, Error> {
         let clock = VisitClock::new()?;
         let mut parked = match state.parked.take() {
@@ -77,7 +78,24 @@ impl Engine {
                 return Ok(Gate::Failed(message));
             }
             if now >= until {
-                if continuing || waited {
+                let said = format!(
+                    "baked {} (since {}); every watch passed",
+                    humantime::format_duration(spec.duration),
+                    parked.since.format("%Y-%m-%d %H:%M:%SZ")
+                );
+                if parked_here && !waited {
+                    // The caller runs preflight, then records the bake (SPEC §4.3).
+                    let since = parked.since;
+                    state.parked = Some(parked);
+                    state.status = RunStatus::Baking;
+                    self.save(state)?;
+                    return Ok(Gate::Ready {
+                        since,
+                        said,
+                        observed,
+                    });
+                }
+                if waited {
                     // SPEC §4.3: once the time has passed, preflight runs before the
                     // run goes on; a failed preflight leaves the run parked as it was.
                     state.parked = Some(parked.clone());
@@ -91,14 +109,7 @@ impl Engine {
                     }
                 }
                 state.parked = None;
-                self.say(
-                    step,
-                    format!(
-                        "baked {} (since {}); every watch passed",
-                        humantime::format_duration(spec.duration),
-                        parked.since.format("%Y-%m-%d %H:%M:%SZ")
-                    ),
-                );
+                self.say(step, said);
                 self.step_done(state, step, (StepStatus::Ok, parked.since), None, observed);
                 return Ok(Gate::Open);
             }

@@ -8,15 +8,24 @@ use chrono::{DateTime, Utc};
 use tokio::time::Instant;
 
 use super::run::Engine;
-use super::state::{RunState, StepRecord};
+use super::start::steps_to_run;
+use super::state::{RunState, RunStatus, StepRecord};
 use crate::error::Error;
-use crate::event::{EventKind, Outcome, StepStatus};
-use crate::plan::{Section, Step};
+use crate::event::{EventKind, Mode, Outcome, StepStatus};
+use crate::plan::{Section, Step, StepKind};
 
 /// How a visit to a bake or a window ended.
 pub(super) enum Gate {
     /// Go on with the next step.
     Open,
+    /// A parked run's step lets it go on at its first check: preflight runs next, and
+    /// then [`Engine::opened`] records the step (`said` is its last word, `observed` its
+    /// last check). Until then the run stays parked.
+    Ready {
+        since: DateTime<Utc>,
+        said: String,
+        observed: Vec<(String, String)>,
+    },
     /// The run stops here, with this outcome (parked, or a preflight that failed).
     Stop(Outcome),
     /// A watch failed the bake: the run fails (and rolls back).
@@ -53,6 +62,102 @@ impl VisitClock {
 }
 
 impl Engine {
+    /// `promote` of a parked run (SPEC §4.3): its bake or window is checked first, and
+    /// only when it lets the run go on does the invocation say `RUN STARTED`, run
+    /// preflight and go on — a cron tick that finds the run still parked logs one
+    /// `BAKING` (or `WAITING`) line and exits 0. `--wait` starts the run at once.
+    pub(super) async fn continue_parked(
+        &self,
+        mut state: RunState,
+        start: usize,
+    ) -> Result<Outcome, Error> {
+        let plan = self.session.plan.clone();
+        let total = plan.steps.len();
+        state.mode = Mode::Promote;
+        state.pid = std::process::id();
+        let Some(step) = plan.steps.get(start) else {
+            return self.run_steps(state, start).await;
+        };
+        let started = |engine: &Engine| {
+            engine.session.emit(EventKind::RunStarted {
+                mode: Mode::Promote,
+                steps: steps_to_run(&plan, start, engine.options.full).len(),
+                from_step: Some(step.name.clone()),
+            });
+            engine.ensure_logged()
+        };
+        if self.options.wait {
+            started(self)?;
+        }
+        let gate = match &step.kind {
+            StepKind::Bake(spec) => {
+                self.bake(&mut state, step, spec, (start + 1, total), true)
+                    .await?
+            }
+            StepKind::Window(spec) => {
+                self.window(&mut state, step, spec, (start + 1, total), true)
+                    .await?
+            }
+            // The runbook changed under the parked run: go on from that step.
+            _ => Gate::Ready {
+                since: Utc::now(),
+                said: String::new(),
+                observed: Vec::new(),
+            },
+        };
+        match gate {
+            Gate::Ready {
+                since,
+                said,
+                observed,
+            } => {
+                if !self.options.wait {
+                    started(self)?;
+                }
+                let stays = format!("; the run stays parked at `{}`", step.name);
+                if let Some(stop) = self.preflight_gate(&stays).await {
+                    return Ok(stop);
+                }
+                if !matches!(step.kind, StepKind::Bake(_) | StepKind::Window(_)) {
+                    state.status = RunStatus::Running;
+                    self.save(&mut state)?;
+                    return self.run_steps(state, start).await;
+                }
+                self.opened(&mut state, step, (since, said, observed))?;
+                self.run_steps(state, start + 1).await
+            }
+            Gate::Open => {
+                self.going_on(&mut state, step)?;
+                self.run_steps(state, start + 1).await
+            }
+            Gate::Stop(outcome) => Ok(outcome),
+            Gate::Failed(error) => self.failed(state, &step.name, error, true).await,
+            Gate::Interrupted => self.interrupted(state, Some(&step.name)),
+        }
+    }
+
+    /// Records a parked step that let the run go on (see [`Gate::Ready`]).
+    pub(super) fn opened(
+        &self,
+        state: &mut RunState,
+        step: &Step,
+        (since, said, observed): (DateTime<Utc>, String, Vec<(String, String)>),
+    ) -> Result<(), Error> {
+        if !said.is_empty() {
+            self.say(step, said);
+        }
+        state.parked = None;
+        self.step_done(state, step, (StepStatus::Ok, since), None, observed);
+        self.going_on(state, step)
+    }
+
+    /// The run is running again past `step`.
+    pub(super) fn going_on(&self, state: &mut RunState, step: &Step) -> Result<(), Error> {
+        state.status = RunStatus::Running;
+        state.at_step = Some(step.name.clone());
+        self.save(state)
+    }
+
     pub(super) fn started(&self, step: &Step, index: usize, total: usize) {
         self.session.emit(EventKind::StepStarted {
             section: Section::Steps,

@@ -74,10 +74,14 @@ impl Engine {
                 .chain(&plan.preflight),
             self.answers(),
         )?;
-        // A parked run (bake, window) goes on from its parked step, and preflight runs
-        // only once that step lets it go on (SPEC §4.3).
-        let parked = previous.as_ref().is_some_and(|s| s.status.is_parked());
-        let continuing = previous.filter(|s| s.status == RunStatus::Paused || s.status.is_parked());
+        // A parked run (bake, window) is visited at its parked step (SPEC §4.3).
+        let previous = match previous {
+            Some(state) if state.status.is_parked() => {
+                return self.continue_parked(state, start).await;
+            }
+            other => other,
+        };
+        let continuing = previous.filter(|s| s.status == RunStatus::Paused);
         let from_step = continuing.as_ref().and_then(|s| s.at_step.clone());
         self.session.emit(EventKind::RunStarted {
             mode: Mode::Promote,
@@ -85,15 +89,10 @@ impl Engine {
             from_step,
         });
         self.ensure_logged()?;
-        if !parked && let Some(stop) = self.preflight_gate("").await {
+        if let Some(stop) = self.preflight_gate("").await {
             return Ok(stop);
         }
         let mut state = match continuing {
-            Some(mut state) if parked => {
-                state.mode = Mode::Promote;
-                state.pid = std::process::id();
-                state
-            }
             Some(mut state) => {
                 if let Some(pause) = state.at_step.clone() {
                     state.record(StepRecord {
@@ -124,7 +123,7 @@ impl Engine {
             }
         };
         self.save(&mut state)?;
-        self.run_steps(state, start, parked).await
+        self.run_steps(state, start).await
     }
 
     /// `rollout resume`: a failed or interrupted run, from its failed step (or `from`).
@@ -172,17 +171,15 @@ impl Engine {
         state.pid = std::process::id();
         state.error = None;
         self.save(&mut state)?;
-        self.run_steps(state, start, false).await
+        self.run_steps(state, start).await
     }
 
     /// Runs main steps from `start` until the end, a pause, a parked bake or window, a
-    /// failure or an interrupt. `visiting`: the run was parked at `start`, and its
-    /// preflight runs once that step lets it go on.
-    async fn run_steps(
+    /// failure or an interrupt.
+    pub(super) async fn run_steps(
         &self,
         mut state: RunState,
         start: usize,
-        visiting: bool,
     ) -> Result<Outcome, Error> {
         let plan = self.session.plan.clone();
         let total = plan.steps.len();
@@ -191,24 +188,31 @@ impl Engine {
             if self.session.interrupt.is_set() {
                 return self.interrupted(state, Some(&step.name));
             }
-            let continuing = visiting && index == start;
+            // Reached in this invocation, after its preflight: a gate that opens at once
+            // goes on without another.
             let gate = match &step.kind {
                 StepKind::Bake(spec) => Some(
-                    self.bake(&mut state, step, spec, (index + 1, total), continuing)
+                    self.bake(&mut state, step, spec, (index + 1, total), false)
                         .await?,
                 ),
                 StepKind::Window(spec) if !self.session.flags.emergency => Some(
-                    self.window(&mut state, step, spec, (index + 1, total), continuing)
+                    self.window(&mut state, step, spec, (index + 1, total), false)
                         .await?,
                 ),
                 _ => None,
             };
             match gate {
                 None => {}
+                Some(Gate::Ready {
+                    since,
+                    said,
+                    observed,
+                }) => {
+                    self.opened(&mut state, step, (since, said, observed))?;
+                    continue;
+                }
                 Some(Gate::Open) => {
-                    state.status = RunStatus::Running;
-                    state.at_step = Some(step.name.clone());
-                    self.save(&mut state)?;
+                    self.going_on(&mut state, step)?;
                     continue;
                 }
                 Some(Gate::Stop(outcome)) => return Ok(outcome),
@@ -335,7 +339,7 @@ impl Engine {
     }
 
     /// A step failed: record it, and roll back if something had changed.
-    async fn failed(
+    pub(super) async fn failed(
         &self,
         mut state: RunState,
         step: &str,

@@ -25,7 +25,7 @@ impl Engine {
         step: &Step,
         spec: &WindowSpec,
         (index, total): (usize, usize),
-        continuing: bool,
+        parked_here: bool,
     ) -> Result<Gate, Error> {
         let clock = VisitClock::new()?;
         self.started(step, index, total);
@@ -40,7 +40,15 @@ impl Engine {
             let now = clock.now();
             match window::check(spec, now) {
                 Ok(inside) => {
-                    if (continuing || waited)
+                    if parked_here && !waited {
+                        // The caller runs preflight, then records the window.
+                        return Ok(Gate::Ready {
+                            since,
+                            said: inside,
+                            observed: Vec::new(),
+                        });
+                    }
+                    if waited
                         && let Some(stop) = self
                             .preflight_gate("; the run stays parked at the window")
                             .await

@@ -154,6 +154,13 @@ fn a_bake_parks_checks_on_every_promote_and_goes_on_once_its_time_has_passed() {
         2,
         "no preflight and no next step while baking"
     );
+    let log = bench.log();
+    assert_eq!(
+        log.matches("RUN STARTED").count(),
+        1,
+        "a tick that finds the run parked logs one BAKING line: {log}"
+    );
+    assert_eq!(log.matches("BAKING - flags").count(), 2, "{log}");
 
     // Status says what it waits for, the last check, the next step and the command.
     let status = at(&bench, "2026-12-02T09:00:00Z", &["status", "flags"]);
