@@ -4,31 +4,17 @@
 
 use super::run::Engine;
 use crate::plan::{LateValues, Step, StepKind, Text, Verb, late};
-use crate::releases::Ledger;
-
-/// A step ready to run, and the release it returns its target to when it succeeds.
-pub(super) struct Bound {
-    pub step: Step,
-    /// `(target, release)`: a `cmd` that used `{{to}}` returned the target there, so
-    /// state may say so (SPEC §4.1: it never claims a release it did not set).
-    returns_to: Option<(String, String)>,
-}
-
-impl Bound {
-    /// Records, after the step succeeded, the release it returned its target to.
-    pub fn record_return(&self, releases: &Ledger) {
-        if let Some((target, release)) = &self.returns_to {
-            releases.rolled_back(target, release);
-        }
-    }
-}
 
 impl Engine {
     /// `step` with its late built-ins bound. `{{stable}}`: the release the run pinned for
     /// the step's target (else the one recorded before the current one); `{{to}}`:
     /// `--to`, else the step's `to`, else `{{stable}}`. One left without a value stays
     /// in a command, and the step fails saying so when it runs; a message says "none".
-    pub(super) fn bind_late(&self, step: &Step, reason: &str) -> Bound {
+    ///
+    /// A rollback `cmd` that uses `{{to}}` returns its target there: its bound `to` says
+    /// so, and the step records it (SPEC §4.1: state never claims a release rollout did
+    /// not set). One that does not use it has no `to`: its command never saw one.
+    pub(super) fn bind_late(&self, step: &Step, reason: &str) -> Step {
         let key = step
             .target
             .as_ref()
@@ -71,18 +57,21 @@ impl Engine {
             reason: Some(Text::plain(reason)),
             release: None,
         };
-        let returns_to = match (&step.kind, &to) {
-            (StepKind::Platform(p), Some(to))
-                if p.cmd.is_some()
-                    && matches!(p.verb, Verb::Rollback { .. })
-                    && step.kind.uses_late("to") =>
-            {
-                Some((key, to.shown().to_string()))
-            }
-            _ => None,
-        };
-        let mut step = step.clone();
-        step.kind = step.kind.bind_late(&values);
-        Bound { step, returns_to }
+        let mut bound = step.clone();
+        bound.kind = step.kind.bind_late(&values);
+        if let StepKind::Platform(p) = &mut bound.kind
+            && p.cmd.is_some()
+            && let Verb::Rollback { to: bound_to } = &mut p.verb
+        {
+            let used = match &step.kind {
+                StepKind::Platform(original) => original
+                    .cmd
+                    .as_ref()
+                    .is_some_and(|c| StepKind::Run(c.clone()).uses_late("to")),
+                _ => false,
+            };
+            *bound_to = if used { to } else { None };
+        }
+        bound
     }
 }

@@ -174,12 +174,9 @@ impl Engine {
                 continue;
             }
             let bound = self.bind_late(step, reason);
-            let outcome = run_step(&self.session, &bound.step, index + 1, total).await;
+            let outcome = run_step(&self.session, &bound, index + 1, total).await;
             // The rollback's own changes are not the run's.
             self.session.releases.take_started();
-            if outcome.result.is_ok() {
-                bound.record_return(&self.session.releases);
-            }
             if outcome.is_interrupted() {
                 return self.interrupted(state.clone(), Some(&step.name));
             }
@@ -293,11 +290,8 @@ impl Engine {
                 return Ok(None);
             }
             let bound = self.bind_late(step, reason);
-            let outcome = run_step(&self.session, &bound.step, index + 1, total).await;
+            let outcome = run_step(&self.session, &bound, index + 1, total).await;
             self.session.releases.take_started();
-            if outcome.result.is_ok() {
-                bound.record_return(&self.session.releases);
-            }
             if outcome.is_interrupted() {
                 return Ok(None);
             }

@@ -41,7 +41,12 @@ pub async fn carry_out(env: &StepEnv<'_>, p: &PlatformStep) -> Result<Change, St
         }
         let finished = run::run_command(env, spec).await?;
         run::judge(spec, finished)?;
-        return Ok(Change::None);
+        // A rollback `cmd` bound with `{{to}}` keeps the release it returned to as its
+        // `to` (engine::late); any other `cmd` says nothing rollout could vouch for.
+        return Ok(match &p.verb {
+            Verb::Rollback { to: Some(to) } => Change::RolledBack(to.value().to_string()),
+            _ => Change::None,
+        });
     }
     let (Some(adapter), Some(target)) = (adapter, step.target.as_ref()) else {
         return Err(failed(format!(

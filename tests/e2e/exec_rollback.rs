@@ -89,6 +89,13 @@ fn a_failed_run_returns_an_exec_target_to_what_current_cmd_printed_before_it() {
         "{log}"
     );
     assert!(log.contains("releases=\"web=v1\""), "{log}");
+    // SPEC §4.4: the rollback step's own line names where it returned the target.
+    assert!(
+        log.lines().any(|l| l.contains("step=back")
+            && l.contains("target=web")
+            && l.contains("release=v1")),
+        "{log}"
+    );
 }
 
 #[test]
