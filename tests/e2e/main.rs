@@ -16,6 +16,7 @@ mod bakes;
 mod bakes_example;
 mod cli;
 mod compose;
+mod compose_v2;
 mod demo;
 mod engine;
 mod examples;
