@@ -221,7 +221,15 @@ fn compose_project(
             )),
         );
     }
-    entry.files = Some(project.files);
+    // Adapters run in the project root: files there are named relative to it, as a
+    // person would type them (and as `show` prints them).
+    entry.files = Some(
+        project
+            .files
+            .into_iter()
+            .map(|f| f.strip_prefix(root).map(Path::to_path_buf).unwrap_or(f))
+            .collect(),
+    );
     entry.project = Some(project.name);
 }
 

@@ -154,3 +154,18 @@ fn show_prints_every_compose_command() {
             "compose.yaml -f .rollout/compose/shop.override.yml up -d --no-deps --wait web",
         );
 }
+
+#[test]
+fn the_shipped_compose_stack_example_validates_and_shows_each_compose_command() {
+    let bench = Bench::new();
+    let repo = env!("CARGO_MANIFEST_DIR");
+    bench
+        .run(&["-C", repo, "validate", "compose-stack"])
+        .status(0);
+    bench
+        .run(&["-C", repo, "show", "compose-stack"])
+        .status(0)
+        .stdout_has("docker compose -p openhands -f deploy/openhands/docker-compose.yml -f .rollout/compose/openhands.override.yml up -d --no-deps --wait openhands")
+        .stdout_has("services.openhands.image = <the image the service ran before the run changed it>")
+        .stdout_has("log: openhands back on {{stable}}: {{reason}}");
+}
