@@ -81,7 +81,7 @@ fn top_level_mistakes_are_reported_all_at_once() {
             (1, "unknown key `descripton` in the top level"),
             (
                 2,
-                "unknown adapter `flyio`; use one of fly, kubectl, systemctl, exec"
+                "unknown adapter `flyio`; use one of fly, kubectl, systemctl, compose, exec"
             ),
             (
                 3,
