@@ -4,6 +4,7 @@
 mod fakes;
 mod http;
 mod mounts;
+mod pg_server;
 mod support;
 
 mod adapters_fly;
@@ -28,6 +29,7 @@ mod journal;
 mod lock;
 mod log;
 mod metrics;
+mod postgres;
 mod preflight;
 mod prometheus;
 mod promote_flags;

@@ -126,11 +126,21 @@ impl PgLock {
         };
         let client = backend.client();
         let (k1, k2) = keys(&backend.config.project, runbook);
+        let say = format!(
+            "UPDATE {} SET taking_over = $3 WHERE project = $1 AND runbook = $2",
+            backend.table("locks")
+        );
+        let (project, name) = (backend.config.project.clone(), runbook.to_string());
+        let said = serde_json::to_value(me).map_err(|e| PgLockError::Down(e.to_string()))?;
         super::run(async move {
+            let client = client.lock().await;
+            // Said before the session ends, so the stopped run can name who took over.
+            client
+                .execute(&say, &[&project, &name, &said])
+                .await
+                .map_err(|e| super::describe(&e))?;
             // Whoever holds the advisory lock now, whatever the table says.
             client
-                .lock()
-                .await
                 .query(
                     &format!(
                         "SELECT pg_terminate_backend(p.pid) FROM pg_locks p
@@ -153,13 +163,14 @@ impl PgLock {
         }
     }
 
-    /// Who took this lock over, if someone has: the holder now recorded, when its token
-    /// is newer than ours.
+    /// Who took this lock over, if someone has: the holder now recorded when its token
+    /// is newer than ours, or who said they are taking it over.
     pub fn taken_over_by<H: DeserializeOwned + Send + 'static>(&self) -> Option<H> {
         let (client, sql) = (
             self.backend.client(),
             format!(
-                "SELECT holder FROM {} WHERE project = $1 AND runbook = $2 AND token > $3",
+                "SELECT CASE WHEN token > $3 THEN holder ELSE taking_over END
+                 FROM {} WHERE project = $1 AND runbook = $2",
                 self.backend.table("locks")
             ),
         );
@@ -175,9 +186,10 @@ impl PgLock {
                 .query(&sql, &[&project, &runbook, &token])
                 .await
                 .map_err(|e| super::describe(&e))?;
-            Ok(rows
-                .first()
-                .and_then(|row| serde_json::from_value(row.get(0)).ok()))
+            Ok(rows.first().and_then(|row| {
+                row.get::<_, Option<serde_json::Value>>(0)
+                    .and_then(|v| serde_json::from_value(v).ok())
+            }))
         })
         .ok()
         .flatten()
@@ -246,7 +258,8 @@ fn record_holder<H: Serialize>(
          VALUES ($1, $2, 1, $3, pg_backend_pid())
          ON CONFLICT (project, runbook) DO UPDATE
             SET token = l.token + 1, holder = EXCLUDED.holder,
-                backend_pid = EXCLUDED.backend_pid, since = clock_timestamp()
+                backend_pid = EXCLUDED.backend_pid, taking_over = NULL,
+                since = clock_timestamp()
          RETURNING token",
         backend.table("locks")
     );

@@ -13,6 +13,7 @@ const MIGRATIONS: &[&str] = &[
         token bigint NOT NULL,
         holder jsonb NOT NULL,
         backend_pid integer NOT NULL,
+        taking_over jsonb,
         since timestamptz NOT NULL DEFAULT clock_timestamp(),
         PRIMARY KEY (project, runbook)
      );
