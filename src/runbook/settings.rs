@@ -238,6 +238,38 @@ mod tests {
     }
 
     #[test]
+    fn reads_the_backend_and_checks_it() {
+        let s = settings(
+            "[backend]\nurl = \"postgres://ops@db/deploys\"\nproject = \"shop\"\nschema = \"team_rollout\"\n",
+        )
+        .expect("valid");
+        assert_eq!(
+            s.backend,
+            BackendSettings {
+                url: Some("postgres://ops@db/deploys".into()),
+                project: Some("shop".into()),
+                schema: Some("team_rollout".into()),
+            }
+        );
+        assert_eq!(
+            settings("").expect("valid").backend,
+            BackendSettings::default()
+        );
+        let d =
+            settings("[backend]\nurl = \"\"\nschema = \"Bad-Name\"\nprojet = \"x\"\n").unwrap_err();
+        let messages: Vec<&str> = d.iter().map(|d| d.message.as_str()).collect();
+        assert_eq!(
+            messages,
+            vec![
+                "`url` is empty",
+                "`Bad-Name` is not a schema name",
+                "unknown key `projet` in [backend]"
+            ]
+        );
+        assert_eq!(d[2].help.as_deref(), Some("did you mean `project`?"));
+    }
+
+    #[test]
     fn unknown_keys_and_bad_values_are_reported_with_positions() {
         let d = settings("lgo = \"x.log\"\nadapter = \"dokku\"\n[vars]\nn = 3\n").unwrap_err();
         assert_eq!(d.len(), 3);

@@ -209,7 +209,10 @@ fn take_sslmode(url: &str) -> (String, Option<String>) {
             None => rest.push_str(tail),
         }
     } else {
-        rest.push_str(lead.trim());
+        // `&sslmode=x` goes whole; in `host=h sslmode=x` the space before it stays.
+        if lead != "&" {
+            rest.push_str(lead);
+        }
         rest.push_str(tail);
     }
     (rest, mode)
@@ -337,6 +340,10 @@ mod tests {
         assert_eq!(
             take_sslmode("postgres://h/db?a=1&sslmode=require"),
             ("postgres://h/db?a=1".to_string(), Some("require".into()))
+        );
+        assert_eq!(
+            take_sslmode("host=h sslmode=disable dbname=d"),
+            ("host=h  dbname=d".to_string(), Some("disable".into()))
         );
         assert_eq!(
             take_sslmode("postgres://h/db"),
