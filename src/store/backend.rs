@@ -36,7 +36,11 @@ impl Backend {
     /// what an emergency rollback does.
     pub fn open_emergency(project: &Project) -> Result<Backend, Error> {
         let backend = Backend::connect(project)?;
-        if let Backend::Down(config) = &backend {
+        // Said once, however many parts of the rollback ask.
+        static SAID: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+        if let Backend::Down(config) = &backend
+            && !SAID.swap(true, std::sync::atomic::Ordering::SeqCst)
+        {
             crate::ui::stderr_line(format_args!(
                 "warning: the backend {} cannot be used ({}); the emergency rollback goes on \
                  with local state and the local log, and says at the end what it could not store",

@@ -184,9 +184,35 @@ fn status_history_and_log_read_the_database_from_the_other_machine() {
     a.run(&["log", "--runbook", "app", "--event", "rollback complete"])
         .status(0)
         .stdout_has("bob");
+    // The schema was created on first use, at its version.
+    assert_eq!(
+        server
+            .psql(&db, "SELECT max(version) FROM rollout.schema_version")
+            .expect("version"),
+        "1"
+    );
     // A note from either machine is a row the other reads.
     b.run(&["log", "note", "checked by bob"]).status(0);
     a.run(&["log"]).status(0).stdout_has("checked by bob");
+}
+
+#[test]
+fn a_run_that_failed_on_one_machine_resumes_on_the_other() {
+    let Some((server, db)) = start() else { return };
+    let a = Machine::new(&server, &db, "alice", "shop");
+    let b = Machine::new(&server, &db, "bob", "shop");
+    let runbook = "auto_rollback = false\n\n[[steps]]\nkind = \"run\"\ncmd = \"deployer deploy\"\n\n\
+                   [[steps]]\nkind = \"run\"\ncmd = \"deployer check\"\n";
+    a.runbook("app", runbook);
+    b.runbook("app", runbook);
+    a.bench.tell("deployer", "check", "exit", "1");
+    a.run(&["promote", "app"]).status(1);
+    b.run(&["status", "app"]).status(0).stdout_has("failed");
+    b.run(&["resume", "app"]).status(0);
+    // B went on from the failed step: the deploy A did is not done again.
+    assert_eq!(b.bench.calls(), vec!["deployer [check]"]);
+    assert_eq!(a.bench.calls(), vec!["deployer [deploy]", "deployer [check]"]);
+    a.run(&["history", "app"]).status(0).stdout_has("completed");
 }
 
 #[test]
