@@ -100,7 +100,8 @@ pub enum LockError {
         runbook: String,
         holder: Option<Box<Holder>>,
     },
-    /// The team backend could not be used: `error` is its `down` error.
+    /// The team backend's answer, as the error to show: held (exit 3, naming the holder
+    /// on whatever machine), or down (exit 1, naming the backend).
     Backend(Box<Error>),
     Io {
         path: PathBuf,
@@ -409,10 +410,20 @@ impl RunLock {
 
 fn remote_error(backend: &Backend, runbook: &str, err: PgLockError<Holder>) -> LockError {
     match (err, backend) {
-        (PgLockError::Held(holder), _) => LockError::Held {
-            runbook: runbook.to_string(),
-            holder: holder.map(Box::new),
-        },
+        (PgLockError::Held(holder), _) => {
+            let held = LockError::Held {
+                runbook: runbook.to_string(),
+                holder: holder.map(Box::new),
+            };
+            // The holder may be on any machine, and so may the operator who must act.
+            LockError::Backend(Box::new(
+                Error::new(ExitCode::Locked, held.to_string()).with_hint(format!(
+                    "wait for that run to end (`rollout status {runbook}` shows it, on any \
+                     machine of the team); in an emergency, `rollout rollback {runbook} \
+                     --emergency` on any machine stops it and takes over"
+                )),
+            ))
+        }
         (PgLockError::Down(why), Backend::Postgres(pg)) => {
             LockError::Backend(Box::new(pg.config.down(&why)))
         }

@@ -191,9 +191,23 @@ fn status_history_and_log_read_the_database_from_the_other_machine() {
             .expect("version"),
         "1"
     );
-    // A note from either machine is a row the other reads.
+    // A note from either machine is a row the other reads, also while following.
+    let followed = a.bench.path("followed.txt");
+    let mut follow = a
+        .command(&["log", "--follow"])
+        .stdout(std::fs::File::create(&followed).expect("file"))
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
     b.run(&["log", "note", "checked by bob"]).status(0);
     a.run(&["log"]).status(0).stdout_has("checked by bob");
+    let seen = a.bench.wait_for(Duration::from_secs(5), |bench| {
+        std::fs::read_to_string(bench.path("followed.txt"))
+            .unwrap_or_default()
+            .contains("checked by bob")
+    });
+    kill(&mut follow);
+    assert!(seen, "log --follow never showed B's note");
 }
 
 #[test]
