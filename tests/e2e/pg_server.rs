@@ -17,6 +17,8 @@ const STARTUP: Duration = Duration::from_secs(30);
 
 pub struct PgServer {
     child: Option<Child>,
+    /// The CA that signed the server's certificate, when it serves TLS only.
+    pub ca: Option<PathBuf>,
     bin: PathBuf,
     dir: tempfile::TempDir,
     pub port: u16,
@@ -26,6 +28,17 @@ pub struct PgServer {
 
 impl PgServer {
     pub fn start() -> Option<PgServer> {
+        PgServer::start_with(false)
+    }
+
+    /// A server that accepts TCP clients over TLS only (`hostssl` in pg_hba.conf), with
+    /// a certificate for 127.0.0.1 signed by a throwaway CA (`ca`), made with the
+    /// `openssl` command; `None`, saying so, where that is missing.
+    pub fn start_tls() -> Option<PgServer> {
+        PgServer::start_with(true)
+    }
+
+    fn start_with(tls: bool) -> Option<PgServer> {
         let Some(bin) = bin_dir() else {
             eprintln!(
                 "skipped: PostgreSQL is not installed (apt-get install postgresql; or set ROLLOUT_PG_BIN to its bin/)"
@@ -55,6 +68,7 @@ impl PgServer {
         }
         let mut server = PgServer {
             child: None,
+            ca: None,
             bin,
             port: free_port(),
             dir,
@@ -82,10 +96,102 @@ impl PgServer {
                 return None;
             }
         }
+        if tls && !server.make_tls() {
+            return None;
+        }
         if !server.launch() {
             return None;
         }
         Some(server)
+    }
+
+    /// A CA, a server certificate for 127.0.0.1 signed by it, `ssl = on`, and TCP
+    /// clients let in over TLS only.
+    fn make_tls(&mut self) -> bool {
+        let dir = self.dir.path().to_path_buf();
+        let openssl = |args: &[&str]| {
+            Command::new("openssl")
+                .args(args)
+                .current_dir(&dir)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
+        };
+        std::fs::write(
+            dir.join("san.ext"),
+            "subjectAltName=IP:127.0.0.1,DNS:localhost\n",
+        )
+        .expect("ext");
+        let made = openssl(&[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=rollout test CA",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.crt",
+        ]) && openssl(&[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+        ]) && openssl(&[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-extfile",
+            "san.ext",
+            "-out",
+            "server.crt",
+        ]);
+        if !made {
+            eprintln!("skipped: cannot make test certificates (is `openssl` installed?)");
+            return false;
+        }
+        use std::os::unix::fs::PermissionsExt;
+        for file in ["server.key", "server.crt"] {
+            let path = dir.join(file);
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+            if let Some((uid, gid)) = self.user {
+                std::os::unix::fs::chown(&path, Some(uid), Some(gid)).expect("chown");
+            }
+        }
+        let data = self.data();
+        let mut conf = std::fs::read_to_string(data.join("postgresql.conf")).expect("conf");
+        conf.push_str(&format!(
+            "\nssl = on\nssl_cert_file = '{}'\nssl_key_file = '{}'\n",
+            dir.join("server.crt").display(),
+            dir.join("server.key").display()
+        ));
+        std::fs::write(data.join("postgresql.conf"), conf).expect("conf");
+        std::fs::write(
+            data.join("pg_hba.conf"),
+            "local all all trust\nhostssl all all 127.0.0.1/32 scram-sha-256\n",
+        )
+        .expect("hba");
+        self.ca = Some(dir.join("ca.crt"));
+        true
     }
 
     fn data(&self) -> PathBuf {

@@ -433,3 +433,47 @@ fn two_unrelated_projects_in_one_database_never_block_each_other() {
     assert!(!blog.run(&["log"]).stdout().contains("alice"));
     kill(&mut first);
 }
+
+#[test]
+fn tls_through_rustls_verifies_the_server() {
+    let Some(server) = PgServer::start_tls() else {
+        return;
+    };
+    let db = server.database("team");
+    let ca = server.ca.clone().expect("ca");
+    let a = Machine::new(&server, &db, "alice", "shop");
+    a.runbook("app", QUICK);
+    let run = |args: &[&str], env: &[(&str, &str)]| {
+        let mut cmd = a.command(args);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        Run(cmd.output().expect("run"))
+    };
+    let ca = ca.display().to_string();
+    // The server takes TCP clients over TLS only: plain text is turned away.
+    run(&["status", "app"], &[("PGSSLMODE", "disable")])
+        .status(1)
+        .stderr_has("cannot be used")
+        .stderr_has("no encryption");
+    // Verified against the CA that signed it.
+    run(
+        &["promote", "app"],
+        &[("PGSSLMODE", "verify-full"), ("PGSSLROOTCERT", &ca)],
+    )
+    .status(0);
+    run(
+        &["status", "app"],
+        &[("PGSSLMODE", "require"), ("PGSSLROOTCERT", &ca)],
+    )
+    .status(0)
+    .stdout_has("alice");
+    // Without that CA the server is not trusted, whatever the mode.
+    run(&["status", "app"], &[("PGSSLMODE", "require")])
+        .status(1)
+        .stderr_has("cannot be used");
+    let used = server
+        .psql(&db, "SELECT count(*) FROM rollout.log")
+        .expect("rows");
+    assert_ne!(used, "0");
+}
