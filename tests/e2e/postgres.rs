@@ -266,6 +266,11 @@ fn an_emergency_rollback_on_one_machine_takes_over_a_run_on_the_other() {
     a.run(&["status", "app"])
         .status(0)
         .stdout_has("rolled back");
+    // B's local copy of the run folds on its own, A's step and all: what an emergency
+    // on B would go on with were the database down.
+    let local = b.bench.state("app");
+    assert_eq!(local["status"], "rolled_back", "{local}");
+    assert_eq!(local["steps"][0]["name"], "run deployer deploy", "{local}");
 }
 
 #[test]

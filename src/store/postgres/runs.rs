@@ -19,6 +19,10 @@ use crate::store::{FileStore, Folded, Record, RunStore};
 pub struct PostgresStore {
     backend: Arc<PgBackend>,
     local: FileStore,
+    /// Runs this process has appended to locally: the first time, the local journal is
+    /// given the run as the database has it, so it folds on its own (a run begun on
+    /// another machine has no local beginning here).
+    mirrored: std::sync::Mutex<std::collections::HashSet<(String, String)>>,
 }
 
 /// Why a record was not stored.
@@ -30,7 +34,11 @@ enum Refused {
 
 impl PostgresStore {
     pub fn new(backend: Arc<PgBackend>, local: FileStore) -> PostgresStore {
-        PostgresStore { backend, local }
+        PostgresStore {
+            backend,
+            local,
+            mirrored: Default::default(),
+        }
     }
 
     fn down(&self, why: String) -> Error {
@@ -231,6 +239,23 @@ impl RunStore for PostgresStore {
         durable: bool,
     ) -> Result<(), Error> {
         // The local copy first: it is what an emergency here goes on with.
+        let first = self
+            .mirrored
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert((runbook.to_string(), run_id.to_string()));
+        if first
+            && record.snapshot.is_none()
+            && let Ok(Some(run)) = self
+                .fold(runbook, Some(run_id.to_string()))
+                .map(|mut r| r.pop())
+        {
+            let whole = Record {
+                snapshot: Some(run.document),
+                ..Record::default()
+            };
+            let _ = self.local.append(runbook, run_id, &whole, false);
+        }
         let local = self.local.append(runbook, run_id, record, false);
         let kept = match &local {
             Ok(()) => format!("kept only in {}", self.local.location(runbook).display()),
