@@ -70,10 +70,9 @@ impl LogMirror for PgLog {
             entry.format(),
         );
         let stored = super::run(async move {
-            client
-                .lock()
-                .await
-                .execute(&sql, &[&project, &runbook, &line])
+            let mut conn = client.lock().await;
+            let statement = conn.prepared(&sql).await.map_err(|e| super::describe(&e))?;
+            conn.execute(&statement, &[&project, &runbook, &line])
                 .await
                 .map(drop)
                 .map_err(|e| super::describe(&e))

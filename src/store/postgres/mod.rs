@@ -116,7 +116,43 @@ pub struct PgBackend {
 }
 
 /// One connection used by one statement or transaction at a time.
-pub(crate) type Shared = Arc<Mutex<Client>>;
+pub(crate) type Shared = Arc<Mutex<Conn>>;
+
+/// A connection and the statements prepared on it, so a statement said once per step
+/// costs one round trip, not two (parse, then execute).
+#[derive(Debug)]
+pub(crate) struct Conn {
+    client: Client,
+    statements: std::collections::HashMap<String, tokio_postgres::Statement>,
+}
+
+impl Conn {
+    /// `sql`, prepared on this connection the first time it is asked for.
+    pub(crate) async fn prepared(
+        &mut self,
+        sql: &str,
+    ) -> Result<tokio_postgres::Statement, tokio_postgres::Error> {
+        if let Some(statement) = self.statements.get(sql) {
+            return Ok(statement.clone());
+        }
+        let statement = self.client.prepare(sql).await?;
+        self.statements.insert(sql.to_string(), statement.clone());
+        Ok(statement)
+    }
+}
+
+impl std::ops::Deref for Conn {
+    type Target = Client;
+    fn deref(&self) -> &Client {
+        &self.client
+    }
+}
+
+impl std::ops::DerefMut for Conn {
+    fn deref_mut(&mut self) -> &mut Client {
+        &mut self.client
+    }
+}
 
 impl PgBackend {
     /// Connects and creates or migrates the schema. The error names the backend without
@@ -125,12 +161,18 @@ impl PgBackend {
         let client = config.connect().map_err(|err| config.down(&err))?;
         let backend = PgBackend {
             config,
-            client: Arc::new(Mutex::new(client)),
+            client: Arc::new(Mutex::new(Conn {
+                client,
+                statements: Default::default(),
+            })),
             tokens: Default::default(),
         };
         let (client, schema) = (backend.client.clone(), backend.config.schema.clone());
-        run(async move { schema::migrate(&mut *client.lock().await, &schema).await })
-            .map_err(|err| backend.config.down(&err))?;
+        run(async move {
+            let mut conn = client.lock().await;
+            schema::migrate(&mut conn, &schema).await
+        })
+        .map_err(|err| backend.config.down(&err))?;
         Ok(backend)
     }
 

@@ -103,29 +103,39 @@ impl PostgresStore {
         Ok(runs)
     }
 
-    fn store(
-        &self,
-        runbook: &str,
-        run_id: &str,
-        record: &Record,
-        durable: bool,
-    ) -> Result<(), Refused> {
+    /// Appends one record in one statement (so one round trip and one commit): the run's
+    /// row is created or touched and the record inserted only if this process still
+    /// holds the lock with its fencing token — the `locks` row is locked `FOR UPDATE`
+    /// meanwhile, so a new holder's token cannot slip in between check and write.
+    fn store(&self, runbook: &str, run_id: &str, record: &Record) -> Result<(), Refused> {
         let record = serde_json::to_value(record).map_err(|e| Refused::Down(e.to_string()))?;
         let token = self.backend.token(runbook);
         let (k1, k2) = keys(&self.backend.config.project, runbook);
-        let fence = format!(
+        let sql = format!(
+            "WITH fence AS (
+                SELECT 1 FROM {locks} l
+                WHERE l.project = $1 AND l.runbook = $2 AND l.token = $5
+                  AND EXISTS (SELECT 1 FROM pg_locks p WHERE p.pid = l.backend_pid AND {held})
+                FOR UPDATE OF l
+             ), go AS (
+                SELECT 1 WHERE $5::bigint IS NULL OR EXISTS (SELECT 1 FROM fence)
+             ), run AS (
+                INSERT INTO {runs} (project, runbook, run_id) SELECT $1, $2, $3 FROM go
+                ON CONFLICT (project, runbook, run_id) DO UPDATE SET updated_at = clock_timestamp()
+                RETURNING 1
+             )
+             INSERT INTO {records} (project, runbook, run_id, record, token)
+             SELECT $1, $2, $3, $4, $5 FROM go
+             RETURNING seq",
+            locks = self.backend.table("locks"),
+            runs = self.backend.table("runs"),
+            records = self.backend.table("records"),
+            held = HELD.replace("$1", "$6").replace("$2", "$7"),
+        );
+        let why_sql = format!(
             "SELECT l.token, EXISTS (SELECT 1 FROM pg_locks p WHERE p.pid = l.backend_pid AND {HELD})
-             FROM {} l WHERE l.project = $3 AND l.runbook = $4 FOR UPDATE",
+             FROM {} l WHERE l.project = $3 AND l.runbook = $4",
             self.backend.table("locks")
-        );
-        let upsert_run = format!(
-            "INSERT INTO {} (project, runbook, run_id) VALUES ($1, $2, $3)
-             ON CONFLICT (project, runbook, run_id) DO UPDATE SET updated_at = clock_timestamp()",
-            self.backend.table("runs")
-        );
-        let insert = format!(
-            "INSERT INTO {} (project, runbook, run_id, record, token) VALUES ($1, $2, $3, $4, $5)",
-            self.backend.table("records")
         );
         let (client, project, runbook, run_id) = (
             self.backend.client(),
@@ -133,48 +143,37 @@ impl PostgresStore {
             runbook.to_string(),
             run_id.to_string(),
         );
+        let (k1, k2) = (i64::from(k1 as u32), i64::from(k2 as u32));
         super::run(async move {
             let down = |e: tokio_postgres::Error| super::describe(&e);
-            let mut client = client.lock().await;
-            let tx = client.transaction().await.map_err(down)?;
-            if !durable {
-                // A step marker: the record after the step commits durably for both.
-                tx.batch_execute("SET LOCAL synchronous_commit = off")
-                    .await
-                    .map_err(down)?;
-            }
-            if let Some(mine) = token {
-                let row = tx
-                    .query_opt(
-                        &fence,
-                        &[
-                            &i64::from(k1 as u32),
-                            &i64::from(k2 as u32),
-                            &project,
-                            &runbook,
-                        ],
-                    )
-                    .await
-                    .map_err(down)?;
-                let (now, held) = row
-                    .map(|r| (r.get::<_, i64>(0), r.get::<_, bool>(1)))
-                    .unwrap_or((0, false));
-                if now != mine || !held {
-                    return Ok(Err(Refused::Fenced(if now != mine {
-                        format!("fencing token {mine}, the lock's is now {now}")
-                    } else {
-                        format!("fencing token {mine}, but its session has ended")
-                    })));
-                }
-            }
-            tx.execute(&upsert_run, &[&project, &runbook, &run_id])
+            let mut conn = client.lock().await;
+            let statement = conn.prepared(&sql).await.map_err(down)?;
+            let stored = conn
+                .query_opt(
+                    &statement,
+                    &[&project, &runbook, &run_id, &record, &token, &k1, &k2],
+                )
                 .await
                 .map_err(down)?;
-            tx.execute(&insert, &[&project, &runbook, &run_id, &record, &token])
+            if stored.is_some() {
+                return Ok(Ok(()));
+            }
+            // Refused: say why.
+            let row = conn
+                .query_opt(&why_sql, &[&k1, &k2, &project, &runbook])
                 .await
                 .map_err(down)?;
-            tx.commit().await.map_err(down)?;
-            Ok(Ok(()))
+            let (now, held) = row
+                .map(|r| (r.get::<_, i64>(0), r.get::<_, bool>(1)))
+                .unwrap_or((0, false));
+            let mine = token.unwrap_or_default();
+            Ok(Err(Refused::Fenced(if now != mine {
+                format!("fencing token {mine}, the lock's is now {now}")
+            } else if !held {
+                format!("fencing token {mine}, but its session has ended")
+            } else {
+                format!("fencing token {mine}")
+            })))
         })
         .map_err(Refused::Down)
         .and_then(|inner| inner)
@@ -261,7 +260,10 @@ impl RunStore for PostgresStore {
             Ok(()) => format!("kept only in {}", self.local.location(runbook).display()),
             Err(err) => format!("nor locally: {}", err.headline),
         };
-        match self.store(runbook, run_id, record, durable) {
+        // Every record commits durably: one statement cannot lower its own
+        // synchronous_commit, and a marker costs only its round trip.
+        let _ = durable;
+        match self.store(runbook, run_id, record) {
             Ok(()) => Ok(()),
             // Said, and the run goes on to stop: its lock's watcher interrupts it.
             Err(Refused::Fenced(why)) => {
