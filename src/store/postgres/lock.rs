@@ -86,7 +86,7 @@ impl PgLock {
                     record_holder(backend, &conn, runbook, me).map_err(PgLockError::Down)?;
                 let released = Arc::new(AtomicBool::new(false));
                 watch(
-                    conn.clone(),
+                    Arc::downgrade(&conn),
                     ended,
                     released.clone(),
                     backend.config.name.clone(),
@@ -282,7 +282,7 @@ fn record_holder<H: Serialize>(
 /// has lost its lock. It is told as on SIGTERM, so it stops its child, records itself
 /// interrupted and says who took over.
 fn watch(
-    conn: Arc<Client>,
+    conn: std::sync::Weak<Client>,
     mut ended: tokio::sync::oneshot::Receiver<String>,
     released: Arc<AtomicBool>,
     backend: String,
@@ -293,9 +293,10 @@ fn watch(
             tokio::select! {
                 why = &mut ended => break why.unwrap_or_else(|_| "the connection was closed".into()),
                 () = tokio::time::sleep(PING_EVERY) => {
-                    if released.load(Ordering::SeqCst) {
+                    // Weak, so that letting the lock go closes its connection at once.
+                    let Some(conn) = conn.upgrade().filter(|_| !released.load(Ordering::SeqCst)) else {
                         return;
-                    }
+                    };
                     let ping = tokio::time::timeout(PING_EVERY * 2, conn.simple_query("")).await;
                     match ping {
                         Ok(Ok(_)) => {}
