@@ -117,9 +117,10 @@ fn dry_run_note(
         ));
     }
     let lock_dir = project.state_dir().join("locks");
-    let backend =
-        crate::store::Backend::open_emergency(project).unwrap_or(crate::store::Backend::Local);
-    if emergency && let Ok(Some(holder)) = RunLock::holder_in(&backend, &lock_dir, name) {
+    if emergency
+        && let Ok(backend) = crate::store::Backend::open_emergency(project)
+        && let Ok(Some(holder)) = RunLock::holder_in(&backend, &lock_dir, name)
+    {
         note.push_str(&format!(
             "\nwould take the lock from {holder}, which stops that run as interrupted"
         ));

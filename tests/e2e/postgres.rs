@@ -123,10 +123,21 @@ fn a_run_on_one_machine_locks_the_runbook_on_the_other_naming_the_holder() {
         .status(3)
         .stderr_has("locked by alice@")
         .stderr_has(&format!("pid {}", first.id()))
-        .stderr_has("rollout promote app");
+        .stderr_has("rollout promote app")
+        .stderr_has("--emergency` on any machine stops it");
     b.run(&["rollback", "app"])
         .status(3)
         .stderr_has("locked by alice@");
+    b.run(&["promote", "app", "--dry-run"])
+        .status(3)
+        .stderr_has("locked by alice@");
+    b.run(&["rollback", "app", "--emergency", "--dry-run"])
+        .status(0)
+        .stdout_has("would take the lock from alice@");
+    assert!(
+        first.try_wait().expect("try_wait").is_none(),
+        "A still runs"
+    );
     // Nothing of B's ran.
     assert!(b.bench.calls().is_empty());
     kill(&mut first);
