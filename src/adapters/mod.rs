@@ -213,7 +213,8 @@ pub enum Adapter {
     Fly(fly::Fly),
     Kubectl(kubectl::Kubectl),
     Systemctl(systemctl::Systemctl),
-    Exec,
+    /// With its `current_cmd`, if it has one.
+    Exec(Option<Vec<String>>),
 }
 
 impl Adapter {
@@ -232,7 +233,7 @@ impl Adapter {
                 namespace: settings.namespace.clone(),
             }),
             "systemctl" => Adapter::Systemctl(systemctl::Systemctl::new(bin, settings, env)),
-            _ => Adapter::Exec,
+            _ => Adapter::Exec(settings.current_cmd.clone()),
         }
     }
 
@@ -242,7 +243,7 @@ impl Adapter {
             Adapter::Fly(fly) => fly.describe(verb, target),
             Adapter::Kubectl(k) => k.describe(verb, target, timeout),
             Adapter::Systemctl(s) => s.describe(verb, target),
-            Adapter::Exec => exec::describe(verb),
+            Adapter::Exec(_) => exec::describe(verb),
         }
     }
 
@@ -263,7 +264,10 @@ impl Adapter {
                 k.read_stable(target, runner).await
             }
             Adapter::Systemctl(s) => Ok(s.read_stable()),
-            Adapter::Exec => Ok(None),
+            Adapter::Exec(Some(current_cmd)) => {
+                exec::read_current(current_cmd, target, runner).await
+            }
+            Adapter::Exec(None) => Ok(None),
         }
     }
 
@@ -282,7 +286,7 @@ impl Adapter {
                 locate("systemctl", &s.bin)?;
                 s.execute(call, runner).await
             }
-            Adapter::Exec => Err(exec::no_default(call.verb)),
+            Adapter::Exec(_) => Err(exec::no_default(call.verb)),
         }
     }
 }

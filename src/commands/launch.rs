@@ -170,7 +170,9 @@ pub fn session_with(
         Interrupt::install(),
         RunFlags {
             emergency,
-            approved_by: cx.global.approved_by.clone(),
+            // Checked by `Launch::begin` before anything ran (exit 2).
+            approvers: crate::steps::approvers::Approvers::parse(&cx.global.approved_by)
+                .unwrap_or_default(),
             interactive: confirm::can_prompt(),
             rollback_to: None,
             rollback_all: false,
@@ -199,6 +201,11 @@ impl Launch {
         emergency: bool,
     ) -> Result<Launch, Error> {
         ensure_exists(cx, project, name)?;
+        crate::steps::approvers::Approvers::parse(&cx.global.approved_by).map_err(|why| {
+            Error::usage(why).with_detail("nothing was run").with_hint(
+                "one --approved-by per role: --approved-by engineer=sam --approved-by manager=dana",
+            )
+        })?;
         let me = Holder::me(&cx.command_line(words));
         let lock_dir = project.state_dir().join("locks");
         // SPEC §9: with the team's database down, only an emergency goes on (locally).
@@ -255,6 +262,11 @@ impl Launch {
             me,
             emergency,
         })
+    }
+
+    /// The reliability log this launch checked.
+    pub fn log(&self) -> &LogWriter {
+        &self.log
     }
 
     /// The latest run of the runbook; for an emergency an unreadable state file is moved
@@ -319,6 +331,7 @@ impl Launch {
             user: cx.user.clone(),
             host: cx.host.clone(),
             sets: sets.into_iter().collect(),
+            wait: false,
         };
         Engine::new(session, self.store, options, self.lock)
     }

@@ -24,6 +24,9 @@ pub struct AdapterSettings {
     pub current: Option<PathBuf>,
     /// systemctl: where feature-flag drop-ins are written.
     pub dropin_dir: Option<PathBuf>,
+    /// exec: a command (argv; `{{target}}` in an argument is the target) whose last
+    /// output line names the release a target runs (SPEC §2 adapters, [v2]).
+    pub current_cmd: Option<Vec<String>>,
 }
 
 impl AdapterSettings {
@@ -37,6 +40,7 @@ impl AdapterSettings {
             sudo: self.sudo.or(base.sudo),
             current: self.current.or_else(|| base.current.clone()),
             dropin_dir: self.dropin_dir.or_else(|| base.dropin_dir.clone()),
+            current_cmd: self.current_cmd.or_else(|| base.current_cmd.clone()),
         }
     }
 }

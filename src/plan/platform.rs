@@ -53,6 +53,14 @@ pub struct Deploy {
     pub release: Option<Text>,
 }
 
+impl Deploy {
+    /// What the deploy ships, as a person names it (`{{release}}`): its `release`, else
+    /// its `image`.
+    pub fn shipped(&self) -> Option<&Text> {
+        self.release.as_ref().or(self.image.as_ref())
+    }
+}
+
 impl Verb {
     /// The `kind = "…"` this came from.
     pub fn name(&self) -> &'static str {

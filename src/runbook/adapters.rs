@@ -14,6 +14,7 @@ pub(crate) fn keys(adapter: &str) -> &'static [&'static str] {
     match adapter {
         "kubectl" => &["bin", "context", "namespace"],
         "systemctl" => &["bin", "user", "sudo", "current", "dropin_dir"],
+        "exec" => &["bin", "current_cmd"],
         _ => &["bin"],
     }
 }
@@ -94,6 +95,7 @@ pub(crate) fn parse(
             sudo: table.bool("sudo", d),
             current: path("current", d),
             dropin_dir: path("dropin_dir", d),
+            current_cmd: current_cmd(&table, d),
         };
         if let (Some(dir), Some(value)) = (&settings.dropin_dir, table.get("dropin_dir"))
             && let Some(problem) = dropin_dir_problem(dir, home)
@@ -103,6 +105,53 @@ pub(crate) fn parse(
         out.insert(name.text.to_string(), settings);
     }
     out
+}
+
+/// `[adapters.exec] current_cmd`: a command line (split as a shell would, never run by
+/// one) or an array of arguments.
+fn current_cmd(t: &Table<'_, '_>, d: &mut Vec<Diagnostic>) -> Option<Vec<String>> {
+    let value = t.get("current_cmd")?;
+    let argv = match value.get_ref() {
+        toml::de::DeValue::String(text) => match shell_words::split(text) {
+            Ok(words) => words,
+            Err(e) => {
+                d.push(t.error(
+                    value.span(),
+                    format!("`current_cmd` cannot be split into arguments: {e}"),
+                ));
+                return None;
+            }
+        },
+        toml::de::DeValue::Array(items) => {
+            let mut argv = Vec::new();
+            for item in items {
+                match item.get_ref().as_str() {
+                    Some(arg) => argv.push(arg.to_string()),
+                    None => {
+                        d.push(t.error(item.span(), "`current_cmd` arguments must be strings"));
+                        return None;
+                    }
+                }
+            }
+            argv
+        }
+        _ => {
+            d.push(t.wrong_type(
+                "current_cmd",
+                value,
+                "a command (a string or an array of strings)",
+            ));
+            return None;
+        }
+    };
+    if argv.is_empty() {
+        d.push(t.error(
+            value.span(),
+            "`current_cmd` is empty: give the command that prints the release a target runs",
+        ));
+        return None;
+    }
+    Some(argv)
 }
 
 /// Folders systemd reads unit files (and their `UNIT.d/` drop-ins) from: systemd.unit(5)

@@ -150,7 +150,7 @@ pub(crate) fn build(
             steps: take(Section::Steps),
             rollback: take(Section::Rollback),
             emergency: take(Section::Emergency),
-            redactor: Redactor::new(secrets),
+            redactor: Redactor::named(secrets),
             adapters: adapter_settings,
             vars: plan_vars,
         },

@@ -20,6 +20,7 @@ pub(crate) mod suggest;
 mod table;
 mod template;
 mod vars;
+mod watch_fields;
 mod window_fields;
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use serde_json::{Map, Value, json};
 use super::adapters;
 use super::document::TOP_KEYS;
 use super::kinds::{COMMON_FIELDS, KINDS};
-use super::probe_fields::WATCH_FIELDS;
+use super::watch_fields::ALL_FIELDS as WATCH_FIELDS;
 use crate::plan::ADAPTERS;
 
 /// The shape of a value, as JSON Schema says it.
@@ -151,7 +151,7 @@ const FIELD_TYPES: &[(&str, &str, Shape, &str)] = &[
         "",
         "watch",
         Shape::Watch,
-        "HTTP checks beside the wait: one table or a list",
+        "HTTP (url) or Prometheus (query) checks beside the wait: one table or a list",
     ),
     ("", "reason", Shape::Text, "Why the run stops here"),
     ("", "message", Shape::Text, "The text (templates allowed)"),
@@ -318,6 +318,18 @@ const FIELD_TYPES: &[(&str, &str, Shape, &str)] = &[
         "Frozen date ranges, \"YYYY-MM-DD..YYYY-MM-DD\"",
     ),
     ("approval", "from", Shape::Text, "A hint of who may approve"),
+    (
+        "approval",
+        "role",
+        Shape::Text,
+        "Who must approve, e.g. \"manager\": answered by --approved-by manager=NAME",
+    ),
+    (
+        "bake",
+        "interval",
+        Shape::Duration,
+        "How often `promote --wait` checks the watches (default 1m)",
+    ),
     ("", "clean", Shape::Bool, "The working tree has no changes"),
     ("", "branch", Shape::Text, "HEAD is this branch"),
     (
@@ -350,6 +362,12 @@ const FIELD_TYPES: &[(&str, &str, Shape, &str)] = &[
         Shape::Text,
         "Where flag drop-ins are written",
     ),
+    (
+        "",
+        "current_cmd",
+        Shape::Cmd,
+        "exec: a command whose last output line is the release a target runs ({{target}} is the target)",
+    ),
 ];
 
 /// The type row of `key` in a step of `kind` (or at the top level for `""`).
@@ -370,6 +388,7 @@ const REQUIRED: &[(&str, &[&str])] = &[
     ("run", &["cmd"]),
     ("smoke", &["cmd"]),
     ("soak", &["duration"]),
+    ("bake", &["duration"]),
     ("log", &["message"]),
     ("health", &["url"]),
     ("metrics", &["prometheus", "query"]),
