@@ -44,9 +44,10 @@ pub fn run(cx: &Context, args: &LogArgs) -> Result<ExitCode, Error> {
 
     // With a team backend the log is its rows (every machine's lines), copied into a
     // temporary file that the same reader reads; `--follow` keeps copying new rows.
-    let rows = match backend.log() {
-        Some(rows) => Some(rows_file(rows, args.follow)?),
-        None => None,
+    // `--log FILE` (or ROLLOUT_LOG) still reads that file: this machine's own lines.
+    let rows = match (backend.log(), &cx.global.log) {
+        (Some(rows), None) => Some(rows_file(rows, args.follow)?),
+        _ => None,
     };
     let path = match &rows {
         Some(file) => file.path().to_path_buf(),

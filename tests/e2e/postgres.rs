@@ -184,9 +184,15 @@ fn status_history_and_log_read_the_database_from_the_other_machine() {
     log.status(0)
         .stdout_has("RUN STARTED")
         .stdout_has("STEP OK");
-    // A's local file log is still written; B has none of its own.
+    // A's local file log is still written, and `--log` reads it; B has none of its own.
     assert!(a.bench.log().contains("RUN STARTED"));
     assert!(!b.bench.path("reliability.log").exists());
+    a.run(&["log", "--log", "reliability.log"])
+        .status(0)
+        .stdout_has("RUN STARTED");
+    let own = b.run(&["log", "--log", "reliability.log"]);
+    own.status(0);
+    assert!(!own.stdout().contains("RUN STARTED"), "{}", own.stdout());
     // B's rollback continues A's run, and A sees it.
     b.run(&["rollback", "app"]).status(0);
     a.run(&["history", "app"])
