@@ -499,3 +499,43 @@ fn tls_through_rustls_verifies_the_server() {
         .expect("rows");
     assert_ne!(used, "0");
 }
+
+#[test]
+fn the_schema_is_created_where_asked_and_a_newer_one_is_refused() {
+    let Some((server, db)) = start() else { return };
+    let a = Machine::new(&server, &db, "alice", "shop");
+    a.runbook("app", QUICK);
+    a.bench.file(
+        "rollout.toml",
+        &format!(
+            "[backend]\nurl = \"{}\"\nschema = \"ops_rollout\"\n",
+            server.url(&db)
+        ),
+    );
+    a.run(&["promote", "app"]).status(0);
+    // `project` defaults to the project folder's name.
+    let folder = a
+        .bench
+        .root()
+        .file_name()
+        .expect("name")
+        .to_string_lossy()
+        .to_string();
+    assert_eq!(
+        server
+            .psql(&db, "SELECT DISTINCT project FROM ops_rollout.runs")
+            .expect("rows"),
+        folder
+    );
+    assert!(server.psql(&db, "SELECT 1 FROM rollout.runs").is_err());
+    // A newer rollout migrated it further: this one refuses rather than guess.
+    server
+        .psql(
+            &db,
+            "INSERT INTO ops_rollout.schema_version (version) VALUES (99)",
+        )
+        .expect("insert");
+    a.run(&["status", "app"])
+        .status(1)
+        .stderr_has("the schema `ops_rollout` is at version 99, newer than this rollout knows");
+}
