@@ -2,6 +2,7 @@
 //! command lines, run through the process runner, their results read. One file per
 //! platform; this file resolves binaries and runs commands for all of them.
 
+pub mod compose;
 pub mod exec;
 pub mod fly;
 pub mod kubectl;
@@ -54,10 +55,19 @@ pub fn binary(
         .bin
         .clone()
         .or_else(|| env(&env_var(name)).filter(|v| !v.trim().is_empty()))
-        .unwrap_or_else(|| name.to_string());
+        .unwrap_or_else(|| default_binary(name).to_string());
     match (chosen.strip_prefix("~/"), env("HOME")) {
         (Some(rest), Some(home)) => Path::new(&home).join(rest).to_string_lossy().into_owned(),
         _ => chosen,
+    }
+}
+
+/// The binary an adapter runs when nothing names one: its own name, except compose,
+/// which is `docker compose` (v2); `bin = "docker-compose"` picks v1.
+fn default_binary(adapter: &str) -> &str {
+    match adapter {
+        "compose" => "docker",
+        other => other,
     }
 }
 
@@ -213,6 +223,7 @@ pub enum Adapter {
     Fly(fly::Fly),
     Kubectl(kubectl::Kubectl),
     Systemctl(systemctl::Systemctl),
+    Compose(compose::Compose),
     /// With its `current_cmd`, if it has one.
     Exec(Option<Vec<String>>),
 }
@@ -233,6 +244,7 @@ impl Adapter {
                 namespace: settings.namespace.clone(),
             }),
             "systemctl" => Adapter::Systemctl(systemctl::Systemctl::new(bin, settings, env)),
+            "compose" => Adapter::Compose(compose::Compose::new(bin, settings)),
             _ => Adapter::Exec(settings.current_cmd.clone()),
         }
     }
@@ -243,6 +255,7 @@ impl Adapter {
             Adapter::Fly(fly) => fly.describe(verb, target),
             Adapter::Kubectl(k) => k.describe(verb, target, timeout),
             Adapter::Systemctl(s) => s.describe(verb, target),
+            Adapter::Compose(c) => c.describe(verb, target),
             Adapter::Exec(_) => exec::describe(verb),
         }
     }
@@ -264,6 +277,10 @@ impl Adapter {
                 k.read_stable(target, runner).await
             }
             Adapter::Systemctl(s) => Ok(s.read_stable()),
+            Adapter::Compose(c) => {
+                locate("compose", &c.bin)?;
+                c.read_stable(target, runner).await
+            }
             Adapter::Exec(Some(current_cmd)) => {
                 exec::read_current(current_cmd, target, runner).await
             }
@@ -285,6 +302,10 @@ impl Adapter {
             Adapter::Systemctl(s) => {
                 locate("systemctl", &s.bin)?;
                 s.execute(call, runner).await
+            }
+            Adapter::Compose(c) => {
+                locate("compose", &c.bin)?;
+                c.execute(call, runner).await
             }
             Adapter::Exec(_) => Err(exec::no_default(call.verb)),
         }

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 /// The adapters a runbook may name, in the order messages list them.
-pub const ADAPTERS: [&str; 4] = ["fly", "kubectl", "systemctl", "exec"];
+pub const ADAPTERS: [&str; 5] = ["fly", "kubectl", "systemctl", "compose", "exec"];
 
 /// One `[adapters.NAME]` table. Every field is optional so a runbook can override a
 /// single setting of rollout.toml and keep the rest.
@@ -27,6 +27,11 @@ pub struct AdapterSettings {
     /// exec: a command (argv; `{{target}}` in an argument is the target) whose last
     /// output line names the release a target runs (SPEC §2 adapters, [v2]).
     pub current_cmd: Option<Vec<String>>,
+    /// compose: the compose files (`-f`), relative paths already joined to the project
+    /// root; the loader fills in compose's own defaults when none are named.
+    pub files: Option<Vec<PathBuf>>,
+    /// compose: the project name (`-p`); the loader fills in compose's own default.
+    pub project: Option<String>,
 }
 
 impl AdapterSettings {
@@ -41,6 +46,8 @@ impl AdapterSettings {
             current: self.current.or_else(|| base.current.clone()),
             dropin_dir: self.dropin_dir.or_else(|| base.dropin_dir.clone()),
             current_cmd: self.current_cmd.or_else(|| base.current_cmd.clone()),
+            files: self.files.or_else(|| base.files.clone()),
+            project: self.project.or_else(|| base.project.clone()),
         }
     }
 }

@@ -51,6 +51,8 @@ pub struct Deploy {
     pub container: Option<Text>,
     /// systemctl: the directory to make current.
     pub release: Option<Text>,
+    /// compose: build the service's image from its `build:` section instead of `image`.
+    pub build: bool,
 }
 
 impl Deploy {

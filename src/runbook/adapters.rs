@@ -15,6 +15,7 @@ pub(crate) fn keys(adapter: &str) -> &'static [&'static str] {
         "kubectl" => &["bin", "context", "namespace"],
         "systemctl" => &["bin", "user", "sudo", "current", "dropin_dir"],
         "exec" => &["bin", "current_cmd"],
+        "compose" => &["bin", "file", "project"],
         _ => &["bin"],
     }
 }
@@ -96,6 +97,8 @@ pub(crate) fn parse(
             current: path("current", d),
             dropin_dir: path("dropin_dir", d),
             current_cmd: current_cmd(&table, d),
+            files: compose_files(&table, root, home, d),
+            project: table.string("project", d).map(|s| s.text.to_string()),
         };
         if let (Some(dir), Some(value)) = (&settings.dropin_dir, table.get("dropin_dir"))
             && let Some(problem) = dropin_dir_problem(dir, home)
@@ -152,6 +155,37 @@ fn current_cmd(t: &Table<'_, '_>, d: &mut Vec<Diagnostic>) -> Option<Vec<String>
         return None;
     }
     Some(argv)
+}
+
+/// `[adapters.compose] file`: one compose file or a list, relative to the project root.
+fn compose_files(
+    t: &Table<'_, '_>,
+    root: &Path,
+    home: Option<&str>,
+    d: &mut Vec<Diagnostic>,
+) -> Option<Vec<PathBuf>> {
+    let value = t.get("file")?;
+    let names: Vec<&str> = match value.get_ref() {
+        toml::de::DeValue::String(text) => vec![text.as_ref()],
+        toml::de::DeValue::Array(items) if !items.is_empty() => {
+            let names: Vec<&str> = items.iter().filter_map(|i| i.get_ref().as_str()).collect();
+            if names.len() != items.len() {
+                d.push(t.error(value.span(), "`file` must list compose files as strings"));
+                return None;
+            }
+            names
+        }
+        _ => {
+            d.push(t.wrong_type("file", value, "a compose file, or a list of them"));
+            return None;
+        }
+    };
+    Some(
+        names
+            .into_iter()
+            .map(|n| resolve_path(n, root, home))
+            .collect(),
+    )
 }
 
 /// Folders systemd reads unit files (and their `UNIT.d/` drop-ins) from: systemd.unit(5)

@@ -5,6 +5,7 @@ mod adapters;
 mod build;
 mod checks;
 mod command;
+mod compose_file;
 mod diagnostic;
 mod document;
 mod environment;

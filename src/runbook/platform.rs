@@ -26,6 +26,7 @@ pub(crate) const DEPLOY: &[&str] = &[
     "manifest",
     "container",
     "release",
+    "build",
 ];
 pub(crate) const ROLLBACK: &[&str] = &["cmd", "shell", "env", "cwd", "to"];
 pub(crate) const SCALE: &[&str] = &["cmd", "shell", "env", "cwd", "count"];
@@ -181,6 +182,7 @@ fn deploy(
         Some("fly") => &["config", "strategy", "image"],
         Some("kubectl") => &["manifest", "image", "container"],
         Some("systemctl") => &["release"],
+        Some("compose") => &["image", "build"],
         _ => &[
             "config",
             "strategy",
@@ -198,6 +200,7 @@ fn deploy(
         "manifest",
         "container",
         "release",
+        "build",
     ] {
         if let (Some(value), Some(adapter)) = (t.get(key), adapter)
             && !own.contains(&key)
@@ -223,6 +226,10 @@ fn deploy(
         manifest: optional_text(t, b, "manifest")?,
         container: optional_text(t, b, "container")?,
         release: optional_text(t, b, "release")?,
+        build: match t.get("build") {
+            Some(_) => t.bool("build", &mut b.diagnostics)?,
+            None => false,
+        },
     };
     if !ok {
         return None;
@@ -241,6 +248,13 @@ fn deploy(
             (None, None, None) => Some(
                 "`manifest` (a file or folder for kubectl apply -f), or `image` with `container`",
             ),
+        },
+        Some("compose") => match (&deploy.image, deploy.build) {
+            (Some(_), true) => Some("either `image` or `build = true`, not both"),
+            (None, false) => Some(
+                "`image` (the image the service runs, e.g. image = \"reg/app:{{version}}\"), or build = true to build it from the compose file's `build:`",
+            ),
+            _ => None,
         },
         Some("systemctl") if deploy.release.is_none() => Some(
             "`release`: the directory to make current, e.g. release = \"/srv/app/releases/{{env.VERSION}}\"",

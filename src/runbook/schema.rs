@@ -364,6 +364,24 @@ const FIELD_TYPES: &[(&str, &str, Shape, &str)] = &[
     ),
     (
         "",
+        "file",
+        Shape::TextOrList,
+        "compose: the compose file(s), -f (default: as compose finds them)",
+    ),
+    (
+        "",
+        "project",
+        Shape::Text,
+        "compose: the project name, -p (default: as compose derives it)",
+    ),
+    (
+        "deploy",
+        "build",
+        Shape::Bool,
+        "compose: build the service's image from its build: section",
+    ),
+    (
+        "",
         "current_cmd",
         Shape::Cmd,
         "exec: a command whose last output line is the release a target runs ({{target}} is the target)",

@@ -20,6 +20,8 @@ pub(crate) struct Parsed {
     pub step: Step,
     /// The explicit `name` and its span.
     pub explicit: Option<(String, Range<usize>)>,
+    /// Where the step's table is, for problems found once every step is known.
+    pub span: Range<usize>,
 }
 
 /// The default pause between tries (SPEC §2).
@@ -160,6 +162,7 @@ pub(crate) fn parse(
             location: source.location(value.span()),
         },
         explicit,
+        span: value.span(),
     })
 }
 

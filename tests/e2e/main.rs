@@ -1,6 +1,7 @@
 //! End-to-end tests: the real `rollout` binary in temporary projects, against fake
 //! platform executables that record their argv.
 
+mod docker_engine;
 mod fakes;
 mod http;
 mod mounts;
@@ -15,6 +16,7 @@ mod approvals_roles;
 mod bakes;
 mod bakes_example;
 mod cli;
+mod compose;
 mod demo;
 mod engine;
 mod examples;

@@ -1,0 +1,214 @@
+//! The compose adapter against a real Docker engine (tests/e2e/docker_engine.rs) and
+//! Debian's `docker-compose` (v1): what each service *serves* after a deploy, a failed
+//! run's rollback, `--to`, flags and the emergency ladder — and that a step on one
+//! service never recreates another.
+
+use crate::docker_engine::{Engine, page};
+use crate::support::Bench;
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Two services from the same busybox image family: `web` (the one rolled out) and
+/// `cache`, each serving its image's page on its own port of the host network.
+fn compose_file(web: u16, cache: u16) -> String {
+    let service = |image: &str, port: u16| {
+        format!(
+            "    image: {image}\n    network_mode: host\n    command: [\"/bin/busybox\", \"httpd\", \"-f\", \"-p\", \"127.0.0.1:{port}\", \"-h\", \"/www\"]\n"
+        )
+    };
+    format!(
+        "version: \"2.4\"\nservices:\n  web:\n{}  cache:\n{}",
+        service("app:v1", web),
+        service("cache:v1", cache)
+    )
+}
+
+const RUNBOOK: &str = r#"
+adapter = "compose"
+target  = "web"
+
+[vars]
+version = "v2"
+
+[adapters.compose]
+bin     = "docker-compose"
+project = "shop"
+
+[[preflight]]
+kind = "auth"
+
+[[steps]]
+kind  = "deploy"
+image = "app:{{version}}"
+
+[[steps]]
+kind = "smoke"
+cmd  = "checker"
+
+[[rollback]]
+kind = "rollback"
+
+[[rollback]]
+kind = "run"
+cmd  = "after-rollback"
+
+[[emergency]]
+kind = "restart"
+"#;
+
+fn container(engine: &Engine, service: &str) -> String {
+    engine
+        .docker(&[
+            "ps",
+            "-q",
+            "--filter",
+            "label=com.docker.compose.project=shop",
+            "--filter",
+            &format!("label=com.docker.compose.service={service}"),
+        ])
+        .unwrap_or_default()
+}
+
+#[test]
+fn a_compose_service_is_rolled_out_rolled_back_and_flagged_on_a_real_engine() {
+    let engine = match Engine::start() {
+        Ok(engine) => engine,
+        Err(why) => {
+            eprintln!("skipped: no Docker engine for the compose test: {why}");
+            return;
+        }
+    };
+    engine.image("app:v1", "web v1");
+    engine.image("app:v2", "web v2");
+    engine.image("cache:v1", "cache v1");
+    let (web, cache) = (free_port(), free_port());
+    let bench = Bench::new();
+    bench
+        .runbook("app", RUNBOOK)
+        .file("compose.yaml", &compose_file(web, cache))
+        .fake("checker")
+        .fake("after-rollback");
+    let env = [("DOCKER_HOST", engine.host.as_str())];
+    // Production before rollout: the whole project up at v1.
+    let up = std::process::Command::new("docker-compose")
+        .args(["-p", "shop", "up", "-d"])
+        .current_dir(bench.root())
+        .env("DOCKER_HOST", &engine.host)
+        .output()
+        .unwrap();
+    assert!(up.status.success(), "{}", String::from_utf8_lossy(&up.stderr));
+    let wait = |port: u16, want: &str| {
+        bench.wait_for(std::time::Duration::from_secs(20), |_| page(port) == want)
+    };
+    assert!(wait(web, "web v1") && wait(cache, "cache v1"));
+    let cache_id = container(&engine, "cache");
+
+    // A failed smoke test: the automatic rollback serves v1 again.
+    bench.tell("checker", "none", "exit", "1");
+    bench.run_with(&["promote", "app"], &env).status(1);
+    assert!(wait(web, "web v1"), "web serves {:?}", page(web));
+    let state = bench.state("app");
+    assert_eq!(state["releases"]["web"]["stable"]["release"], "app:v1");
+    assert_eq!(state["releases"]["web"]["current"], "app:v1");
+    assert!(bench.log().contains("releases=\"web=app:v1\""), "{}", bench.log());
+
+    // A good run, then `rollback --to`.
+    bench.tell("checker", "none", "exit", "0");
+    bench.run_with(&["promote", "app"], &env).status(0);
+    assert!(wait(web, "web v2"), "web serves {:?}", page(web));
+    bench
+        .run_with(&["rollback", "app", "--to", "app:v1", "--yes"], &env)
+        .status(0);
+    assert!(wait(web, "web v1"), "web serves {:?}", page(web));
+
+    // Flags: one change, in the container's environment.
+    bench.runbook(
+        "flags",
+        r#"
+adapter = "compose"
+target  = "web"
+
+[adapters.compose]
+bin     = "docker-compose"
+project = "shop"
+
+[[steps]]
+kind    = "promote"
+percent = 10
+flag    = "NEW_CHECKOUT"
+flags   = { STAGE = "beta" }
+"#,
+    );
+    bench.run_with(&["promote", "flags"], &env).status(0);
+    let web_id = container(&engine, "web");
+    let env_of = engine
+        .docker(&["inspect", "--format", "{{json .Config.Env}}", &web_id])
+        .unwrap();
+    assert!(
+        env_of.contains("NEW_CHECKOUT=10") && env_of.contains("STAGE=beta"),
+        "{env_of}"
+    );
+    assert!(wait(web, "web v1"), "the flag kept the image rollout set");
+
+    // The emergency ladder: the rollback's own check fails, the restart rung runs.
+    let started = |id: &str| {
+        engine
+            .docker(&["inspect", "--format", "{{.State.StartedAt}}", id])
+            .unwrap()
+    };
+    let before = started(&web_id);
+    bench.tell("after-rollback", "none", "exit", "1");
+    bench
+        .run_with(&["rollback", "app", "--emergency", "--to", "app:v1"], &env)
+        .status(0);
+    let web_now = container(&engine, "web");
+    assert_ne!(started(&web_now), before, "the restart rung ran");
+
+    // Through all of it, the other service was never recreated.
+    assert_eq!(container(&engine, "cache"), cache_id);
+    assert_eq!(page(cache), "cache v1");
+}
+
+#[test]
+fn a_service_that_is_not_in_the_compose_file_is_an_error_before_anything_runs() {
+    let bench = Bench::new();
+    bench
+        .runbook("app", &RUNBOOK.replace("target  = \"web\"", "target  = \"wbe\""))
+        .file("compose.yaml", &compose_file(1, 2));
+    bench
+        .run(&["promote", "app"])
+        .status(2)
+        .stderr_has("service `wbe` is not in compose.yaml (its services: web, cache)")
+        .stderr_has("did you mean `web`?");
+    bench.file("compose.yaml", "services:\n  web:\n    image: [app\n");
+    bench
+        .run(&["validate", "app"])
+        .status(2)
+        .stderr_has("compose.yaml:")
+        .stderr_has("compose file does not parse");
+    assert!(bench.calls().is_empty());
+}
+
+#[test]
+fn an_engine_that_cannot_be_reached_is_named_before_anything_changes() {
+    let bench = Bench::new();
+    bench
+        .runbook("app", RUNBOOK)
+        .file("compose.yaml", &compose_file(1, 2));
+    if !std::path::Path::new("/usr/bin/docker-compose").exists() {
+        eprintln!("skipped: docker-compose is not installed");
+        return;
+    }
+    let sock = bench.path("no-such.sock").display().to_string();
+    bench
+        .run_with(&["promote", "app"], &[("DOCKER_HOST", &format!("unix://{sock}"))])
+        .status(1)
+        .stderr_has(&sock);
+    assert!(!bench.path(".rollout/compose/shop.override.yml").exists());
+}
