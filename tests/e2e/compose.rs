@@ -102,7 +102,11 @@ fn a_compose_service_is_rolled_out_rolled_back_and_flagged_on_a_real_engine() {
         .env("DOCKER_HOST", &engine.host)
         .output()
         .unwrap();
-    assert!(up.status.success(), "{}", String::from_utf8_lossy(&up.stderr));
+    assert!(
+        up.status.success(),
+        "{}",
+        String::from_utf8_lossy(&up.stderr)
+    );
     let wait = |port: u16, want: &str| {
         bench.wait_for(std::time::Duration::from_secs(20), |_| page(port) == want)
     };
@@ -116,7 +120,11 @@ fn a_compose_service_is_rolled_out_rolled_back_and_flagged_on_a_real_engine() {
     let state = bench.state("app");
     assert_eq!(state["releases"]["web"]["stable"]["release"], "app:v1");
     assert_eq!(state["releases"]["web"]["current"], "app:v1");
-    assert!(bench.log().contains("releases=\"web=app:v1\""), "{}", bench.log());
+    assert!(
+        bench.log().contains("releases=\"web=app:v1\""),
+        "{}",
+        bench.log()
+    );
 
     // A good run, then `rollback --to`.
     bench.tell("checker", "none", "exit", "0");
@@ -179,7 +187,10 @@ flags   = { STAGE = "beta" }
 fn a_service_that_is_not_in_the_compose_file_is_an_error_before_anything_runs() {
     let bench = Bench::new();
     bench
-        .runbook("app", &RUNBOOK.replace("target  = \"web\"", "target  = \"wbe\""))
+        .runbook(
+            "app",
+            &RUNBOOK.replace("target  = \"web\"", "target  = \"wbe\""),
+        )
         .file("compose.yaml", &compose_file(1, 2));
     bench
         .run(&["promote", "app"])
@@ -207,7 +218,10 @@ fn an_engine_that_cannot_be_reached_is_named_before_anything_changes() {
     }
     let sock = bench.path("no-such.sock").display().to_string();
     bench
-        .run_with(&["promote", "app"], &[("DOCKER_HOST", &format!("unix://{sock}"))])
+        .run_with(
+            &["promote", "app"],
+            &[("DOCKER_HOST", &format!("unix://{sock}"))],
+        )
         .status(1)
         .stderr_has(&sock);
     assert!(!bench.path(".rollout/compose/shop.override.yml").exists());

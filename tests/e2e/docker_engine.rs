@@ -36,7 +36,8 @@ impl Engine {
             .map_err(|e| e.to_string())?;
         let p = |rel: &str| dir.path().join(rel).display().to_string();
         let host = format!("unix://{}", p("docker.sock"));
-        let log = std::fs::File::create(dir.path().join("dockerd.log")).map_err(|e| e.to_string())?;
+        let log =
+            std::fs::File::create(dir.path().join("dockerd.log")).map_err(|e| e.to_string())?;
         let dockerd = which("dockerd").unwrap_or_else(|| "/usr/sbin/dockerd".into());
         let daemon = Command::new(dockerd)
             .args([
@@ -59,14 +60,21 @@ impl Engine {
         let engine = Engine { dir, daemon, host };
         let deadline = Instant::now() + Duration::from_secs(40);
         while Instant::now() < deadline {
-            if engine.docker(&["info", "--format", "{{.ServerVersion}}"]).is_ok() {
+            if engine
+                .docker(&["info", "--format", "{{.ServerVersion}}"])
+                .is_ok()
+            {
                 return Ok(engine);
             }
             std::thread::sleep(Duration::from_millis(300));
         }
-        let log = std::fs::read_to_string(engine.dir.path().join("dockerd.log")).unwrap_or_default();
+        let log =
+            std::fs::read_to_string(engine.dir.path().join("dockerd.log")).unwrap_or_default();
         let tail: Vec<&str> = log.lines().rev().take(5).collect();
-        Err(format!("dockerd did not answer within 40s: {}", tail.join(" | ")))
+        Err(format!(
+            "dockerd did not answer within 40s: {}",
+            tail.join(" | ")
+        ))
     }
 
     /// `docker ARGS…` against this engine; stdout, or why it failed.
@@ -85,7 +93,10 @@ impl Engine {
 
     /// An image `name` with busybox and `/www/index.html` saying `page`.
     pub fn image(&self, name: &str, page: &str) {
-        let root = self.dir.path().join(format!("image-{}", name.replace([':', '/'], "-")));
+        let root = self
+            .dir
+            .path()
+            .join(format!("image-{}", name.replace([':', '/'], "-")));
         std::fs::create_dir_all(root.join("bin")).unwrap();
         std::fs::create_dir_all(root.join("www")).unwrap();
         let busybox = which("busybox").unwrap();
@@ -155,7 +166,11 @@ pub fn page(port: u16) -> String {
     let _ = s.write_all(b"GET / HTTP/1.0\r\nHost: localhost\r\n\r\n");
     let mut text = String::new();
     let _ = s.read_to_string(&mut text);
-    text.split("\r\n\r\n").nth(1).unwrap_or("").trim().to_string()
+    text.split("\r\n\r\n")
+        .nth(1)
+        .unwrap_or("")
+        .trim()
+        .to_string()
 }
 
 fn which(tool: &str) -> Option<std::path::PathBuf> {

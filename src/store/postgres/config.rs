@@ -153,6 +153,12 @@ impl PgConfig {
             )
     }
 
+    /// The password it will send, if any (for tests).
+    #[cfg(test)]
+    pub(crate) fn password(&self) -> Option<Vec<u8>> {
+        self.pg.get_password().map(<[u8]>::to_vec)
+    }
+
     fn tls(&self) -> Result<MakeRustlsConnect, String> {
         let mut roots = rustls::RootCertStore::empty();
         if let Some(path) = &self.root_cert {
@@ -250,7 +256,7 @@ fn fill_from_env(pg: &mut Config, env: Env<'_>) {
         pg.password(password);
     }
     if pg.get_password().is_none()
-        && let Some(password) = from_passfile(pg, env)
+        && let Some(password) = super::passfile::password(pg, env)
     {
         pg.password(password);
     }
@@ -259,69 +265,6 @@ fn fill_from_env(pg: &mut Config, env: Env<'_>) {
     {
         pg.connect_timeout(Duration::from_secs(secs.max(2)));
     }
-}
-
-/// The password for this connection in `PGPASSFILE` (default `~/.pgpass`), as libpq
-/// finds it: the first line `host:port:database:user:password` whose fields match, `*`
-/// matching anything; a Unix socket matches `localhost`. As libpq does, a file that
-/// others can read is ignored.
-fn from_passfile(pg: &Config, env: Env<'_>) -> Option<String> {
-    let path = env("PGPASSFILE")
-        .map(std::path::PathBuf::from)
-        .or_else(|| env("HOME").map(|home| Path::new(&home).join(".pgpass")))?;
-    let meta = std::fs::metadata(&path).ok()?;
-    if !meta.is_file() || std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o077 != 0
-    {
-        return None;
-    }
-    let text = std::fs::read_to_string(&path).ok()?;
-    let host = match pg.get_hosts().first() {
-        Some(Host::Tcp(host)) => host.clone(),
-        _ => "localhost".to_string(),
-    };
-    let port = pg.get_ports().first().copied().unwrap_or(5432).to_string();
-    let wanted = [
-        host.as_str(),
-        port.as_str(),
-        pg.get_dbname().unwrap_or(""),
-        pg.get_user().unwrap_or(""),
-    ];
-    text.lines()
-        .filter(|line| !line.trim_start().starts_with('#'))
-        .filter_map(|line| {
-            let fields = passfile_fields(line);
-            let [host, port, db, user, password] = fields.as_slice() else {
-                return None;
-            };
-            [host, port, db, user]
-                .iter()
-                .zip(wanted)
-                .all(|(field, want)| field.as_str() == "*" || field.as_str() == want)
-                .then(|| password.clone())
-        })
-        .next()
-}
-
-/// A .pgpass line's fields: `:` separates, `\:` and `\\` are literal.
-fn passfile_fields(line: &str) -> Vec<String> {
-    let mut fields = vec![String::new()];
-    let mut chars = line.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '\\' => {
-                if let (Some(next), Some(field)) = (chars.next(), fields.last_mut()) {
-                    field.push(next);
-                }
-            }
-            ':' if fields.len() < 5 => fields.push(String::new()),
-            c => {
-                if let Some(field) = fields.last_mut() {
-                    field.push(c);
-                }
-            }
-        }
-    }
-    fields
 }
 
 /// `postgres://user@host:port/db`, built from the parsed settings, so a password in the
@@ -394,50 +337,6 @@ mod tests {
         assert_eq!(config.name, "postgres://deploy@/tmp/sock:7777/deploy");
         assert_eq!(config.pg.get_password(), Some(&b"pw"[..]));
         assert_eq!(config.pg.get_ssl_mode(), SslMode::Require);
-    }
-
-    #[test]
-    fn the_password_can_come_from_a_passfile() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("pgpass");
-        std::fs::write(
-            &file,
-            "# team\nother:5432:*:ops:nope\ndb.example:*:deploys:ops:pa\\:ss\n*:*:*:*:fallback\n",
-        )
-        .unwrap();
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
-        let passfile = file.display().to_string();
-        let config = resolve(
-            Some("postgres://ops@db.example/deploys"),
-            &[("PGPASSFILE", &passfile)],
-        )
-        .unwrap()
-        .unwrap();
-        assert_eq!(config.pg.get_password(), Some(&b"pa:ss"[..]));
-        let config = resolve(
-            Some("postgres://x@elsewhere/y"),
-            &[("PGPASSFILE", &passfile)],
-        )
-        .unwrap()
-        .unwrap();
-        assert_eq!(config.pg.get_password(), Some(&b"fallback"[..]));
-        // PGPASSWORD wins; a file others can read is ignored, as libpq does.
-        let config = resolve(
-            Some("postgres://ops@db.example/deploys"),
-            &[("PGPASSFILE", &passfile), ("PGPASSWORD", "env")],
-        )
-        .unwrap()
-        .unwrap();
-        assert_eq!(config.pg.get_password(), Some(&b"env"[..]));
-        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
-        let config = resolve(
-            Some("postgres://ops@db.example/deploys"),
-            &[("PGPASSFILE", &passfile)],
-        )
-        .unwrap()
-        .unwrap();
-        assert_eq!(config.pg.get_password(), None);
     }
 
     #[test]

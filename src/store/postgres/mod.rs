@@ -17,6 +17,7 @@ use crate::error::Error;
 pub mod config;
 pub mod lock;
 pub mod log;
+pub mod passfile;
 pub mod runs;
 pub mod schema;
 
