@@ -20,7 +20,7 @@ pub fn run(cx: &Context, name: &str, reason: Option<&str>, force: bool) -> Resul
     ensure_exists(cx, &project, name)?;
     if cx.global.dry_run {
         dry_run::refuse_if_locked(&project, name)?;
-        let state = StateStore::new(&project.state_dir()).load(name)?;
+        let state = StateStore::in_backend(&project.backend()?, &project.state_dir()).load(name)?;
         if let Some(done) = nothing_to_do(cx, name, state.as_ref())? {
             return Ok(done);
         }

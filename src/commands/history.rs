@@ -17,7 +17,8 @@ use super::status::effective_status;
 
 pub fn run(cx: &Context, name: Option<&str>, limit: Option<usize>) -> Result<ExitCode, Error> {
     let project = cx.project()?;
-    let store = StateStore::new(&project.state_dir());
+    let backend = project.backend()?;
+    let store = StateStore::in_backend(&backend, &project.state_dir());
     let with_runs = store.runbooks()?;
     let names = match name {
         Some(name) => {
@@ -32,7 +33,10 @@ pub fn run(cx: &Context, name: Option<&str>, limit: Option<usize>) -> Result<Exi
     let locks = project.state_dir().join("locks");
     let mut runs: Vec<Run> = Vec::new();
     for name in &names {
-        let held = RunLock::holder(&locks, name).ok().flatten().is_some();
+        let held = RunLock::holder_in(&backend, &locks, name)
+            .ok()
+            .flatten()
+            .is_some();
         let history = store.history(name)?;
         let latest = history.first().map(|s| s.run_id.clone());
         for state in history {

@@ -17,6 +17,7 @@ use crate::project::Project;
 use crate::runbook::{self, Strictness};
 use crate::signal::Interrupt;
 use crate::steps::RunFlags;
+use crate::store::Backend;
 use crate::ui::Output;
 
 /// Loads and resolves a runbook for this invocation, printing its warnings.
@@ -207,8 +208,15 @@ impl Launch {
         })?;
         let me = Holder::me(&cx.command_line(words));
         let lock_dir = project.state_dir().join("locks");
+        // SPEC §9: with the team's database down, only an emergency goes on (locally).
+        let backend = if emergency {
+            Backend::open_emergency(project)?
+        } else {
+            project.backend()?
+        };
         let lock = if emergency {
-            let (lock, previous) = match RunLock::take_over(&lock_dir, name, &me, TAKE_OVER_GRACE) {
+            let taken = RunLock::take_over_in(&backend, &lock_dir, name, &me, TAKE_OVER_GRACE);
+            let (lock, previous) = match taken {
                 // SPEC §4.2: a lock file that cannot be created or written (a read-only
                 // checkout, a full disk) does not stop the way back.
                 Err(err @ LockError::Io { .. }) => {
@@ -227,7 +235,7 @@ impl Launch {
             }
             lock
         } else {
-            RunLock::acquire(&lock_dir, name, &me).map_err(Error::from)?
+            RunLock::acquire_in(&backend, &lock_dir, name, &me).map_err(Error::from)?
         };
         if lock.orphans_stopped > 0 {
             crate::ui::stderr_line(format_args!(
@@ -236,7 +244,7 @@ impl Launch {
             ));
         }
         let log = if emergency {
-            let log = LogWriter::new(cx.log_path(project));
+            let log = LogWriter::new(cx.log_path(project)).with_mirror(backend.log_mirror());
             if let Err(err) = log.check() {
                 crate::ui::stderr_line(format_args!(
                     "warning: cannot write the reliability log {}: {err}; the emergency rollback goes on without it",
@@ -245,10 +253,10 @@ impl Launch {
             }
             log
         } else {
-            writable_log(cx, project)?
+            writable_log(cx, project)?.with_mirror(backend.log_mirror())
         };
         Ok(Launch {
-            store: StateStore::new(&project.state_dir()),
+            store: StateStore::in_backend(&backend, &project.state_dir()),
             lock,
             log,
             me,

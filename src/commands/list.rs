@@ -23,7 +23,8 @@ struct Row {
 
 pub fn run(cx: &Context) -> Result<ExitCode, Error> {
     let project = cx.project()?;
-    let store = StateStore::new(&project.state_dir());
+    let backend = project.backend()?;
+    let store = StateStore::in_backend(&backend, &project.state_dir());
     let lock_dir = project.state_dir().join("locks");
     let context = runbook::Context {
         sets: &cx.global.set,
@@ -39,7 +40,10 @@ pub fn run(cx: &Context) -> Result<ExitCode, Error> {
             Ok(_) => 0,
             Err(diagnostics) => diagnostics.len(),
         };
-        let held = RunLock::holder(&lock_dir, &name).ok().flatten().is_some();
+        let held = RunLock::holder_in(&backend, &lock_dir, &name)
+            .ok()
+            .flatten()
+            .is_some();
         // The one spelling of a state in JSON is the state's own (`never_run`,
         // `rolled_back`), as `status --json` writes it.
         let (mut shown, state, step, parked) = match store.load(&name) {

@@ -19,7 +19,8 @@ pub async fn run(cx: &Context, name: &str, full: bool, wait: bool) -> Result<Exi
     refuse_unused_sets(cx, &project, name)?;
     if cx.global.dry_run {
         dry_run::refuse_if_locked(&project, name)?;
-        let previous = StateStore::new(&project.state_dir()).load(name)?;
+        let previous =
+            StateStore::in_backend(&project.backend()?, &project.state_dir()).load(name)?;
         let sets = run_sets::effective(&cx.global.set, previous.as_ref(), Purpose::Promote)?;
         let plan = load_plan_with(
             cx,

@@ -52,7 +52,8 @@ pub fn run(cx: &Context, name: Option<&str>) -> Result<ExitCode, Error> {
         }
         None => project.runbook_names()?,
     };
-    let store = StateStore::new(&project.state_dir());
+    let backend = project.backend()?;
+    let store = StateStore::in_backend(&backend, &project.state_dir());
     let mut reports = Vec::new();
     for name in &names {
         // The plan says a pause's reason and the next step; a runbook that no longer
@@ -91,9 +92,13 @@ fn report(
     name: &str,
     plan: Option<&Plan>,
 ) -> Result<Report, Error> {
-    let holder = RunLock::holder(&project.state_dir().join("locks"), name)
-        .ok()
-        .flatten();
+    let holder = RunLock::holder_in(
+        &project.backend()?,
+        &project.state_dir().join("locks"),
+        name,
+    )
+    .ok()
+    .flatten();
     let state = store.load(name)?;
     let mut text = String::new();
     let json = match &state {

@@ -38,7 +38,8 @@ pub async fn run(cx: &Context, name: &str) -> Result<ExitCode, Error> {
     }
     let project = cx.project()?;
     let plan = load_plan(cx, &project, name, "r-watch", Strictness::Describe)?;
-    let store = StateStore::new(&project.state_dir());
+    let backend = project.backend()?;
+    let store = StateStore::in_backend(&backend, &project.state_dir());
     let lock_dir = project.state_dir().join("locks");
     let log_path = cx.log_path(&project);
     let filter = Filter {
@@ -77,7 +78,10 @@ pub async fn run(cx: &Context, name: &str) -> Result<ExitCode, Error> {
     let mut tick = 0usize;
     loop {
         let state = store.load(name).ok().flatten();
-        let held = RunLock::holder(&lock_dir, name).ok().flatten().is_some();
+        let held = RunLock::holder_in(&backend, &lock_dir, name)
+            .ok()
+            .flatten()
+            .is_some();
         let running = state.as_ref().is_some_and(|s| {
             let status = effective_status(s, held);
             // A parked run is in progress too: the next cron `promote` goes on with it.

@@ -5,6 +5,7 @@ mod docker_engine;
 mod fakes;
 mod http;
 mod mounts;
+mod pg_server;
 mod support;
 
 mod abandon;
@@ -37,6 +38,7 @@ mod lock;
 mod log;
 mod metrics;
 mod observed;
+mod postgres;
 mod preflight;
 mod prometheus;
 mod promote_flags;
