@@ -74,7 +74,16 @@ async fn dispatch(cx: &Context, command: Command) -> Result<ExitCode, Error> {
             )
             .await
         }
-        Command::Promote { runbook, full } => commands::promote::run(cx, &runbook, full).await,
+        Command::Promote {
+            runbook,
+            full,
+            wait,
+        } => commands::promote::run(cx, &runbook, full, wait).await,
+        Command::Abandon {
+            runbook,
+            reason,
+            force,
+        } => commands::abandon::run(cx, &runbook, reason.as_deref(), force),
         Command::Resume { runbook, from } => {
             commands::resume::run(cx, &runbook, from.as_deref()).await
         }

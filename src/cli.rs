@@ -46,9 +46,10 @@ pub struct GlobalArgs {
     #[arg(short = 'y', long, global = true)]
     pub yes: bool,
 
-    /// Who approved this run (for `approval` steps when not on a terminal)
+    /// Who approved this run (for `approval` steps when not on a terminal); ROLE=NAME
+    /// answers the approvals of that role (repeatable)
     #[arg(long, global = true, value_name = "NAME")]
-    pub approved_by: Option<String>,
+    pub approved_by: Vec<String>,
 
     /// Print what would run and change nothing
     #[arg(short = 'n', long, global = true)]
@@ -126,17 +127,20 @@ pub enum Command {
         report: Option<PathBuf>,
     },
 
-    /// Start a runbook, or continue it past its pause
+    /// Start a runbook, or continue it past its pause, bake or window
     #[command(
-        after_help = "Examples:\n  rollout promote canary\n  rollout promote canary --full --yes"
+        after_help = "Examples:\n  rollout promote canary\n  rollout promote canary --full --yes\n  rollout promote flag-rollout --yes          # from cron: checks a bake, goes on when it may\n  rollout promote flag-rollout --yes --wait   # hold the process through bakes and windows"
     )]
     Promote {
         /// Runbook name (file stem under runbooks/)
         #[arg(add = ArgValueCompleter::new(runbook_completer), value_parser = crate::project::parse_runbook_name)]
         runbook: String,
-        /// Go through every pause without stopping
+        /// Go through every pause without stopping (never through a bake or a closed window)
         #[arg(long)]
         full: bool,
+        /// Stay in the foreground through bakes and closed windows instead of parking
+        #[arg(long)]
+        wait: bool,
     },
 
     /// Continue a failed or interrupted run from the step that failed
@@ -172,6 +176,22 @@ pub enum Command {
         /// Also roll back targets the run did not change (each to the release before the one it runs)
         #[arg(long)]
         all: bool,
+    },
+
+    /// End a paused, parked, failed or interrupted run without running any step
+    #[command(
+        after_help = "Examples:\n  rollout abandon canary --reason \"typo in --set\"\n  rollout abandon canary --force --reason \"fixed by hand\""
+    )]
+    Abandon {
+        /// Runbook name (file stem under runbooks/)
+        #[arg(add = ArgValueCompleter::new(runbook_completer), value_parser = crate::project::parse_runbook_name)]
+        runbook: String,
+        /// Why, for the log
+        #[arg(long, value_name = "TEXT")]
+        reason: Option<String>,
+        /// End it even though it changed something (left as it is; nothing is rolled back)
+        #[arg(long)]
+        force: bool,
     },
 
     /// Where each run stands: step, status, lock holder

@@ -121,6 +121,32 @@ pub enum EventKind {
         error: Option<String>,
         /// The last lines of the child's output, on failure.
         tail: Vec<String>,
+        /// What the step saw (SPEC §4.4): `release=`, `target=`, `percent=`, `p95=`,
+        /// `status=`, `value=`, a bake's watches; in the log line and the JSON event.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        observed: Vec<(String, String)>,
+    },
+    /// A value a running step saw, gathered into its `StepFinished` (not shown alone).
+    StepObserved {
+        section: Section,
+        step: String,
+        key: String,
+        value: String,
+    },
+    /// SPEC §4.3: the run parks in a bake (`kind = "bake"`, until its end) or behind a
+    /// closed window (`"window"`, until it opens); exit 0, the next `promote` visits it.
+    Parked {
+        step: String,
+        kind: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        until: Option<DateTime<Utc>>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        opens_at: Option<DateTime<Utc>>,
+        /// "42h left", "the next window opens Tue …".
+        message: String,
+        /// Each watch's last value, for a bake.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        observed: Vec<(String, String)>,
     },
     Paused {
         step: String,
@@ -132,6 +158,10 @@ pub enum EventKind {
     RunFailed {
         step: String,
         error: String,
+        /// The command that gets the operator out, when no rollback follows (SPEC §4:
+        /// hints never point in a circle).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        next: Option<String>,
     },
     Interrupted {
         step: Option<String>,
@@ -224,6 +254,8 @@ pub enum Outcome {
     Completed,
     /// Stopped at a `pause`.
     Paused,
+    /// Parked in a bake or behind a closed window (SPEC §4.3).
+    Parked,
     /// A step failed; nothing needed rolling back (or auto-rollback is off).
     Failed,
     /// A step failed and `[[rollback]]` ran successfully.
@@ -240,7 +272,9 @@ impl Outcome {
     /// The exit code SPEC §7 gives this outcome.
     pub fn exit_code(self) -> ExitCode {
         match self {
-            Outcome::Completed | Outcome::Paused | Outcome::RolledBack => ExitCode::Ok,
+            Outcome::Completed | Outcome::Paused | Outcome::Parked | Outcome::RolledBack => {
+                ExitCode::Ok
+            }
             Outcome::Failed | Outcome::FailedRolledBack => ExitCode::Failed,
             Outcome::RollbackFailed => ExitCode::RollbackFailed,
             Outcome::Interrupted => ExitCode::Interrupted,

@@ -9,6 +9,7 @@
 pub mod adapters;
 pub mod app;
 pub mod cli;
+pub mod clock;
 pub mod commands;
 pub mod completion;
 pub mod engine;

@@ -28,6 +28,19 @@ pub struct Settings {
     pub vars: Vec<VarDef>,
     /// `[adapters.NAME]`; a runbook's settings win field by field.
     pub adapters: BTreeMap<String, AdapterSettings>,
+    /// `[backend]`: the team's shared PostgreSQL (SPEC §9).
+    pub backend: BackendSettings,
+}
+
+/// `[backend]` of rollout.toml, as written. `ROLLOUT_BACKEND_URL` wins over `url`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct BackendSettings {
+    /// `postgres://…`; may hold a password, so it is never shown.
+    pub url: Option<String>,
+    /// Scopes every lock and row (default: the root's folder name).
+    pub project: Option<String>,
+    /// The PostgreSQL schema (default `rollout`).
+    pub schema: Option<String>,
 }
 
 const RUNBOOKS: &str = "runbooks";
@@ -139,6 +152,12 @@ impl Project {
             .collect();
         names.sort();
         Ok(names)
+    }
+
+    /// Where the lock, runs and log live: `.rollout/` or the team's database (SPEC §9),
+    /// connected and migrated; exit 1 naming it when it cannot be used.
+    pub fn backend(&self) -> Result<crate::store::Backend, Error> {
+        crate::store::Backend::open(self)
     }
 
     /// `ROOT/.rollout`: run state and locks.

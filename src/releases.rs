@@ -24,6 +24,10 @@ pub struct Release {
     /// The `config` the last deploy used (fly), which its rollback uses again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub config: Option<String>,
+    /// `current` is what a change that failed half-way was shipping: the platform may
+    /// or may not run it, and rollout has not read or set it since (SPEC §4.1).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unconfirmed: bool,
     pub updated_at: DateTime<Utc>,
 }
 
@@ -50,6 +54,7 @@ impl Default for Release {
             percent: None,
             stable: None,
             config: None,
+            unconfirmed: false,
             updated_at: Utc::now(),
         }
     }
@@ -59,12 +64,17 @@ impl Release {
     /// `current 2.0.0, previous 1.0.0, at 100%`, for people.
     pub fn describe(&self) -> String {
         format!(
-            "{}current {}, previous {}{}",
+            "{}current {}{}, previous {}{}",
             self.stable
                 .as_ref()
                 .map(|s| format!("stable {}, ", s.release.as_deref().unwrap_or("none")))
                 .unwrap_or_default(),
             self.current.as_deref().unwrap_or("not recorded"),
+            if self.unconfirmed && self.current.is_some() {
+                " (unconfirmed: a change to it failed half-way)"
+            } else {
+                ""
+            },
             self.previous.as_deref().unwrap_or("not recorded"),
             self.percent
                 .map(|p| format!(", at {p}%"))
@@ -127,6 +137,15 @@ impl Ledger {
         }
     }
 
+    /// Whether a change of `target` started since the last [`Ledger::take_started`].
+    pub fn started(&self, target: &str) -> bool {
+        self.1
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .any(|t| t == target)
+    }
+
     /// The targets whose change started since the last call, emptied.
     pub fn take_started(&self) -> Vec<String> {
         std::mem::take(&mut *self.1.lock().unwrap_or_else(|e| e.into_inner()))
@@ -152,9 +171,27 @@ impl Ledger {
         let mut all = self.lock();
         let entry = all.entry(target.to_string()).or_default();
         if entry.current.as_deref() != Some(release) {
-            entry.previous = entry.current.take();
+            if !entry.unconfirmed {
+                entry.previous = entry.current.take();
+            }
             entry.current = Some(release.to_string());
         }
+        entry.unconfirmed = false;
+        entry.updated_at = Utc::now();
+    }
+
+    /// A deploy of `release` started changing `target` and then failed: the platform
+    /// may run it now, or not. Shown as unconfirmed until rollout reads or sets it.
+    pub fn attempted(&self, target: &str, release: &str) {
+        let mut all = self.lock();
+        let entry = all.entry(target.to_string()).or_default();
+        if entry.current.as_deref() != Some(release) {
+            if !entry.unconfirmed {
+                entry.previous = entry.current.take();
+            }
+            entry.current = Some(release.to_string());
+        }
+        entry.unconfirmed = true;
         entry.updated_at = Utc::now();
     }
 
@@ -165,6 +202,7 @@ impl Ledger {
         let entry = all.entry(target.to_string()).or_default();
         entry.current = Some(release.to_string());
         entry.previous = None;
+        entry.unconfirmed = false;
         entry.updated_at = Utc::now();
     }
 
@@ -175,6 +213,7 @@ impl Ledger {
         let entry = all.entry(target.to_string()).or_default();
         entry.current = None;
         entry.previous = None;
+        entry.unconfirmed = false;
         entry.updated_at = Utc::now();
     }
 
@@ -207,5 +246,30 @@ mod tests {
         let web = ledger.get("web");
         assert_eq!((web.current.as_deref(), web.previous), (Some("v1"), None));
         assert_eq!(web.percent, Some(25));
+    }
+
+    #[test]
+    fn a_deploy_that_failed_half_way_is_current_but_unconfirmed_until_set_again() {
+        let ledger = Ledger::default();
+        ledger.deployed("web", "v1");
+        ledger.attempted("web", "v2");
+        ledger.attempted("web", "v3");
+        let web = ledger.get("web");
+        assert_eq!(
+            (
+                web.current.as_deref(),
+                web.previous.as_deref(),
+                web.unconfirmed
+            ),
+            (Some("v3"), Some("v1"), true)
+        );
+        assert!(
+            web.describe().contains("current v3 (unconfirmed"),
+            "{}",
+            web.describe()
+        );
+        ledger.rolled_back("web", "v1");
+        assert!(!ledger.get("web").unconfirmed);
+        assert!(!ledger.get("web").describe().contains("unconfirmed"));
     }
 }

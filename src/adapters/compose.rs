@@ -1,17 +1,16 @@
-//! Docker Compose services: one service of a compose project is the target. The image
-//! and flags are set through an override file rollout writes under `.rollout/compose/`
-//! (always pinning the image the service runs), and every change is `up -d --no-deps
-//! SERVICE`, so no other service of the project is ever recreated.
+//! Docker Compose services through `docker compose` (v2) or `docker-compose` (v1): a
+//! release is the image a service's containers were created from. rollout sets images
+//! and flags in an override file of its own (`.rollout/compose/PROJECT.override.yml`,
+//! the last `-f`), then recreates only that service (`up -d --no-deps SERVICE`): other
+//! services of the project are never touched.
 //!
-//! Both tools are spoken: compose v2 (`docker compose …`, the default) and v1
-//! (`docker-compose …`, the Python tool, which has no `up --wait`: rollout polls the
-//! containers' state and health instead). What the engine runs is read with the docker
-//! CLI by the labels both versions put on their containers
-//! (`com.docker.compose.project` / `com.docker.compose.service`: v1
-//! `compose/const.py` LABEL_PROJECT / LABEL_SERVICE; v2 `pkg/api/labels.go`
-//! ProjectLabel / ServiceLabel in docker/compose).
+//! From docker/compose's source: `up --no-deps` starts no linked service and `--wait`
+//! waits for running|healthy (cmd/compose/up.go); a service is recreated when its
+//! configuration hash changes — a new image or environment (pkg/compose/convergence.go,
+//! pkg/compose/hash.go); containers carry the labels `com.docker.compose.project`,
+//! `…service` and `…oneoff` (pkg/api/labels.go), which v1 sets the same way
+//! (compose/const.py), so the engine says what a service runs whichever tool made it.
 
-use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -20,351 +19,278 @@ use serde_json::{Map, Value, json};
 use super::{Argv, Call, Change, Failure, Runner, Running, argv, display};
 use crate::plan::{AdapterSettings, Text, Verb};
 
-/// The files compose v2 looks for, in its order (compose-spec/compose-go
-/// `cli/options.go` DefaultFileNames / DefaultOverrideFileNames).
-const V2_FILES: [&str; 4] = [
-    "compose.yaml",
-    "compose.yml",
-    "docker-compose.yml",
-    "docker-compose.yaml",
-];
-const V2_OVERRIDES: [&str; 4] = [
-    "compose.override.yml",
-    "compose.override.yaml",
-    "docker-compose.override.yml",
-    "docker-compose.override.yaml",
-];
-/// The files compose v1 looks for, in its order (docker/compose 1.29
-/// `compose/config/config.py` SUPPORTED_FILENAMES / DEFAULT_OVERRIDE_FILENAMES).
-const V1_FILES: [&str; 4] = [
-    "docker-compose.yml",
-    "docker-compose.yaml",
-    "compose.yml",
-    "compose.yaml",
-];
-const V1_OVERRIDES: [&str; 4] = [
-    "docker-compose.override.yml",
-    "docker-compose.override.yaml",
-    "compose.override.yml",
-    "compose.override.yaml",
-];
-
-/// The label both compose versions put on a service's containers.
-const LABEL_PROJECT: &str = "com.docker.compose.project";
-const LABEL_SERVICE: &str = "com.docker.compose.service";
-
-/// How often v1's missing `--wait` is made up for by asking the engine.
-const POLL: Duration = Duration::from_millis(500);
-
-/// The compose adapter and its settings.
+/// The compose adapter and its project.
 pub struct Compose {
-    /// `docker` (v2, `docker compose …`), or `docker-compose` (v1), or a path to either.
+    /// `docker` (v2: `docker compose …`) or a `docker-compose` (v1).
     pub bin: String,
-    /// The docker CLI that reads the engine: `bin` itself for v2, `docker` for v1.
-    pub docker: String,
-    /// `[adapters.compose] file`; `None`: what compose itself finds.
-    pub files: Option<Vec<PathBuf>>,
-    pub project: Option<String>,
-    /// The v1 tool (`docker-compose`).
-    pub v1: bool,
-    env: Option<String>,
-    project_env: Option<String>,
+    pub files: Vec<PathBuf>,
+    pub project: String,
 }
 
 impl Compose {
-    pub fn new(
-        bin: String,
-        settings: &AdapterSettings,
-        env: &dyn Fn(&str) -> Option<String>,
-    ) -> Compose {
-        let v1 = Path::new(&bin)
-            .file_name()
-            .and_then(|n| n.to_str())
-            .is_some_and(|n| n.starts_with("docker-compose"));
-        let docker = if v1 {
-            "docker".to_string()
-        } else {
-            bin.clone()
-        };
+    pub fn new(bin: String, settings: &AdapterSettings) -> Compose {
         Compose {
             bin,
-            docker,
-            files: settings.file.clone(),
-            project: settings.project.clone(),
-            v1,
-            env: env("DOCKER_HOST").filter(|h| !h.trim().is_empty()),
-            project_env: env("COMPOSE_PROJECT_NAME").filter(|p| !p.trim().is_empty()),
+            files: settings.files.clone().unwrap_or_default(),
+            project: settings
+                .project
+                .clone()
+                .unwrap_or_else(|| "default".to_string()),
         }
     }
 
-    /// The engine's socket as people name it: `DOCKER_HOST`, else the default.
-    pub fn socket(&self) -> String {
-        self.env
-            .clone()
-            .unwrap_or_else(|| "unix:///var/run/docker.sock".to_string())
+    /// v1, the Python `docker-compose`: no `compose` subcommand and no `--wait`.
+    pub fn is_v1(&self) -> bool {
+        Path::new(&self.bin)
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with("docker-compose"))
     }
 
-    /// The compose files, in order: the configured ones, else the first of compose's
-    /// own names found in `root` or a folder above it, with its `.override` companion
-    /// (the same search compose does, `config.py` get_default_config_files in v1,
-    /// compose-go `cli/options.go` WithDefaultConfigPath in v2).
-    pub fn compose_files(&self, root: &Path) -> Result<Vec<PathBuf>, Failure> {
-        if let Some(files) = &self.files {
-            for file in files {
-                if !file.is_file() {
-                    return Err(Failure::failed(format!(
-                        "the compose file {} does not exist; fix `[adapters.compose] file`",
-                        file.display()
-                    )));
-                }
-            }
-            return Ok(files.clone());
-        }
-        let (names, overrides) = if self.v1 {
-            (V1_FILES, V1_OVERRIDES)
-        } else {
-            (V2_FILES, V2_OVERRIDES)
-        };
-        for dir in root.ancestors() {
-            if let Some(found) = names.iter().map(|n| dir.join(n)).find(|p| p.is_file()) {
-                let mut out = vec![found];
-                out.extend(overrides.iter().map(|n| dir.join(n)).find(|p| p.is_file()));
-                return Ok(out);
-            }
-        }
-        Err(Failure::failed(format!(
-            "no compose file in {} or a folder above it ({}); set `[adapters.compose] file = \"path/to/compose.yaml\"`",
-            root.display(),
-            names.join(", ")
-        )))
+    /// The engine's CLI: the same `docker` for v2; `docker` on PATH beside v1.
+    fn docker(&self) -> &str {
+        if self.is_v1() { "docker" } else { &self.bin }
     }
 
-    /// The override file rollout writes for `service`, relative to the project root.
-    pub fn override_path(&self, service: &str) -> PathBuf {
-        let name = match &self.project {
-            Some(project) => format!("{project}.{service}.yml"),
-            None => format!("{service}.yml"),
-        };
-        Path::new(".rollout/compose").join(name)
+    /// rollout's own override file, the last `-f` of every call once it exists.
+    pub fn override_path(&self, root: &Path) -> PathBuf {
+        root.join(".rollout")
+            .join("compose")
+            .join(format!("{}.override.yml", self.project))
     }
 
-    /// `docker compose [-p P] -f F… [-f OVERRIDE] ARGS…` (or `docker-compose …`).
-    fn cmd(&self, files: &[String], with_override: Option<&Path>, args: Vec<Text>) -> Argv {
-        let mut out = vec![Text::plain(&self.bin)];
-        if !self.v1 {
+    /// `docker compose -p P -f F… [-f OVERRIDE] ARGS…`.
+    fn cmd(&self, root: Option<&Path>, args: &[&str], service: &Text) -> Argv {
+        let mut out = argv(&[self.bin.as_str()]);
+        if !self.is_v1() {
             out.push(Text::plain("compose"));
         }
-        if let Some(project) = &self.project {
-            out.extend(argv(&["-p", project]));
+        out.extend(argv(&["-p", &self.project]));
+        for file in &self.files {
+            out.push(Text::plain("-f"));
+            out.push(Text::plain(file.display().to_string()));
         }
-        for file in files {
-            out.extend(argv(&["-f", file]));
+        let own = match root {
+            Some(root) => Some(self.override_path(root)).filter(|p| p.is_file()),
+            None => Some(PathBuf::from(format!(
+                ".rollout/compose/{}.override.yml",
+                self.project
+            ))),
+        };
+        if let Some(own) = own {
+            out.push(Text::plain("-f"));
+            out.push(Text::plain(own.display().to_string()));
         }
-        if let Some(path) = with_override {
-            out.extend(argv(&["-f", &path.to_string_lossy()]));
-        }
-        out.extend(args);
+        out.extend(argv(args));
+        out.push(service.clone());
         out
     }
 
-    /// `up -d --no-deps [--wait] [--build] [--scale S=N] SERVICE`: `--wait` only where
-    /// compose has it (v2, `cmd/compose/up.go` "wait"; v1's `up` has no such flag).
-    fn up_args(&self, service: &Text, build: bool, scale: Option<u32>) -> Vec<Text> {
-        let mut args = argv(&["up", "-d", "--no-deps"]);
-        if !self.v1 && scale != Some(0) {
-            args.push(Text::plain("--wait"));
+    /// `up -d --no-deps [--wait] SERVICE` (v1 waits by polling the engine instead).
+    fn up(&self, root: Option<&Path>, service: &Text, extra: &[&str]) -> Argv {
+        let mut args = vec!["up", "-d", "--no-deps"];
+        args.extend_from_slice(extra);
+        if !self.is_v1() {
+            args.push("--wait");
         }
-        if build {
-            args.push(Text::plain("--build"));
-        }
-        if let Some(n) = scale {
-            args.push(Text::plain("--scale"));
-            args.push(Text::plain(format!("{}={n}", service.value())));
-        }
-        args.push(service.clone());
-        args
+        self.cmd(root, &args, service)
     }
 
-    fn engine_argv(&self) -> Argv {
-        argv(&[&self.docker, "info", "--format", "{{.ServerVersion}}"])
+    fn engine(&self, args: &[&str]) -> Argv {
+        let mut out = argv(&[self.docker()]);
+        out.extend(argv(args));
+        out
     }
 
+    /// `docker ps -q` of the service's containers (not one-off `compose run` ones).
+    fn containers_argv(&self, service: &Text) -> Argv {
+        let mut out = self.engine(&[
+            "ps",
+            "-q",
+            "--no-trunc",
+            "--filter",
+            &format!("label=com.docker.compose.project={}", self.project),
+            "--filter",
+        ]);
+        out.push(Text::with_shown(
+            format!("label=com.docker.compose.service={}", service.value()),
+            format!("label=com.docker.compose.service={}", service.shown()),
+        ));
+        out.extend(argv(&["--filter", "label=com.docker.compose.oneoff=False"]));
+        out
+    }
+
+    /// The lines `show` and `--dry-run` print.
     pub fn describe(&self, verb: &Verb, service: &Text) -> Vec<String> {
-        let files: Vec<String> = match &self.files {
-            Some(files) => files.iter().map(|f| f.display().to_string()).collect(),
-            None => vec![if self.v1 {
-                "<docker-compose.yml, as compose finds it>".to_string()
-            } else {
-                "<compose.yaml, as compose finds it>".to_string()
-            }],
-        };
-        let over = self.override_path(service.value());
-        let up = |build: bool, scale: Option<u32>| {
-            let mut lines = vec![display(&self.cmd(
-                &files,
-                Some(&over),
-                self.up_args(service, build, scale),
-            ))];
-            if self.v1 && scale != Some(0) {
+        let own = format!(".rollout/compose/{}.override.yml", self.project);
+        let up = |what: String, extra: &[&str]| {
+            let mut lines = vec![what, display(&self.up(None, service, extra))];
+            if self.is_v1() {
                 lines.push(format!(
-                    "poll `{} inspect` of {service}'s containers until they run (and are healthy, where they have a healthcheck)",
-                    self.docker
+                    "wait until {service}'s containers run (and are healthy): $ docker inspect …"
                 ));
             }
             lines
         };
-        let write = |what: String| format!("write {}: {what}", over.display());
-        let mut lines = Vec::new();
         match verb {
-            Verb::Auth => {
-                lines.push(display(&self.engine_argv()));
-                lines.push(format!(
-                    "{} (the files parse and list {service})",
-                    display(&self.cmd(&files, None, argv(&["config", "--services"])))
-                ));
+            Verb::Auth => vec![
+                display(&self.config_argv()),
+                display(&self.engine(&["info", "--format", "{{.ServerVersion}}"])),
+            ],
+            Verb::Deploy(d) if d.build => vec![display(&self.up(None, service, &["--build"]))],
+            Verb::Deploy(d) => up(
+                format!(
+                    "write {own}: services.{service}.image = {}",
+                    d.image.as_ref().map(Text::shown).unwrap_or("<image>")
+                ),
+                &[],
+            ),
+            Verb::Rollback { to } => up(
+                format!(
+                    "write {own}: services.{service}.image = {}",
+                    to.as_ref()
+                        .map(Text::shown)
+                        .unwrap_or("<the image the service ran before the run changed it>")
+                ),
+                &[],
+            ),
+            Verb::Restart => vec![display(&self.cmd(None, &["restart"], service))],
+            Verb::Scale { count } => {
+                let scale = format!("--scale={}={count}", service.shown());
+                vec![display(&self.cmd(
+                    None,
+                    &["up", "-d", "--no-deps", &scale],
+                    service,
+                ))]
             }
-            Verb::Deploy(d) => match (&d.image, d.build) {
-                (Some(image), _) => {
-                    lines.push(write(format!(
-                        "services.{service}.image = {}",
-                        image.shown()
-                    )));
-                    lines.extend(up(false, None));
-                }
-                (None, _) => {
-                    lines.push(write(format!(
-                        "services.{service} without an image pin (compose builds and tags it)"
-                    )));
-                    lines.extend(up(true, None));
-                }
-            },
-            Verb::Rollback { to } => {
-                let image = to
-                    .as_ref()
-                    .map(Text::shown)
-                    .unwrap_or("<the stable image, pinned before the run changed the service>");
-                lines.push(write(format!("services.{service}.image = {image}")));
-                lines.extend(up(false, None));
-            }
-            Verb::Restart => {
-                lines.push(display(&self.cmd(
-                    &files,
-                    Some(&over),
-                    vec![Text::plain("restart"), service.clone()],
-                )));
-            }
-            Verb::Scale { count } => lines.extend(up(false, Some(*count))),
             Verb::Promote { .. } => {
-                let shown: Vec<String> = verb
+                let pairs: Vec<String> = verb
                     .promote_pairs()
                     .iter()
                     .map(|p| p.shown().to_string())
                     .collect();
-                lines.push(write(format!(
-                    "services.{service}.environment {} (the image pinned to the one it runs)",
-                    shown.join(" ")
-                )));
-                lines.extend(up(false, None));
+                up(
+                    format!(
+                        "write {own}: services.{service}.environment {}",
+                        pairs.join(" ")
+                    ),
+                    &[],
+                )
             }
         }
-        lines
+    }
+
+    fn config_argv(&self) -> Argv {
+        let mut out = self.cmd(None, &["config", "--quiet"], &Text::plain(""));
+        out.pop();
+        // `config` reads the files only: rollout's override may not exist yet.
+        if let Some(at) = out
+            .iter()
+            .position(|a| a.value().contains(".rollout/compose/"))
+        {
+            out.drain(at - 1..=at);
+        }
+        out
+    }
+
+    /// SPEC "read stable": the image the service's running container was created from
+    /// (`Config.Image`, as written in its compose file or override) and the image ID
+    /// it resolved to; `None` when no container runs it (a first deploy).
+    pub async fn read_stable(
+        &self,
+        service: &Text,
+        runner: &Runner<'_>,
+    ) -> Result<Option<Running>, Failure> {
+        let Some(id) = self
+            .container_ids(service, runner)
+            .await?
+            .into_iter()
+            .next()
+        else {
+            return Ok(None);
+        };
+        let out = runner
+            .run(&self.engine(&["inspect", "--format", "{{.Config.Image}} {{.Image}}", &id]))
+            .await?;
+        let line = out
+            .raw_output
+            .lines()
+            .map(str::trim)
+            .rfind(|l| !l.is_empty());
+        Ok(line.and_then(|l| {
+            let (name, image_id) = l.split_once(' ').unwrap_or((l, ""));
+            (!name.is_empty()).then(|| Running {
+                release: name.to_string(),
+                revision: Some(image_id.to_string()).filter(|i| !i.is_empty()),
+            })
+        }))
+    }
+
+    async fn container_ids(
+        &self,
+        service: &Text,
+        runner: &Runner<'_>,
+    ) -> Result<Vec<String>, Failure> {
+        let out = runner.run(&self.containers_argv(service)).await?;
+        Ok(out
+            .raw_output
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(str::to_string)
+            .collect())
     }
 
     pub async fn execute(&self, call: &Call<'_>, runner: &Runner<'_>) -> Result<Change, Failure> {
         let service = call.target;
-        let files = self.file_args(runner.root)?;
-        let over = self.override_path(service.value());
-        let over_abs = runner.root.join(&over);
-        let existing = over_abs.is_file().then_some(over.as_path());
+        let root = runner.root;
         match call.verb {
             Verb::Auth => {
-                self.check(service, runner).await?;
+                runner.run(&self.config_argv()).await?;
+                runner
+                    .run(&self.engine(&["info", "--format", "{{.ServerVersion}}"]))
+                    .await?;
                 Ok(Change::None)
             }
-            Verb::Deploy(d) => {
-                let image = d.image.as_ref().map(|i| i.value().to_string());
-                let mut doc = read_override(&over_abs)?;
-                set_service(
-                    &mut doc,
-                    service.value(),
-                    "image",
-                    image.clone().map(Value::String),
-                );
-                write_override(&over_abs, &doc)?;
-                self.up(&files, &over, service, d.build, None, runner)
+            Verb::Deploy(d) if d.build => {
+                runner
+                    .run(&self.up(Some(root), service, &["--build"]))
                     .await?;
-                let release = match image {
-                    Some(image) => image,
-                    // Built: the reference compose tagged it with, as the engine has it.
-                    None => self
-                        .read_running(service, runner)
-                        .await?
-                        .map(|r| r.release)
-                        .ok_or_else(|| {
-                            Failure::failed(format!(
-                                "compose built and started {service}, but the engine runs no container of it"
-                            ))
-                        })?,
-                };
-                Ok(Change::Deployed(release))
+                self.wait_v1(service, runner).await?;
+                Ok(Change::Deployed(format!("built {}", service.shown())))
+            }
+            Verb::Deploy(d) => {
+                let image = d
+                    .image
+                    .as_ref()
+                    .ok_or_else(|| Failure::failed("a compose deploy needs `image`"))?;
+                self.set_override(root, service, |s| {
+                    s.insert("image".into(), json!(image.value()));
+                })?;
+                runner.run(&self.up(Some(root), service, &[])).await?;
+                self.wait_v1(service, runner).await?;
+                Ok(Change::Deployed(image.value().to_string()))
             }
             Verb::Rollback { to } => {
-                let named = call
-                    .to
-                    .clone()
-                    .or_else(|| to.as_ref().map(|t| t.value().to_string()));
-                let (image, pinned_id) = match named {
-                    Some(to) => (to, None),
-                    None => {
-                        let stable = call.stable.as_ref();
-                        let image = stable.and_then(|s| s.release.clone()).ok_or_else(|| {
-                            Failure::failed(format!(
-                                "{service} has no stable image: it ran nothing before this run (a first deploy); name one with `rollout rollback --to IMAGE`"
-                            ))
-                        })?;
-                        (image, stable.and_then(|s| s.revision.clone()))
-                    }
-                };
-                let run_image = match pinned_id {
-                    Some(id) => self.same_image(&image, &id, runner).await,
-                    None => image.clone(),
-                };
-                let mut doc = read_override(&over_abs)?;
-                set_service(
-                    &mut doc,
-                    service.value(),
-                    "image",
-                    Some(Value::String(run_image)),
-                );
-                write_override(&over_abs, &doc)?;
-                self.up(&files, &over, service, false, None, runner).await?;
+                let image = self.rollback_image(call, to.as_ref(), runner).await?;
+                self.set_override(root, service, |s| {
+                    s.insert("image".into(), json!(image));
+                })?;
+                runner.run(&self.up(Some(root), service, &[])).await?;
+                self.wait_v1(service, runner).await?;
                 Ok(Change::RolledBack(image))
             }
             Verb::Restart => {
                 runner
-                    .run(&self.cmd(
-                        &files,
-                        existing,
-                        vec![Text::plain("restart"), service.clone()],
-                    ))
+                    .run(&self.cmd(Some(root), &["restart"], service))
                     .await?;
                 Ok(Change::None)
             }
             Verb::Scale { count } => {
-                match existing {
-                    Some(over) => {
-                        self.up(&files, over, service, false, Some(*count), runner)
-                            .await?
-                    }
-                    None => {
-                        let argv =
-                            self.cmd(&files, None, self.up_args(service, false, Some(*count)));
-                        runner.run(&argv).await?;
-                        if self.v1 && *count > 0 {
-                            self.wait_v1(service, runner).await?;
-                        }
-                    }
-                }
+                let scale = format!("--scale={}={count}", service.value());
+                runner
+                    .run(&self.cmd(Some(root), &["up", "-d", "--no-deps", &scale], service))
+                    .await?;
                 Ok(Change::None)
             }
             Verb::Promote { percent, .. } => {
@@ -374,392 +300,152 @@ impl Compose {
                         "this promote step has no `flag` or `flags` to set",
                     ));
                 }
-                let mut doc = read_override(&over_abs)?;
-                // The image stays the one the service runs: a flags change is one change.
-                if service_field(&doc, service.value(), "image").is_none()
-                    && let Some(running) = self.read_running(service, runner).await?
-                {
-                    set_service(
-                        &mut doc,
-                        service.value(),
-                        "image",
-                        Some(Value::String(running.release)),
-                    );
-                }
-                let mut env = match service_field(&doc, service.value(), "environment") {
-                    Some(Value::Object(map)) => map.clone(),
-                    _ => Map::new(),
-                };
-                for pair in &pairs {
-                    if let Some((name, value)) = pair.value().split_once('=') {
-                        env.insert(name.to_string(), Value::String(value.to_string()));
+                // One change: every variable in the override, one recreate.
+                self.set_override(root, service, |s| {
+                    let env = s
+                        .entry("environment")
+                        .or_insert_with(|| Value::Object(Map::new()));
+                    if let Value::Object(env) = env {
+                        for pair in &pairs {
+                            if let Some((k, v)) = pair.value().split_once('=') {
+                                env.insert(k.to_string(), json!(v));
+                            }
+                        }
                     }
-                }
-                set_service(
-                    &mut doc,
-                    service.value(),
-                    "environment",
-                    Some(Value::Object(env)),
-                );
-                write_override(&over_abs, &doc)?;
-                self.up(&files, &over, service, false, None, runner).await?;
+                })?;
+                runner.run(&self.up(Some(root), service, &[])).await?;
+                self.wait_v1(service, runner).await?;
                 Ok(percent.map_or(Change::None, Change::Promoted))
             }
         }
     }
 
-    fn file_args(&self, root: &Path) -> Result<Vec<String>, Failure> {
-        Ok(self
-            .compose_files(root)?
-            .iter()
-            .map(|f| f.to_string_lossy().into_owned())
-            .collect())
-    }
-
-    /// The stable image to set back: its reference, unless the tag has been moved since
-    /// it was pinned (`app:latest` pushed again, or retagged by the very deploy being
-    /// undone); then the image id the service ran, which the engine still has.
-    async fn same_image(&self, image: &str, id: &str, runner: &Runner<'_>) -> String {
-        if !id.starts_with("sha256:") {
-            return image.to_string();
-        }
-        let now = runner
-            .spawn(&argv(&[
-                &self.docker,
-                "image",
-                "inspect",
-                "--format",
-                "{{.Id}}",
-                image,
-            ]))
-            .await;
-        let moved = match &now {
-            Ok(f) => f.raw_output.lines().all(|l| l.trim() != id),
-            Err(_) => false,
-        };
-        if moved {
-            (runner.on_line)(&format!(
-                "{image} names another image now; returning to the image the service ran before, {id}"
-            ));
-            id.to_string()
-        } else {
-            image.to_string()
-        }
-    }
-
-    /// `up` with the override, then (v1) the wait `--wait` would have done.
-    async fn up(
+    /// `--to`, else the step's `to`, else the pin: its image name while that name still
+    /// means the pinned image, else the pinned image ID (a rebuild or a moved tag must
+    /// not send the rollback to the new image); else (`--all`, no pin) the release
+    /// recorded before the current one.
+    async fn rollback_image(
         &self,
-        files: &[String],
-        over: &Path,
-        service: &Text,
-        build: bool,
-        scale: Option<u32>,
+        call: &Call<'_>,
+        to: Option<&Text>,
         runner: &Runner<'_>,
+    ) -> Result<String, Failure> {
+        if let Some(to) = call
+            .to
+            .clone()
+            .or_else(|| to.map(|t| t.value().to_string()))
+        {
+            return Ok(to);
+        }
+        let service = call.target;
+        match &call.stable {
+            Some(stable) => {
+                let Some(name) = stable.release.as_deref() else {
+                    return Err(Failure::failed(format!(
+                        "{service} has no stable release: no container ran it before this run (a first deploy); name an image with `rollout rollback --to IMAGE`"
+                    )));
+                };
+                let name = runner.redactor.from_refs(name).value().to_string();
+                let Some(pinned_id) = &stable.revision else {
+                    return Ok(name);
+                };
+                let now = runner
+                    .spawn(&self.engine(&["image", "inspect", "--format", "{{.Id}}", &name]))
+                    .await?;
+                Ok(if now.raw_output.trim() == pinned_id { name } else { pinned_id.clone() })
+            }
+            None => call.known.previous.clone().ok_or_else(|| {
+                Failure::failed(format!(
+                    "no release of {service} before the current one is known; name an image with `rollout rollback --to IMAGE`"
+                ))
+            }),
+        }
+    }
+
+    /// Sets the service's part of rollout's override file (valid JSON is valid YAML,
+    /// so the file is written as JSON), atomically.
+    fn set_override(
+        &self,
+        root: &Path,
+        service: &Text,
+        change: impl FnOnce(&mut Map<String, Value>),
     ) -> Result<(), Failure> {
-        runner
-            .run(&self.cmd(files, Some(over), self.up_args(service, build, scale)))
-            .await?;
-        if self.v1 && scale != Some(0) {
-            self.wait_v1(service, runner).await?;
+        let path = self.override_path(root);
+        let mut doc: Value = match std::fs::read_to_string(&path) {
+            Ok(text) => serde_json::from_str(&text).map_err(|e| {
+                Failure::failed(format!(
+                    "rollout's compose override {} is not the JSON rollout writes ({e}); remove it and deploy again",
+                    path.display()
+                ))
+            })?,
+            Err(_) => json!({"services": {}}),
+        };
+        let services = doc
+            .as_object_mut()
+            .and_then(|d| {
+                d.entry("services")
+                    .or_insert_with(|| json!({}))
+                    .as_object_mut()
+            })
+            .ok_or_else(|| Failure::failed(format!("{} has no services table", path.display())))?;
+        let entry = services
+            .entry(service.value().to_string())
+            .or_insert_with(|| json!({}));
+        if let Value::Object(s) = entry {
+            change(s);
         }
-        Ok(())
+        let text = serde_json::to_string_pretty(&doc).unwrap_or_default();
+        let dir = path.parent().unwrap_or(root);
+        std::fs::create_dir_all(dir)
+            .and_then(|_| {
+                let tmp = dir.join(format!(".{}.tmp", self.project));
+                std::fs::write(&tmp, text + "\n")?;
+                std::fs::rename(&tmp, &path)
+            })
+            .map_err(|e| Failure::failed(format!("cannot write {}: {e}", path.display())))
     }
 
-    /// The engine answers and `service` is in the project's (parsed) compose files:
-    /// SPEC compose, checked before a run's first change to the service.
-    pub async fn check(&self, service: &Text, runner: &Runner<'_>) -> Result<(), Failure> {
-        let files = self.file_args(runner.root)?;
-        let engine = runner
-            .spawn(&self.engine_argv())
-            .await
-            .map_err(|f| match f {
-                Failure::Failed { message, tail } => Failure::Failed {
-                    message: format!(
-                        "the docker CLI `{}`, which reads the engine for the compose adapter, cannot run ({message}); install the Docker client",
-                        self.docker
-                    ),
-                    tail,
-                },
-                other => other,
-            })?;
-        if !matches!(engine.ending, crate::process::Ending::Exited(0)) {
-            return Err(Failure::Failed {
-                message: format!(
-                    "the Docker engine at {} does not answer (`{} info` failed); start dockerd, or point DOCKER_HOST at its socket",
-                    self.socket(),
-                    self.docker
-                ),
-                tail: engine.tail,
-            });
-        }
-        let over = self.override_path(service.value());
-        let existing = runner.root.join(&over).is_file().then_some(over.as_path());
-        let config = runner
-            .spawn(&self.cmd(&files, existing, argv(&["config", "--services"])))
-            .await?;
-        let named = files.join(", ");
-        if !matches!(config.ending, crate::process::Ending::Exited(0)) {
-            return Err(Failure::Failed {
-                message: format!(
-                    "compose cannot read {named}: {}",
-                    config
-                        .tail
-                        .last()
-                        .map(String::as_str)
-                        .unwrap_or("`config` failed")
-                ),
-                tail: config.tail,
-            });
-        }
-        let services: Vec<&str> = config
-            .raw_output
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty() && !l.contains(' '))
-            .collect();
-        if !services.contains(&service.value()) {
-            return Err(Failure::failed(format!(
-                "service `{service}` is not in {named}; its services: {}",
-                services.join(", ")
-            )));
-        }
-        Ok(())
-    }
-
-    /// SPEC "read stable": the engine is checked, the service found in the files, then
-    /// the image its running container was created from (and the image id).
-    pub async fn read_stable(
-        &self,
-        service: &Text,
-        runner: &Runner<'_>,
-    ) -> Result<Option<Running>, Failure> {
-        self.check(service, runner).await?;
-        self.read_running(service, runner).await
-    }
-
-    /// The project name compose uses: `project`, else `COMPOSE_PROJECT_NAME`, else the
-    /// first compose file's folder, normalized (v1 `cli/command.py` normalize_name:
-    /// lower case, only `[-_a-z0-9]`; compose-go `types/project.go` NormalizeProjectName
-    /// does the same and also drops leading `-`/`_`).
-    pub fn project_name(&self, root: &Path) -> Result<String, Failure> {
-        if let Some(p) = self.project.clone().or_else(|| self.project_env.clone()) {
-            return Ok(p);
-        }
-        let files = self.compose_files(root)?;
-        let dir = files[0]
-            .parent()
-            .map(|d| if d.as_os_str().is_empty() { root } else { d })
-            .unwrap_or(root);
-        let dir = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
-        let base = dir
-            .file_name()
-            .map(|n| n.to_string_lossy().to_lowercase())
-            .unwrap_or_default();
-        let mut name: String = base
-            .chars()
-            .filter(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-' || *c == '_')
-            .collect();
-        if !self.v1 {
-            name = name.trim_start_matches(['-', '_']).to_string();
-        }
-        Ok(name)
-    }
-
-    /// The service's containers in the engine, by the compose labels: id, state,
-    /// health, image reference and image id.
-    async fn containers(
-        &self,
-        service: &Text,
-        runner: &Runner<'_>,
-    ) -> Result<Vec<Container>, Failure> {
-        let project = self.project_name(runner.root)?;
-        let ps = runner
-            .run(&argv(&[
-                &self.docker,
-                "ps",
-                "-a",
-                "-q",
-                "--no-trunc",
-                "--filter",
-                &format!("label={LABEL_PROJECT}={project}"),
-                "--filter",
-                &format!("label={LABEL_SERVICE}={}", service.value()),
-            ]))
-            .await?;
-        let ids: Vec<&str> = ps
-            .raw_output
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty() && l.chars().all(|c| c.is_ascii_hexdigit()))
-            .collect();
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut args = vec![self.docker.as_str(), "inspect", "--type", "container"];
-        args.extend(ids.iter().copied());
-        let inspect = runner.run(&argv(&args)).await?;
-        Container::parse_all(&inspect.raw_output).ok_or_else(|| Failure::Failed {
-            message: format!("`{} inspect` did not answer with JSON", self.docker),
-            tail: inspect.tail,
-        })
-    }
-
-    /// What the service's running container was created from; `None` when none runs.
-    pub async fn read_running(
-        &self,
-        service: &Text,
-        runner: &Runner<'_>,
-    ) -> Result<Option<Running>, Failure> {
-        let containers = self.containers(service, runner).await?;
-        Ok(containers
-            .into_iter()
-            .find(|c| c.status == "running")
-            .map(|c| Running {
-                release: c.image,
-                revision: Some(c.image_id),
-            }))
-    }
-
-    /// v1 has no `up --wait`: ask the engine until every container of the service runs
-    /// (and is healthy where it has a healthcheck), like v2's `--wait` does
-    /// (docker/compose `pkg/compose/convergence.go` waitDependencies: running, or
-    /// healthy with a healthcheck; exited or unhealthy fails).
+    /// v1 has no `--wait`: poll the service's containers until each runs (and is
+    /// healthy, where it has a healthcheck), before the step's deadline.
     async fn wait_v1(&self, service: &Text, runner: &Runner<'_>) -> Result<(), Failure> {
+        if !self.is_v1() {
+            return Ok(());
+        }
         loop {
-            if runner.interrupt.is_set() {
-                return Err(Failure::Interrupted);
+            let ids = self.container_ids(service, runner).await?;
+            let mut states = Vec::new();
+            for id in &ids {
+                let out = runner
+                    .spawn(&self.engine(&[
+                        "inspect",
+                        "--format",
+                        "{{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{end}}",
+                        id,
+                    ]))
+                    .await?;
+                states.push(out.raw_output.trim().to_string());
             }
-            let containers = self.containers(service, runner).await?;
-            if let Some(bad) = containers
-                .iter()
-                .find(|c| matches!(c.status.as_str(), "exited" | "dead") || c.health == "unhealthy")
-            {
-                return Err(Failure::failed(format!(
-                    "{service}'s container {} is {} after `up` ({})",
-                    &bad.id[..bad.id.len().min(12)],
-                    if bad.health == "unhealthy" {
-                        "unhealthy"
-                    } else {
-                        bad.status.as_str()
-                    },
-                    bad.image
-                )));
-            }
-            let ready = !containers.is_empty()
-                && containers
+            let ready = !ids.is_empty()
+                && states
                     .iter()
-                    .filter(|c| c.status != "created")
-                    .all(|c| {
-                        c.status == "running" && matches!(c.health.as_str(), "none" | "healthy")
-                    });
+                    .all(|s| s == "running" || s == "running healthy");
             if ready {
                 return Ok(());
             }
-            if runner.remaining() <= POLL {
-                return Err(Failure::TimedOut { tail: Vec::new() });
+            if let Some(bad) = states.iter().find(|s| {
+                s.starts_with("exited") || s.starts_with("dead") || s.ends_with("unhealthy")
+            }) {
+                return Err(Failure::failed(format!(
+                    "{service}'s container is {bad} after `up`"
+                )));
             }
-            tokio::time::sleep(POLL).await;
-        }
-    }
-}
-
-/// One line of `docker inspect` as [`Compose::containers`] formats it.
-#[derive(Debug, PartialEq, Eq)]
-struct Container {
-    id: String,
-    status: String,
-    health: String,
-    image_id: String,
-    image: String,
-}
-
-impl Container {
-    /// `docker inspect`'s JSON array; `None` when it is not one. Stderr lines the
-    /// process runner mixed in come before or after the array, so the array is cut out.
-    fn parse_all(output: &str) -> Option<Vec<Container>> {
-        let start = output.find('[')?;
-        let end = output.rfind(']')?;
-        let items: Vec<Value> = serde_json::from_str(output.get(start..=end)?).ok()?;
-        let text = |v: &Value, path: &[&str]| {
-            path.iter()
-                .try_fold(v, |v, k| v.get(k))
-                .and_then(Value::as_str)
-                .map(str::to_string)
-        };
-        Some(
-            items
-                .iter()
-                .map(|c| Container {
-                    id: text(c, &["Id"]).unwrap_or_default(),
-                    status: text(c, &["State", "Status"]).unwrap_or_default(),
-                    health: text(c, &["State", "Health", "Status"])
-                        .unwrap_or_else(|| "none".to_string()),
-                    image_id: text(c, &["Image"]).unwrap_or_default(),
-                    image: text(c, &["Config", "Image"]).unwrap_or_default(),
-                })
-                .collect(),
-        )
-    }
-}
-
-/// The override as rollout last wrote it (JSON, which compose reads as YAML), or an
-/// empty one.
-fn read_override(path: &Path) -> Result<Value, Failure> {
-    match fs::read_to_string(path) {
-        Ok(text) => serde_json::from_str(&text).map_err(|e| {
-            Failure::failed(format!(
-                "rollout's compose override {} is not what rollout wrote ({e}); delete it and deploy again",
-                path.display()
-            ))
-        }),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(json!({ "services": {} })),
-        Err(e) => Err(Failure::failed(format!(
-            "cannot read {}: {e}",
-            path.display()
-        ))),
-    }
-}
-
-/// Writes the override atomically (a temporary file renamed over it).
-fn write_override(path: &Path, doc: &Value) -> Result<(), Failure> {
-    let fail = |e: std::io::Error| Failure::failed(format!("cannot write {}: {e}", path.display()));
-    if let Some(dir) = path.parent() {
-        fs::create_dir_all(dir).map_err(fail)?;
-    }
-    let tmp = path.with_extension("yml.tmp");
-    let text = serde_json::to_string_pretty(doc).unwrap_or_default() + "\n";
-    fs::write(&tmp, text).map_err(fail)?;
-    fs::rename(&tmp, path).map_err(fail)
-}
-
-fn service_field<'a>(doc: &'a Value, service: &str, key: &str) -> Option<&'a Value> {
-    doc.get("services")?.get(service)?.get(key)
-}
-
-/// Sets (or, with `None`, removes) `services.SERVICE.KEY`.
-fn set_service(doc: &mut Value, service: &str, key: &str, value: Option<Value>) {
-    if !doc.is_object() {
-        *doc = json!({});
-    }
-    let services = doc
-        .as_object_mut()
-        .map(|o| o.entry("services").or_insert_with(|| json!({})))
-        .filter(|s| s.is_object());
-    let Some(Value::Object(services)) = services else {
-        return;
-    };
-    let entry = services
-        .entry(service.to_string())
-        .or_insert_with(|| json!({}));
-    if let Value::Object(fields) = entry {
-        match value {
-            Some(v) => {
-                fields.insert(key.to_string(), v);
+            if runner.remaining() < Duration::from_millis(600) {
+                return Err(Failure::failed(format!(
+                    "{service}'s containers were not running (and healthy) before the step's timeout: {}",
+                    states.join(", ")
+                )));
             }
-            None => {
-                fields.remove(key);
-            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
         }
     }
 }
@@ -767,154 +453,69 @@ fn set_service(doc: &mut Value, service: &str, key: &str, value: Option<Value>) 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::Deploy;
 
-    fn compose(bin: &str, files: Option<Vec<PathBuf>>, project: Option<&str>) -> Compose {
-        let settings = AdapterSettings {
-            file: files,
-            project: project.map(str::to_string),
-            ..Default::default()
-        };
-        Compose::new(bin.to_string(), &settings, &|_| None)
-    }
-
-    fn deploy(image: &str) -> Verb {
-        Verb::Deploy(Box::new(Deploy {
-            image: Some(Text::plain(image)),
-            ..Default::default()
-        }))
+    fn compose(bin: &str) -> Compose {
+        Compose::new(
+            bin.to_string(),
+            &AdapterSettings {
+                files: Some(vec![PathBuf::from("compose.yaml")]),
+                project: Some("shop".into()),
+                ..Default::default()
+            },
+        )
     }
 
     #[test]
-    fn v2_runs_docker_compose_up_with_wait_and_only_the_service() {
-        let c = compose(
-            "docker",
-            Some(vec!["deploy/compose.yaml".into()]),
-            Some("shop"),
-        );
-        assert!(!c.v1);
+    fn v2_waits_with_up_and_v1_is_its_own_binary() {
+        let web = Text::plain("web");
+        let v2 = compose("docker");
         assert_eq!(
-            c.describe(&deploy("reg/app:2"), &Text::plain("web")),
-            [
-                "write .rollout/compose/shop.web.yml: services.web.image = reg/app:2",
-                "$ docker compose -p shop -f deploy/compose.yaml -f .rollout/compose/shop.web.yml up -d --no-deps --wait web",
-            ]
+            display(&v2.up(None, &web, &[])),
+            "$ docker compose -p shop -f compose.yaml -f .rollout/compose/shop.override.yml up -d --no-deps --wait web"
         );
+        let v1 = compose("/usr/bin/docker-compose");
+        assert!(v1.is_v1());
         assert_eq!(
-            c.describe(&Verb::Scale { count: 0 }, &Text::plain("web")),
-            [
-                "$ docker compose -p shop -f deploy/compose.yaml -f .rollout/compose/shop.web.yml up -d --no-deps --scale web=0 web"
-            ]
+            display(&v1.up(None, &web, &["--build"])),
+            "$ /usr/bin/docker-compose -p shop -f compose.yaml -f .rollout/compose/shop.override.yml up -d --no-deps --build web"
         );
         assert_eq!(
-            c.describe(&Verb::Auth, &Text::plain("web")),
-            [
-                "$ docker info --format {{.ServerVersion}}",
-                "$ docker compose -p shop -f deploy/compose.yaml config --services (the files parse and list web)",
-            ]
+            display(&v1.containers_argv(&web)),
+            "$ docker ps -q --no-trunc --filter label=com.docker.compose.project=shop --filter label=com.docker.compose.service=web --filter label=com.docker.compose.oneoff=False"
+        );
+        assert_eq!(
+            display(&v2.config_argv()),
+            "$ docker compose -p shop -f compose.yaml config --quiet"
         );
     }
 
     #[test]
-    fn v1_has_no_wait_and_polls_the_engine_instead() {
-        let c = compose("/usr/bin/docker-compose", None, None);
-        assert!(c.v1);
-        assert_eq!(c.docker, "docker");
-        let lines = c.describe(&deploy("reg/app:2"), &Text::plain("web"));
-        assert_eq!(
-            lines[1],
-            "$ /usr/bin/docker-compose -f '<docker-compose.yml, as compose finds it>' -f .rollout/compose/web.yml up -d --no-deps web"
-        );
-        assert!(lines[2].starts_with("poll `docker inspect`"), "{lines:?}");
-        let build = Verb::Deploy(Box::new(Deploy {
-            build: true,
-            ..Default::default()
-        }));
-        assert!(
-            c.describe(&build, &Text::plain("web"))[1].ends_with("up -d --no-deps --build web")
-        );
-    }
-
-    #[test]
-    fn default_files_are_found_as_each_version_finds_them() {
+    fn the_override_keeps_every_service_and_flag_rollout_set() {
         let dir = tempfile::tempdir().unwrap();
-        let sub = dir.path().join("sub");
-        fs::create_dir_all(&sub).unwrap();
-        for name in [
-            "compose.yaml",
-            "docker-compose.yml",
-            "docker-compose.override.yml",
-        ] {
-            fs::write(dir.path().join(name), "services: {}\n").unwrap();
-        }
-        let v2 = compose("docker", None, None).compose_files(&sub).unwrap();
+        let c = compose("docker");
+        let web = Text::plain("web");
+        c.set_override(dir.path(), &web, |s| {
+            s.insert("image".into(), json!("reg/web:2"));
+        })
+        .unwrap();
+        c.set_override(dir.path(), &Text::plain("worker"), |s| {
+            s.insert("image".into(), json!("reg/worker:2"));
+        })
+        .unwrap();
+        c.set_override(dir.path(), &web, |s| {
+            s.insert("environment".into(), json!({"FLAG": "10"}));
+        })
+        .unwrap();
+        let text = std::fs::read_to_string(c.override_path(dir.path())).unwrap();
+        let doc: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(doc["services"]["web"]["image"], "reg/web:2");
+        assert_eq!(doc["services"]["web"]["environment"]["FLAG"], "10");
+        assert_eq!(doc["services"]["worker"]["image"], "reg/worker:2");
+        // Valid YAML too: what compose reads.
+        let yaml = yaml_rust2::YamlLoader::load_from_str(&text).unwrap();
         assert_eq!(
-            v2,
-            [
-                dir.path().join("compose.yaml"),
-                dir.path().join("docker-compose.override.yml")
-            ]
+            yaml[0]["services"]["web"]["image"].as_str(),
+            Some("reg/web:2")
         );
-        let v1 = compose("docker-compose", None, None)
-            .compose_files(&sub)
-            .unwrap();
-        assert_eq!(v1[0], dir.path().join("docker-compose.yml"));
-        let missing = compose("docker", Some(vec![dir.path().join("nope.yaml")]), None)
-            .compose_files(dir.path())
-            .unwrap_err();
-        assert!(
-            matches!(&missing, Failure::Failed { message, .. } if message.contains("nope.yaml does not exist")),
-            "{missing:?}"
-        );
-    }
-
-    #[test]
-    fn the_project_name_is_the_folder_normalized() {
-        let dir = tempfile::tempdir().unwrap();
-        let folder = dir.path().join("_My.Shop-1");
-        fs::create_dir_all(&folder).unwrap();
-        fs::write(folder.join("compose.yaml"), "services: {}\n").unwrap();
-        assert_eq!(
-            compose("docker", None, None).project_name(&folder).unwrap(),
-            "myshop-1"
-        );
-        assert_eq!(
-            compose("docker-compose", None, None)
-                .project_name(&folder)
-                .unwrap(),
-            "_myshop-1"
-        );
-        assert_eq!(
-            compose("docker", None, Some("shop"))
-                .project_name(&folder)
-                .unwrap(),
-            "shop"
-        );
-    }
-
-    #[test]
-    fn the_override_keeps_other_fields_when_one_is_set() {
-        let mut doc = json!({ "services": {} });
-        set_service(&mut doc, "web", "image", Some(json!("app:1")));
-        set_service(&mut doc, "web", "environment", Some(json!({ "A": "1" })));
-        set_service(&mut doc, "web", "image", Some(json!("app:2")));
-        assert_eq!(
-            doc,
-            json!({ "services": { "web": { "image": "app:2", "environment": { "A": "1" } } } })
-        );
-        set_service(&mut doc, "web", "image", None);
-        assert_eq!(service_field(&doc, "web", "image"), None);
-    }
-
-    #[test]
-    fn inspect_json_is_read_with_or_without_a_health_state() {
-        let out = r#"WARNING: something on stderr
-[{"Id": "abc", "Image": "sha256:1", "State": {"Status": "running", "Health": {"Status": "starting"}}, "Config": {"Image": "app:1"}},
- {"Id": "def", "Image": "sha256:2", "State": {"Status": "exited"}, "Config": {"Image": "app:2"}}]"#;
-        let all = Container::parse_all(out).unwrap();
-        assert_eq!(all[0].health, "starting");
-        assert_eq!(all[1].health, "none");
-        assert_eq!(all[1].image, "app:2");
-        assert!(Container::parse_all("Error: no such container").is_none());
     }
 }

@@ -127,7 +127,8 @@ impl Fly {
         runner.run(&argv).await?;
         Ok(match call.verb {
             Verb::Deploy(d) => Change::Deployed(match &d.image {
-                Some(image) => image.shown().to_string(),
+                // Unmasked: the step keeps a secret part as its reference, not `***`.
+                Some(image) => image.value().to_string(),
                 None => format!(
                     "built from {}",
                     d.config.as_ref().map(|c| c.shown()).unwrap_or("fly.toml")
@@ -172,13 +173,21 @@ impl Fly {
     /// before" is often the same bad image.
     async fn rollback(&self, call: &Call<'_>, runner: &Runner<'_>) -> Result<Change, Failure> {
         let app = call.target;
-        let pinned = call.stable.as_ref().and_then(|s| s.release.clone());
+        // A secret part (a private registry host) is kept as `{{secret.NAME}}`: filled
+        // in again from this run's secrets.
+        let pinned = call
+            .stable
+            .as_ref()
+            .and_then(|s| s.release.as_deref())
+            .map(|r| runner.redactor.from_refs(r).value().to_string());
         let image = match (call.to.as_deref(), pinned) {
             (Some(to), _) if !is_version(to) => to.to_string(),
             (Some(version), _) => image_of(&self.releases(app, runner).await?, version)?,
-            // A secret inside the image (a private registry host) is `***` in state:
-            // the pinned release version finds the real image again.
-            (None, Some(stable)) if stable.contains(crate::plan::MASK) => {
+            // A pin masked by an earlier version (`***`), or naming a secret this run
+            // did not read: the pinned release version finds the real image again.
+            (None, Some(stable))
+                if stable.contains(crate::plan::MASK) || stable.contains("{{secret.") =>
+            {
                 let version = call.stable.as_ref().and_then(|s| s.revision.clone());
                 let version = version.ok_or_else(|| {
                     Failure::failed(format!("the stable image of {app} is not known unmasked; name it with `rollout rollback --to IMAGE`"))

@@ -185,7 +185,8 @@ impl Kubectl {
         Ok(match &verb {
             Verb::Deploy(d) => Change::Deployed(match (&d.manifest, &d.image) {
                 (Some(m), _) => format!("manifest {}", m.shown()),
-                (None, Some(image)) => image.shown().to_string(),
+                // Unmasked: the step keeps a secret part as its reference, not `***`.
+                (None, Some(image)) => image.value().to_string(),
                 (None, None) => "deployed".to_string(),
             }),
             Verb::Rollback { to } => Change::RolledBack(match (to, &call.stable) {

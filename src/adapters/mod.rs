@@ -62,10 +62,13 @@ pub fn binary(
     }
 }
 
-/// The binary an adapter runs when nothing is set: its own name, but `docker` for
-/// compose (`docker compose …`).
-fn default_binary(name: &str) -> &str {
-    if name == "compose" { "docker" } else { name }
+/// The binary an adapter runs when nothing names one: its own name, except compose,
+/// which is `docker compose` (v2); `bin = "docker-compose"` picks v1.
+fn default_binary(adapter: &str) -> &str {
+    match adapter {
+        "compose" => "docker",
+        other => other,
+    }
 }
 
 /// `ROLLOUT_FLY_BIN`.
@@ -221,7 +224,8 @@ pub enum Adapter {
     Kubectl(kubectl::Kubectl),
     Systemctl(systemctl::Systemctl),
     Compose(compose::Compose),
-    Exec,
+    /// With its `current_cmd`, if it has one.
+    Exec(Option<Vec<String>>),
 }
 
 impl Adapter {
@@ -240,8 +244,8 @@ impl Adapter {
                 namespace: settings.namespace.clone(),
             }),
             "systemctl" => Adapter::Systemctl(systemctl::Systemctl::new(bin, settings, env)),
-            "compose" => Adapter::Compose(compose::Compose::new(bin, settings, env)),
-            _ => Adapter::Exec,
+            "compose" => Adapter::Compose(compose::Compose::new(bin, settings)),
+            _ => Adapter::Exec(settings.current_cmd.clone()),
         }
     }
 
@@ -252,7 +256,7 @@ impl Adapter {
             Adapter::Kubectl(k) => k.describe(verb, target, timeout),
             Adapter::Systemctl(s) => s.describe(verb, target),
             Adapter::Compose(c) => c.describe(verb, target),
-            Adapter::Exec => exec::describe(verb),
+            Adapter::Exec(_) => exec::describe(verb),
         }
     }
 
@@ -277,7 +281,10 @@ impl Adapter {
                 locate("compose", &c.bin)?;
                 c.read_stable(target, runner).await
             }
-            Adapter::Exec => Ok(None),
+            Adapter::Exec(Some(current_cmd)) => {
+                exec::read_current(current_cmd, target, runner).await
+            }
+            Adapter::Exec(None) => Ok(None),
         }
     }
 
@@ -300,7 +307,7 @@ impl Adapter {
                 locate("compose", &c.bin)?;
                 c.execute(call, runner).await
             }
-            Adapter::Exec => Err(exec::no_default(call.verb)),
+            Adapter::Exec(_) => Err(exec::no_default(call.verb)),
         }
     }
 }

@@ -157,7 +157,7 @@ impl Systemctl {
                     Some(to) => absolute(runner.root, &to),
                     // The release `current` pointed to before this run changed it.
                     None => match &call.stable {
-                        Some(stable) => PathBuf::from(stable.release.clone().ok_or_else(|| {
+                        Some(stable) => PathBuf::from(stable.release.as_deref().map(|r| runner.redactor.from_refs(r).value().to_string()).ok_or_else(|| {
                             Failure::failed(format!(
                                 "{unit} has no stable release: `current` pointed nowhere before this run (a first deploy); name one with `rollout rollback --to DIR`"
                             ))

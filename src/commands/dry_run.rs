@@ -21,7 +21,7 @@ pub fn print(cx: &Context, dry: &DryRun<'_>) -> Result<ExitCode, Error> {
 /// it never takes it; without this, the held run's state reads as an interrupted one.
 pub fn refuse_if_locked(project: &Project, name: &str) -> Result<(), Error> {
     let lock_dir = project.state_dir().join("locks");
-    match RunLock::holder(&lock_dir, name) {
+    match RunLock::holder_in(&project.backend()?, &lock_dir, name) {
         Ok(None) => Ok(()),
         Ok(Some(holder)) => Err(LockError::Held {
             runbook: name.to_string(),

@@ -17,7 +17,8 @@ use super::status::effective_status;
 
 pub fn run(cx: &Context, name: Option<&str>, limit: Option<usize>) -> Result<ExitCode, Error> {
     let project = cx.project()?;
-    let store = StateStore::new(&project.state_dir());
+    let backend = project.backend()?;
+    let store = StateStore::in_backend(&backend, &project.state_dir());
     let with_runs = store.runbooks()?;
     let names = match name {
         Some(name) => {
@@ -32,7 +33,10 @@ pub fn run(cx: &Context, name: Option<&str>, limit: Option<usize>) -> Result<Exi
     let locks = project.state_dir().join("locks");
     let mut runs: Vec<Run> = Vec::new();
     for name in &names {
-        let held = RunLock::holder(&locks, name).ok().flatten().is_some();
+        let held = RunLock::holder_in(&backend, &locks, name)
+            .ok()
+            .flatten()
+            .is_some();
         let history = store.history(name)?;
         let latest = history.first().map(|s| s.run_id.clone());
         for state in history {
@@ -75,7 +79,7 @@ impl Run {
     fn new(state: RunState, held: bool) -> Run {
         let status = effective_status(&state, held);
         let ended_at = match status {
-            RunStatus::Running | RunStatus::Paused => None,
+            RunStatus::Running | RunStatus::Paused | RunStatus::Baking | RunStatus::Waiting => None,
             _ => Some(state.updated_at),
         };
         Run {
@@ -93,7 +97,7 @@ impl Run {
     /// `releases`; also the runbook, the duration and the step it stopped at.
     fn json(&self) -> Value {
         let s = &self.state;
-        json!({
+        let mut doc = json!({
             "run_id": s.run_id,
             "runbook": s.runbook,
             "user": s.user,
@@ -106,7 +110,14 @@ impl Run {
             "at_step": s.at_step,
             "error": s.error,
             "releases": serde_json::to_value(&s.releases).unwrap_or(Value::Null),
-        })
+        });
+        // SPEC §4.3: a parked run has `until` (a bake's end) or `opens_at` (a window's).
+        if let (Value::Object(fields), Value::Object(doc)) =
+            (super::status_parked::until_fields(s), &mut doc)
+        {
+            doc.extend(fields);
+        }
+        doc
     }
 }
 
@@ -121,7 +132,14 @@ fn table(runs: &[Run]) -> String {
                 .filter_map(|(target, r)| Some(format!("{target}={}", r.current.as_deref()?)))
                 .collect();
             let state = match (&s.at_step, run.status) {
-                (Some(step), RunStatus::Failed | RunStatus::Paused | RunStatus::Interrupted) => {
+                (
+                    Some(step),
+                    RunStatus::Failed
+                    | RunStatus::Paused
+                    | RunStatus::Interrupted
+                    | RunStatus::Baking
+                    | RunStatus::Waiting,
+                ) => {
                     format!("{} at `{step}`", run.status.as_str())
                 }
                 _ => run.status.as_str().to_string(),

@@ -17,6 +17,7 @@ use crate::project::Project;
 use crate::runbook::{self, Strictness};
 use crate::signal::Interrupt;
 use crate::steps::RunFlags;
+use crate::store::Backend;
 use crate::ui::Output;
 
 /// Loads and resolves a runbook for this invocation, printing its warnings.
@@ -169,7 +170,9 @@ pub fn session_with(
         Interrupt::install(),
         RunFlags {
             emergency,
-            approved_by: cx.global.approved_by.clone(),
+            // Checked by `Launch::begin` before anything ran (exit 2).
+            approvers: crate::steps::approvers::Approvers::parse(&cx.global.approved_by)
+                .unwrap_or_default(),
             interactive: confirm::can_prompt(),
             rollback_to: None,
             rollback_all: false,
@@ -198,10 +201,22 @@ impl Launch {
         emergency: bool,
     ) -> Result<Launch, Error> {
         ensure_exists(cx, project, name)?;
+        crate::steps::approvers::Approvers::parse(&cx.global.approved_by).map_err(|why| {
+            Error::usage(why).with_detail("nothing was run").with_hint(
+                "one --approved-by per role: --approved-by engineer=sam --approved-by manager=dana",
+            )
+        })?;
         let me = Holder::me(&cx.command_line(words));
         let lock_dir = project.state_dir().join("locks");
+        // SPEC §9: with the team's database down, only an emergency goes on (locally).
+        let backend = if emergency {
+            Backend::open_emergency(project)?
+        } else {
+            project.backend()?
+        };
         let lock = if emergency {
-            let (lock, previous) = match RunLock::take_over(&lock_dir, name, &me, TAKE_OVER_GRACE) {
+            let taken = RunLock::take_over_in(&backend, &lock_dir, name, &me, TAKE_OVER_GRACE);
+            let (lock, previous) = match taken {
                 // SPEC §4.2: a lock file that cannot be created or written (a read-only
                 // checkout, a full disk) does not stop the way back.
                 Err(err @ LockError::Io { .. }) => {
@@ -220,7 +235,7 @@ impl Launch {
             }
             lock
         } else {
-            RunLock::acquire(&lock_dir, name, &me).map_err(Error::from)?
+            RunLock::acquire_in(&backend, &lock_dir, name, &me).map_err(Error::from)?
         };
         if lock.orphans_stopped > 0 {
             crate::ui::stderr_line(format_args!(
@@ -229,7 +244,7 @@ impl Launch {
             ));
         }
         let log = if emergency {
-            let log = LogWriter::new(cx.log_path(project));
+            let log = LogWriter::new(cx.log_path(project)).with_mirror(backend.log_mirror());
             if let Err(err) = log.check() {
                 crate::ui::stderr_line(format_args!(
                     "warning: cannot write the reliability log {}: {err}; the emergency rollback goes on without it",
@@ -238,15 +253,20 @@ impl Launch {
             }
             log
         } else {
-            writable_log(cx, project)?
+            writable_log(cx, project)?.with_mirror(backend.log_mirror())
         };
         Ok(Launch {
-            store: StateStore::new(&project.state_dir()),
+            store: StateStore::in_backend(&backend, &project.state_dir()),
             lock,
             log,
             me,
             emergency,
         })
+    }
+
+    /// The reliability log this launch checked.
+    pub fn log(&self) -> &LogWriter {
+        &self.log
     }
 
     /// The latest run of the runbook; for an emergency an unreadable state file is moved
@@ -311,6 +331,7 @@ impl Launch {
             user: cx.user.clone(),
             host: cx.host.clone(),
             sets: sets.into_iter().collect(),
+            wait: false,
         };
         Engine::new(session, self.store, options, self.lock)
     }

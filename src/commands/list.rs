@@ -23,7 +23,8 @@ struct Row {
 
 pub fn run(cx: &Context) -> Result<ExitCode, Error> {
     let project = cx.project()?;
-    let store = StateStore::new(&project.state_dir());
+    let backend = project.backend()?;
+    let store = StateStore::in_backend(&backend, &project.state_dir());
     let lock_dir = project.state_dir().join("locks");
     let context = runbook::Context {
         sets: &cx.global.set,
@@ -39,17 +40,31 @@ pub fn run(cx: &Context) -> Result<ExitCode, Error> {
             Ok(_) => 0,
             Err(diagnostics) => diagnostics.len(),
         };
-        let held = RunLock::holder(&lock_dir, &name).ok().flatten().is_some();
+        let held = RunLock::holder_in(&backend, &lock_dir, &name)
+            .ok()
+            .flatten()
+            .is_some();
         // The one spelling of a state in JSON is the state's own (`never_run`,
         // `rolled_back`), as `status --json` writes it.
-        let (mut shown, state, step) = match store.load(&name) {
+        let (mut shown, state, step, parked) = match store.load(&name) {
             Ok(Some(s)) => (
                 shown_state(&s, held),
                 Value::from(effective_status(&s, held).as_str()),
                 s.at_step.clone(),
+                super::status_parked::until_fields(&s),
             ),
-            Ok(None) => ("never run".to_string(), Value::from("never_run"), None),
-            Err(_) => ("unreadable state".to_string(), Value::Null, None),
+            Ok(None) => (
+                "never run".to_string(),
+                Value::from("never_run"),
+                None,
+                Value::Null,
+            ),
+            Err(_) => (
+                "unreadable state".to_string(),
+                Value::Null,
+                None,
+                Value::Null,
+            ),
         };
         if errors > 0 {
             shown = format!(
@@ -57,7 +72,7 @@ pub fn run(cx: &Context) -> Result<ExitCode, Error> {
                 if errors == 1 { "" } else { "s" }
             );
         }
-        let json = json!({
+        let mut json = json!({
             "name": name,
             "description": description,
             "state": state,
@@ -65,6 +80,10 @@ pub fn run(cx: &Context) -> Result<ExitCode, Error> {
             "valid": errors == 0,
             "errors": errors,
         });
+        // SPEC §4.3: a parked run has `until` (a bake's end) or `opens_at` (a window's).
+        if let (Value::Object(fields), Value::Object(doc)) = (parked, &mut json) {
+            doc.extend(fields);
+        }
         rows.push(Row {
             name,
             description,

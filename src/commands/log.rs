@@ -14,8 +14,9 @@ use crate::runbook::suggest;
 
 pub fn run(cx: &Context, args: &LogArgs) -> Result<ExitCode, Error> {
     let project = cx.project()?;
-    let path = cx.log_path(&project);
+    let backend = project.backend()?;
     if let Some(LogAction::Note { text, runbook }) = &args.action {
+        let path = cx.log_path(&project);
         if let Some(runbook) = runbook {
             known_runbook(&project, runbook, &path)?;
         }
@@ -31,7 +32,9 @@ pub fn run(cx: &Context, args: &LogArgs) -> Result<ExitCode, Error> {
             ))?;
             return Ok(ExitCode::Ok);
         }
-        LogWriter::new(path.clone()).append(&entry).map_err(|e| {
+        LogWriter::new(path.clone())
+            .with_mirror(backend.log_mirror())
+            .append(&entry).map_err(|e| {
             Error::failed(format!("cannot append to the reliability log {}", path.display()))
                 .with_detail(e.to_string())
                 .with_hint("check the file's permissions and free space, or point --log / ROLLOUT_LOG elsewhere")
@@ -39,6 +42,17 @@ pub fn run(cx: &Context, args: &LogArgs) -> Result<ExitCode, Error> {
         return Ok(ExitCode::Ok);
     }
 
+    // With a team backend the log is its rows (every machine's lines), copied into a
+    // temporary file that the same reader reads; `--follow` keeps copying new rows.
+    // `--log FILE` (or ROLLOUT_LOG) still reads that file: this machine's own lines.
+    let rows = match (backend.log(), &cx.global.log) {
+        (Some(rows), None) => Some(rows_file(rows, args.follow)?),
+        _ => None,
+    };
+    let path = match &rows {
+        Some(file) => file.path().to_path_buf(),
+        None => cx.log_path(&project),
+    };
     let since = match &args.since {
         Some(text) => Some(
             log::parse_since(text, Utc::now())
@@ -82,6 +96,37 @@ pub fn run(cx: &Context, args: &LogArgs) -> Result<ExitCode, Error> {
         ))
         .with_detail(e.to_string())),
     }
+}
+
+/// The backend's log rows in a temporary file; with `follow`, new rows are appended to
+/// it every half second for as long as the command runs.
+fn rows_file(
+    rows: crate::store::postgres::PgLog,
+    follow: bool,
+) -> Result<tempfile::NamedTempFile, Error> {
+    let cannot =
+        |e: String| Error::failed(format!("cannot read the log of {}", rows.name())).with_detail(e);
+    let file = tempfile::NamedTempFile::new().map_err(|e| cannot(e.to_string()))?;
+    let mut out = file.reopen().map_err(|e| cannot(e.to_string()))?;
+    let mut last = rows.export(0, &mut out).map_err(cannot)?;
+    if follow {
+        std::thread::spawn(move || {
+            loop {
+                std::thread::sleep(std::time::Duration::from_millis(500));
+                match rows.export(last, &mut out) {
+                    Ok(id) => last = id,
+                    Err(why) => {
+                        crate::ui::stderr_line(format_args!(
+                            "warning: stopped reading the log of {}: {why}",
+                            rows.name()
+                        ));
+                        return;
+                    }
+                }
+            }
+        });
+    }
+    Ok(file)
 }
 
 /// `--runbook R` names a runbook of the project or one the log has lines of (a runbook

@@ -1,6 +1,7 @@
 //! One file per subcommand. Each takes the invocation's [`Context`](crate::app::Context)
 //! and its own arguments, and returns the exit code or an error for people.
 
+pub mod abandon;
 pub mod completions;
 pub mod demo;
 pub mod dry_run;
@@ -18,5 +19,6 @@ pub mod run_sets;
 pub mod schema;
 pub mod show;
 pub mod status;
+pub mod status_parked;
 pub mod status_watch;
 pub mod validate;

@@ -54,7 +54,7 @@ pub async fn run(
             },
         );
     }
-    let log = writable_log(cx, &project)?;
+    let log = writable_log(cx, &project)?.with_mirror(project.backend()?.log_mirror());
     // The live display goes to stderr; stdout is kept for the report itself.
     let mut output = cx.output(&project);
     output.json = false;

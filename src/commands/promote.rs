@@ -1,4 +1,5 @@
-//! `rollout promote RUNBOOK [--full]`: start a run, or continue a paused one.
+//! `rollout promote RUNBOOK [--full] [--wait]`: start a run, or continue a paused or
+//! parked one.
 
 use crate::app::Context;
 use crate::engine::session::new_run_id;
@@ -13,12 +14,13 @@ use super::dry_run;
 use super::launch::{Launch, load_plan_with, refuse_unused_sets};
 use super::run_sets::{self, Purpose};
 
-pub async fn run(cx: &Context, name: &str, full: bool) -> Result<ExitCode, Error> {
+pub async fn run(cx: &Context, name: &str, full: bool, wait: bool) -> Result<ExitCode, Error> {
     let project = cx.project()?;
     refuse_unused_sets(cx, &project, name)?;
     if cx.global.dry_run {
         dry_run::refuse_if_locked(&project, name)?;
-        let previous = StateStore::new(&project.state_dir()).load(name)?;
+        let previous =
+            StateStore::in_backend(&project.backend()?, &project.state_dir()).load(name)?;
         let sets = run_sets::effective(&cx.global.set, previous.as_ref(), Purpose::Promote)?;
         let plan = load_plan_with(
             cx,
@@ -31,7 +33,15 @@ pub async fn run(cx: &Context, name: &str, full: bool) -> Result<ExitCode, Error
         refuse_without_steps(&plan)?;
         let start = promote_start(&plan, previous.as_ref())?;
         let steps = steps_to_run(&plan, start, full);
+        let parked = previous.as_ref().filter(|s| s.status.is_parked());
         let note = match steps.last() {
+            _ if parked.is_some() => Some(format!(
+                "would check `{}` again (it is {}), and go on only if it lets the run go on",
+                parked
+                    .and_then(|s| s.at_step.as_deref())
+                    .unwrap_or("the parked step"),
+                parked.map(|s| s.status.as_str()).unwrap_or("parked")
+            )),
             Some(step) if matches!(step.kind, StepKind::Pause { .. }) => {
                 Some(format!("would stop at the pause `{}`", step.name))
             }
@@ -55,7 +65,9 @@ pub async fn run(cx: &Context, name: &str, full: bool) -> Result<ExitCode, Error
     let sets = run_sets::effective(&cx.global.set, previous.as_ref(), Purpose::Promote)?;
     let plan = load_plan_with(cx, &project, name, &run_id, Strictness::Run, &sets)?;
     refuse_without_steps(&plan)?;
-    let engine = launch.engine(cx, &project, plan, run_id, full, sets);
+    let engine = launch
+        .engine(cx, &project, plan, run_id, full, sets)
+        .waiting(wait);
     Ok(engine.promote(previous).await?.exit_code())
 }
 
@@ -78,7 +90,9 @@ fn refuse_without_steps(plan: &Plan) -> Result<(), Error> {
 /// A paused run keeps its id; anything else starts a new one.
 fn run_id_for(previous: Option<&RunState>) -> String {
     match previous {
-        Some(state) if state.status == RunStatus::Paused => state.run_id.clone(),
+        Some(state) if state.status == RunStatus::Paused || state.status.is_parked() => {
+            state.run_id.clone()
+        }
         _ => new_run_id(),
     }
 }

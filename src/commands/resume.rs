@@ -16,7 +16,8 @@ pub async fn run(cx: &Context, name: &str, from: Option<&str>) -> Result<ExitCod
     refuse_unused_sets(cx, &project, name)?;
     if cx.global.dry_run {
         dry_run::refuse_if_locked(&project, name)?;
-        let previous = StateStore::new(&project.state_dir()).load(name)?;
+        let previous =
+            StateStore::in_backend(&project.backend()?, &project.state_dir()).load(name)?;
         let run_id = previous
             .as_ref()
             .map(|s| s.run_id.clone())

@@ -25,7 +25,7 @@ pub async fn run(
     let project = cx.project()?;
     let name = match name {
         Some(name) => name.to_string(),
-        None => most_recent(&project)?,
+        None => most_recent(&project, emergency)?,
     };
     refuse_unused_sets(cx, &project, &name)?;
     let reason = reason.map(str::to_string).unwrap_or_else(|| {
@@ -38,7 +38,12 @@ pub async fn run(
     if cx.global.dry_run {
         // An emergency takes the lock over and moves an unreadable state aside; a plain
         // rollback would stop at either, and so does its dry run.
-        let store = StateStore::new(&project.state_dir());
+        let backend = if emergency {
+            crate::store::Backend::open_emergency(&project)?
+        } else {
+            project.backend()?
+        };
+        let store = StateStore::in_backend(&backend, &project.state_dir());
         let previous = if emergency {
             store.load(&name).unwrap_or(None)
         } else {
@@ -112,7 +117,10 @@ fn dry_run_note(
         ));
     }
     let lock_dir = project.state_dir().join("locks");
-    if emergency && let Ok(Some(holder)) = RunLock::holder(&lock_dir, name) {
+    if emergency
+        && let Ok(backend) = crate::store::Backend::open_emergency(project)
+        && let Ok(Some(holder)) = RunLock::holder_in(&backend, &lock_dir, name)
+    {
         note.push_str(&format!(
             "\nwould take the lock from {holder}, which stops that run as interrupted"
         ));
@@ -122,8 +130,13 @@ fn dry_run_note(
 
 /// The runbook whose run was updated last; unreadable state files are passed over here
 /// (an emergency must not stop at another runbook's broken file).
-fn most_recent(project: &Project) -> Result<String, Error> {
-    let store = StateStore::new(&project.state_dir());
+fn most_recent(project: &Project, emergency: bool) -> Result<String, Error> {
+    let backend = if emergency {
+        crate::store::Backend::open_emergency(project)?
+    } else {
+        project.backend()?
+    };
+    let store = StateStore::in_backend(&backend, &project.state_dir());
     let names = project.runbook_names()?;
     let latest = names
         .iter()

@@ -29,7 +29,7 @@ pub fn effective(
         return Ok(given.to_vec());
     };
     let continuing = match purpose {
-        Purpose::Promote => state.status == RunStatus::Paused,
+        Purpose::Promote => state.status == RunStatus::Paused || state.status.is_parked(),
         Purpose::Resume => true,
         Purpose::Rollback => {
             let mut merged = state.sets.clone();

@@ -10,6 +10,9 @@ use crate::error::{Error, ExitCode};
 use crate::project::Project;
 
 use super::output::print_stdout;
+use super::status_parked;
+use crate::plan::Plan;
+use crate::runbook::Strictness;
 
 /// "paused at `gate`", "failed at `deploy`", "interrupted at …" — a run marked running
 /// whose lock nobody holds died without saying so: it is shown as interrupted.
@@ -18,7 +21,12 @@ pub fn shown_state(state: &RunState, held: bool) -> String {
     match (&state.at_step, status) {
         (
             Some(step),
-            RunStatus::Paused | RunStatus::Failed | RunStatus::Interrupted | RunStatus::Running,
+            RunStatus::Paused
+            | RunStatus::Failed
+            | RunStatus::Interrupted
+            | RunStatus::Running
+            | RunStatus::Baking
+            | RunStatus::Waiting,
         ) => {
             format!("{} at `{step}`", shown_status(status))
         }
@@ -44,10 +52,15 @@ pub fn run(cx: &Context, name: Option<&str>) -> Result<ExitCode, Error> {
         }
         None => project.runbook_names()?,
     };
-    let store = StateStore::new(&project.state_dir());
+    let backend = project.backend()?;
+    let store = StateStore::in_backend(&backend, &project.state_dir());
     let mut reports = Vec::new();
     for name in &names {
-        reports.push(report(&project, &store, name)?);
+        // The plan says a pause's reason and the next step; a runbook that no longer
+        // loads still has its state shown.
+        let plan =
+            super::launch::load_plan(cx, &project, name, "r-status", Strictness::Describe).ok();
+        reports.push(report(&project, &store, name, plan.as_ref())?);
     }
     let text = if cx.global.json {
         let docs: Vec<Value> = reports.iter().map(|r| r.json.clone()).collect();
@@ -73,10 +86,19 @@ struct Report {
     json: Value,
 }
 
-fn report(project: &Project, store: &StateStore, name: &str) -> Result<Report, Error> {
-    let holder = RunLock::holder(&project.state_dir().join("locks"), name)
-        .ok()
-        .flatten();
+fn report(
+    project: &Project,
+    store: &StateStore,
+    name: &str,
+    plan: Option<&Plan>,
+) -> Result<Report, Error> {
+    let holder = RunLock::holder_in(
+        &project.backend()?,
+        &project.state_dir().join("locks"),
+        name,
+    )
+    .ok()
+    .flatten();
     let state = store.load(name)?;
     let mut text = String::new();
     let json = match &state {
@@ -108,6 +130,28 @@ fn report(project: &Project, store: &StateStore, name: &str) -> Result<Report, E
             if let Some(error) = &state.error {
                 text.push_str(&format!("  error: {error}\n"));
             }
+            if let Some(reason) = state
+                .abandoned
+                .as_ref()
+                .filter(|_| status == RunStatus::Abandoned)
+            {
+                text.push_str(&format!("  abandoned: {reason}\n"));
+            }
+            let mut shown = state.clone();
+            shown.status = status;
+            let mut waits = status_parked::waits(&shown, plan, crate::clock::now_or_real());
+            if holder.is_some() && status.is_parked() {
+                // `promote --wait` holds it: it goes on by itself; another promote would
+                // only find the lock taken.
+                waits.commands.clear();
+                waits
+                    .detail
+                    .push("held in the foreground (promote --wait): it goes on by itself".into());
+            }
+            for line in status_parked::lines(&waits, status) {
+                text.push_str(&line);
+                text.push('\n');
+            }
             if let Some(rollback) = &state.rollback {
                 let how = match rollback.ok {
                     Some(true) => "complete",
@@ -134,6 +178,7 @@ fn report(project: &Project, store: &StateStore, name: &str) -> Result<Report, E
             }
             let mut doc = serde_json::to_value(state).unwrap_or(Value::Null);
             doc["status"] = json!(status.as_str());
+            status_parked::json_fields(&shown, &waits, &mut doc);
             doc["lock"] = holder.as_ref().map(holder_json).unwrap_or(Value::Null);
             doc
         }

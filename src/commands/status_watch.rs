@@ -38,7 +38,8 @@ pub async fn run(cx: &Context, name: &str) -> Result<ExitCode, Error> {
     }
     let project = cx.project()?;
     let plan = load_plan(cx, &project, name, "r-watch", Strictness::Describe)?;
-    let store = StateStore::new(&project.state_dir());
+    let backend = project.backend()?;
+    let store = StateStore::in_backend(&backend, &project.state_dir());
     let lock_dir = project.state_dir().join("locks");
     let log_path = cx.log_path(&project);
     let filter = Filter {
@@ -77,10 +78,15 @@ pub async fn run(cx: &Context, name: &str) -> Result<ExitCode, Error> {
     let mut tick = 0usize;
     loop {
         let state = store.load(name).ok().flatten();
-        let held = RunLock::holder(&lock_dir, name).ok().flatten().is_some();
-        let running = state
-            .as_ref()
-            .is_some_and(|s| effective_status(s, held) == RunStatus::Running);
+        let held = RunLock::holder_in(&backend, &lock_dir, name)
+            .ok()
+            .flatten()
+            .is_some();
+        let running = state.as_ref().is_some_and(|s| {
+            let status = effective_status(s, held);
+            // A parked run is in progress too: the next cron `promote` goes on with it.
+            status == RunStatus::Running || status.is_parked()
+        });
         let mut view = RunView::new(&plan, None);
         if let Some(state) = &state {
             for kind in events_of(state, held, &plan.steps) {
@@ -170,6 +176,7 @@ fn events_of(state: &RunState, held: bool, steps: &[crate::plan::Step]) -> Vec<E
         .iter()
         .partition(|r| r.section == Section::Steps);
     let finished = |r: &crate::engine::state::StepRecord| EventKind::StepFinished {
+        observed: Vec::new(),
         section: r.section,
         step: r.name.clone(),
         kind: String::new(),
@@ -207,6 +214,20 @@ fn events_of(state: &RunState, held: bool, steps: &[crate::plan::Step]) -> Vec<E
             step: state.at_step.clone().unwrap_or_default(),
             reason: None,
         }),
+        RunStatus::Baking | RunStatus::Waiting => events.push(EventKind::Paused {
+            step: state.at_step.clone().unwrap_or_default(),
+            reason: super::status_parked::summary(state, crate::clock::now_or_real()),
+        }),
+        RunStatus::Abandoned => events.push(EventKind::Warning {
+            message: format!(
+                "abandoned{}",
+                state
+                    .abandoned
+                    .as_deref()
+                    .map(|r| format!(": {r}"))
+                    .unwrap_or_default()
+            ),
+        }),
         RunStatus::Completed => events.push(EventKind::RunComplete {
             duration_ms: (state.updated_at - state.started_at)
                 .num_milliseconds()
@@ -215,6 +236,7 @@ fn events_of(state: &RunState, held: bool, steps: &[crate::plan::Step]) -> Vec<E
         RunStatus::Failed => events.push(EventKind::RunFailed {
             step: state.at_step.clone().unwrap_or_default(),
             error: state.error.clone().unwrap_or_default(),
+            next: None,
         }),
         RunStatus::Interrupted => events.push(EventKind::Interrupted {
             step: state.at_step.clone(),

@@ -51,7 +51,16 @@ pub async fn run_step(session: &Session, step: &Step, index: usize, total: usize
     let started_at = Utc::now();
     let start = Instant::now();
     let deadline = start + limits::capped(step.timeout);
-    let emit = |kind: EventKind| session.emit(kind);
+    // Values the step observed are gathered into its StepFinished (SPEC §4.4).
+    let observed: std::sync::Mutex<Vec<(String, String)>> = std::sync::Mutex::new(Vec::new());
+    let emit = |kind: EventKind| match kind {
+        EventKind::StepObserved { key, value, .. } => {
+            let mut seen = observed.lock().unwrap_or_else(|e| e.into_inner());
+            seen.retain(|(k, _)| *k != key);
+            seen.push((key, value));
+        }
+        other => session.emit(other),
+    };
     let mut attempts = 0;
     let result = loop {
         attempts += 1;
@@ -109,6 +118,7 @@ pub async fn run_step(session: &Session, step: &Step, index: usize, total: usize
             attempts,
             error,
             tail,
+            observed: observed.into_inner().unwrap_or_else(|e| e.into_inner()),
         });
     }
     outcome

@@ -8,6 +8,7 @@ use super::run::Engine;
 use crate::error::Error;
 use crate::event::EventKind;
 use crate::plan::{Plan, Step, StepKind};
+use crate::steps::approvers::Approvers;
 
 /// Whether a person can be asked: both stdin and stderr are terminals.
 pub fn can_prompt() -> bool {
@@ -15,12 +16,12 @@ pub fn can_prompt() -> bool {
 }
 
 /// What the person answered in advance, and whether they can be asked.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Answers {
     /// `--yes`.
     pub yes: bool,
-    /// `--approved-by NAME` was given.
-    pub approved_by: bool,
+    /// `--approved-by NAME` / `ROLE=NAME`.
+    pub approvers: Approvers,
     /// A terminal is there to ask on.
     pub interactive: bool,
 }
@@ -47,20 +48,36 @@ pub fn check_up_front<'a>(
     } else {
         names(&|s| s.confirm)
     };
-    let approving = if answers.approved_by {
-        Vec::new()
-    } else {
-        names(&|s| matches!(s.kind, StepKind::Approval { .. }))
-    };
+    let approving = names(&|s| match &s.kind {
+        StepKind::Approval { role, .. } => answers.approvers.for_role(role.as_deref()).is_none(),
+        _ => false,
+    });
+    // The flags that answer the approvals still open: `--approved-by manager=NAME`.
+    let mut flags: Vec<String> = steps
+        .iter()
+        .filter_map(|s| match &s.kind {
+            StepKind::Approval { role, .. }
+                if answers.approvers.for_role(role.as_deref()).is_none() =>
+            {
+                Some(match role {
+                    Some(role) => format!("--approved-by {role}=NAME"),
+                    None => "--approved-by NAME".to_string(),
+                })
+            }
+            _ => None,
+        })
+        .collect();
+    flags.dedup();
+    let flags = flags.join(" ");
     let (message, hint) = match (confirming.is_empty(), approving.is_empty()) {
         (true, true) => return Ok(()),
         (false, true) => (
             format!("confirmation needed for {}", confirming.join(", ")),
-            "pass --yes to confirm in advance, or run it from a terminal",
+            "pass --yes to confirm in advance, or run it from a terminal".to_string(),
         ),
         (true, false) => (
             format!("an approver's name is needed for {}", approving.join(", ")),
-            "pass --approved-by NAME, or run it from a terminal",
+            format!("pass {flags}, or run it from a terminal"),
         ),
         (false, false) => (
             format!(
@@ -68,7 +85,7 @@ pub fn check_up_front<'a>(
                 confirming.join(", "),
                 approving.join(", ")
             ),
-            "pass --yes and --approved-by NAME, or run it from a terminal",
+            format!("pass --yes and {flags}, or run it from a terminal"),
         ),
     };
     Err(
@@ -76,6 +93,61 @@ pub fn check_up_front<'a>(
             .with_detail("nothing was run")
             .with_hint(hint),
     )
+}
+
+/// Refuses (exit 2) an `--approved-by ROLE=NAME` whose role no approval of the runbook
+/// asks for, and a plain name when every approval has a role: a typo must not
+/// silently approve nothing.
+pub fn check_roles(plan: &Plan, approvers: &Approvers) -> Result<(), Error> {
+    let roles: Vec<Option<&str>> = [
+        &plan.preflight,
+        &plan.steps,
+        &plan.rollback,
+        &plan.emergency,
+    ]
+    .into_iter()
+    .flatten()
+    .filter_map(|s| match &s.kind {
+        StepKind::Approval { role, .. } => Some(role.as_deref()),
+        _ => None,
+    })
+    .collect();
+    let asked: Vec<String> = roles
+        .iter()
+        .map(|r| match r {
+            Some(role) => format!("--approved-by {role}=NAME"),
+            None => "--approved-by NAME".to_string(),
+        })
+        .collect();
+    let hint = if asked.is_empty() {
+        format!(
+            "runbook `{}` has no approval steps: leave --approved-by out",
+            plan.name
+        )
+    } else {
+        let mut asked = asked;
+        asked.dedup();
+        format!("its approvals take: {}", asked.join(", "))
+    };
+    for role in approvers.by_role.keys() {
+        if !roles.contains(&Some(role.as_str())) {
+            return Err(Error::usage(format!(
+                "--approved-by {role}=…: no approval step of `{}` asks for the role `{role}`",
+                plan.name
+            ))
+            .with_detail("nothing was run")
+            .with_hint(hint));
+        }
+    }
+    if approvers.plain.is_some() && !roles.is_empty() && !roles.contains(&None) {
+        return Err(Error::usage(format!(
+            "every approval of `{}` asks for a role; a name without one answers none of them",
+            plan.name
+        ))
+        .with_detail("nothing was run")
+        .with_hint(hint));
+    }
+    Ok(())
 }
 
 /// The question of SPEC §4.

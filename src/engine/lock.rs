@@ -20,6 +20,9 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, ExitCode};
 use crate::identity;
 use crate::process;
+use crate::store::Backend;
+use crate::store::postgres::PgLock;
+use crate::store::postgres::lock::{self as pg_lock, PgLockError};
 
 /// Attempts at `try_lock` before calling a lock held: a `holder()` probe elsewhere may
 /// hold a shared lock for a moment.
@@ -85,6 +88,8 @@ pub struct RunLock {
     pub orphans_stopped: usize,
     /// When it was taken: a takeover note older than this is not about this run.
     acquired: std::time::SystemTime,
+    /// The team backend's lock, when the project has one (SPEC §9); then `_file` is `None`.
+    remote: Option<PgLock>,
 }
 
 /// Why the lock could not be had.
@@ -95,6 +100,9 @@ pub enum LockError {
         runbook: String,
         holder: Option<Box<Holder>>,
     },
+    /// The team backend's answer, as the error to show: held (exit 3, naming the holder
+    /// on whatever machine), or down (exit 1, naming the backend).
+    Backend(Box<Error>),
     Io {
         path: PathBuf,
         error: io::Error,
@@ -115,6 +123,7 @@ impl fmt::Display for LockError {
             LockError::Io { path, error } => {
                 write!(f, "could not use the lock file {}: {error}", path.display())
             }
+            LockError::Backend(error) => write!(f, "{}", error.headline),
         }
     }
 }
@@ -123,7 +132,7 @@ impl std::error::Error for LockError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             LockError::Io { error, .. } => Some(error),
-            LockError::Held { .. } => None,
+            LockError::Held { .. } | LockError::Backend(_) => None,
         }
     }
 }
@@ -138,6 +147,7 @@ impl From<LockError> for Error {
                      in an emergency on the same machine, `rollout rollback {runbook} \
                      --emergency` stops it and takes over"
                 )),
+            LockError::Backend(error) => *error.clone(),
             LockError::Io { path, .. } => Error::failed(err.to_string()).with_hint(format!(
                 "check that {} is writable",
                 path.parent().unwrap_or(path).display()
@@ -147,6 +157,61 @@ impl From<LockError> for Error {
 }
 
 impl RunLock {
+    /// Takes the lock of `runbook`: in the team backend when the project has one, else
+    /// in `lock_dir` (see [`RunLock::acquire`]).
+    pub fn acquire_in(
+        backend: &Backend,
+        lock_dir: &Path,
+        runbook: &str,
+        me: &Holder,
+    ) -> Result<RunLock, LockError> {
+        match backend {
+            Backend::Postgres(pg) => PgLock::acquire(pg, runbook, me)
+                .map(|lock| RunLock::remote(lock_dir, runbook, lock))
+                .map_err(|err| remote_error(backend, runbook, err)),
+            _ => RunLock::acquire(lock_dir, runbook, me),
+        }
+    }
+
+    /// Who holds the lock of `runbook` now, in the team backend or in `lock_dir`.
+    pub fn holder_in(
+        backend: &Backend,
+        lock_dir: &Path,
+        runbook: &str,
+    ) -> io::Result<Option<Holder>> {
+        match backend {
+            Backend::Postgres(pg) => pg_lock::holder(pg, runbook).map_err(io::Error::other),
+            _ => RunLock::holder(lock_dir, runbook),
+        }
+    }
+
+    /// [`RunLock::take_over`] in the team backend when the project has one: there the
+    /// holder may be on any machine; its database session is ended, which stops it.
+    pub fn take_over_in(
+        backend: &Backend,
+        lock_dir: &Path,
+        runbook: &str,
+        me: &Holder,
+        grace: Duration,
+    ) -> Result<(RunLock, Option<Holder>), LockError> {
+        match backend {
+            Backend::Postgres(pg) => PgLock::take_over(pg, runbook, me, grace)
+                .map(|(lock, previous)| (RunLock::remote(lock_dir, runbook, lock), previous))
+                .map_err(|err| remote_error(backend, runbook, err)),
+            _ => RunLock::take_over(lock_dir, runbook, me, grace),
+        }
+    }
+
+    fn remote(lock_dir: &Path, runbook: &str, lock: PgLock) -> RunLock {
+        RunLock {
+            _file: None,
+            path: lock_path(lock_dir, runbook),
+            orphans_stopped: 0,
+            acquired: std::time::SystemTime::now(),
+            remote: Some(lock),
+        }
+    }
+
     /// Takes the lock of `runbook` in `lock_dir` (created if missing) and records `me`
     /// in it, or says who holds it. Blocks for about 200 ms at most.
     pub fn acquire(lock_dir: &Path, runbook: &str, me: &Holder) -> Result<RunLock, LockError> {
@@ -265,12 +330,13 @@ impl RunLock {
             path,
             orphans_stopped: 0,
             acquired: std::time::SystemTime::now(),
+            remote: None,
         }
     }
 
     /// Whether the lock is really held (see [`RunLock::unheld`]).
     pub fn is_held(&self) -> bool {
-        self._file.is_some()
+        self._file.is_some() || self.remote.is_some()
     }
 
     /// The lock file.
@@ -312,6 +378,7 @@ impl RunLock {
             path: path.to_path_buf(),
             orphans_stopped,
             acquired: std::time::SystemTime::now(),
+            remote: None,
         }))
     }
 }
@@ -327,6 +394,9 @@ impl RunLock {
     /// Who is taking this lock over (an emergency rollback), if anyone said so since it
     /// was acquired: the stopped run names them to its operator.
     pub fn taken_over_by(&self) -> Option<Holder> {
+        if let Some(remote) = &self.remote {
+            return remote.taken_over_by();
+        }
         let path = takeover_path(&self.path);
         let fresh = fs::metadata(&path)
             .and_then(|m| m.modified())
@@ -335,6 +405,29 @@ impl RunLock {
             return None;
         }
         serde_json::from_slice(&fs::read(path).ok()?).ok()
+    }
+}
+
+fn remote_error(backend: &Backend, runbook: &str, err: PgLockError<Holder>) -> LockError {
+    match (err, backend) {
+        (PgLockError::Held(holder), _) => {
+            let held = LockError::Held {
+                runbook: runbook.to_string(),
+                holder: holder.map(Box::new),
+            };
+            // The holder may be on any machine, and so may the operator who must act.
+            LockError::Backend(Box::new(
+                Error::new(ExitCode::Locked, held.to_string()).with_hint(format!(
+                    "wait for that run to end (`rollout status {runbook}` shows it, on any \
+                     machine of the team); in an emergency, `rollout rollback {runbook} \
+                     --emergency` on any machine stops it and takes over"
+                )),
+            ))
+        }
+        (PgLockError::Down(why), Backend::Postgres(pg)) => {
+            LockError::Backend(Box::new(pg.config.down(&why)))
+        }
+        (PgLockError::Down(why), _) => LockError::Backend(Box::new(Error::failed(why))),
     }
 }
 

@@ -173,7 +173,8 @@ impl Engine {
                 }
                 continue;
             }
-            let outcome = run_step(&self.session, step, index + 1, total).await;
+            let bound = self.bind_late(step, reason);
+            let outcome = run_step(&self.session, &bound, index + 1, total).await;
             // The rollback's own changes are not the run's.
             self.session.releases.take_started();
             if outcome.is_interrupted() {
@@ -218,7 +219,7 @@ impl Engine {
         let mut failure = (!failures.is_empty()).then(|| failures.join("; "));
 
         if failure.is_some() && emergency && !plan.emergency.is_empty() {
-            let recovered = self.escalate(state).await?;
+            let recovered = self.escalate(state, reason).await?;
             if self.session.interrupt.is_set() {
                 return self.interrupted(state.clone(), None);
             }
@@ -275,7 +276,11 @@ impl Engine {
     /// or `run` rung that fails goes on to the next; a check rung (health, metrics, a
     /// soak) that passes ends the ladder — the service is healthy again — and one that
     /// fails goes on. The last rung run decides. `None` when interrupted.
-    async fn escalate(&self, state: &mut RunState) -> Result<Option<Result<(), String>>, Error> {
+    async fn escalate(
+        &self,
+        state: &mut RunState,
+        reason: &str,
+    ) -> Result<Option<Result<(), String>>, Error> {
         let plan = self.session.plan.clone();
         let total = plan.emergency.len();
         let mut after: Option<String> = None;
@@ -284,7 +289,8 @@ impl Engine {
             if self.session.interrupt.is_set() {
                 return Ok(None);
             }
-            let outcome = run_step(&self.session, step, index + 1, total).await;
+            let bound = self.bind_late(step, reason);
+            let outcome = run_step(&self.session, &bound, index + 1, total).await;
             self.session.releases.take_started();
             if outcome.is_interrupted() {
                 return Ok(None);
@@ -331,7 +337,7 @@ impl Engine {
     }
 
     /// SPEC §4.1: a `--to` that a rollback step cannot use is refused before anything
-    /// runs: a step with a `cmd` of the runbook's own never sees it.
+    /// runs: a step with a `cmd` of the runbook's own sees it only through `{{to}}`.
     fn refuse_unusable_to(&self, plan: &crate::plan::Plan) -> Result<(), Error> {
         if self.session.flags.rollback_to.is_none() {
             return Ok(());
@@ -339,18 +345,18 @@ impl Engine {
         let blind: Vec<&str> = plan
             .rollback
             .iter()
-            .filter(|s| matches!(&s.kind, crate::plan::StepKind::Platform(p) if p.cmd.is_some() && matches!(p.verb, crate::plan::Verb::Rollback { .. })))
+            .filter(|s| matches!(&s.kind, crate::plan::StepKind::Platform(p) if p.cmd.is_some() && matches!(p.verb, crate::plan::Verb::Rollback { .. })) && !s.kind.uses_late("to"))
             .map(|s| s.name.as_str())
             .collect();
         if blind.is_empty() {
             return Ok(());
         }
         Err(Error::usage(format!(
-            "--to cannot be used: rollback step `{}` runs a command of its own, which never sees it; nothing was run",
+            "--to cannot be used: rollback step `{}` runs a command of its own without {{{{to}}}}, which never sees it; nothing was run",
             blind.join("`, `")
         ))
         .with_hint(format!(
-            "run `rollout rollback {}` without --to, or give the step an adapter verb instead of `cmd`",
+            "run `rollout rollback {}` without --to, or write {{{{to}}}} where the step's `cmd` takes the release",
             plan.name
         )))
     }

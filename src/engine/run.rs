@@ -4,9 +4,9 @@
 
 use chrono::Utc;
 
-use super::attempt::run_step;
 use super::confirm;
 use super::lock::RunLock;
+use super::park::Gate;
 use super::preflight::run_preflight;
 use super::session::Session;
 use super::start::{promote_start, resume_start, steps_to_run};
@@ -29,6 +29,8 @@ pub struct Options {
     pub host: String,
     /// The `--set` values a new run starts with and keeps.
     pub sets: std::collections::BTreeMap<String, String>,
+    /// `promote --wait`: hold the process through bakes and closed windows.
+    pub wait: bool,
 }
 
 /// Runs one plan. Holds the runbook's lock for as long as it lives.
@@ -49,6 +51,12 @@ impl Engine {
         }
     }
 
+    /// `promote --wait`: stay in the foreground through bakes and closed windows.
+    pub fn waiting(mut self, wait: bool) -> Engine {
+        self.options.wait = wait;
+        self
+    }
+
     /// `rollout promote`: a new run from the first step, or a paused run continued.
     pub async fn promote(self, previous: Option<RunState>) -> Result<Outcome, Error> {
         let outcome = self.start_or_continue(previous).await;
@@ -58,6 +66,7 @@ impl Engine {
     async fn start_or_continue(&self, previous: Option<RunState>) -> Result<Outcome, Error> {
         let plan = self.session.plan.clone();
         let start = promote_start(&plan, previous.as_ref())?;
+        confirm::check_roles(&plan, &self.session.flags.approvers)?;
         self.adopt_releases(previous.as_ref());
         confirm::check_up_front(
             steps_to_run(&plan, start, self.options.full)
@@ -65,6 +74,13 @@ impl Engine {
                 .chain(&plan.preflight),
             self.answers(),
         )?;
+        // A parked run (bake, window) is visited at its parked step (SPEC §4.3).
+        let previous = match previous {
+            Some(state) if state.status.is_parked() => {
+                return self.continue_parked(state, start).await;
+            }
+            other => other,
+        };
         let continuing = previous.filter(|s| s.status == RunStatus::Paused);
         let from_step = continuing.as_ref().and_then(|s| s.at_step.clone());
         self.session.emit(EventKind::RunStarted {
@@ -127,6 +143,7 @@ impl Engine {
     ) -> Result<Outcome, Error> {
         let plan = self.session.plan.clone();
         let start = resume_start(&plan, previous.as_ref(), from)?;
+        confirm::check_roles(&plan, &self.session.flags.approvers)?;
         self.adopt_releases(previous.as_ref());
         let Some(mut state) = previous else {
             return Err(Error::usage(format!(
@@ -157,14 +174,52 @@ impl Engine {
         self.run_steps(state, start).await
     }
 
-    /// Runs main steps from `start` until the end, a pause, a failure or an interrupt.
-    async fn run_steps(&self, mut state: RunState, start: usize) -> Result<Outcome, Error> {
+    /// Runs main steps from `start` until the end, a pause, a parked bake or window, a
+    /// failure or an interrupt.
+    pub(super) async fn run_steps(
+        &self,
+        mut state: RunState,
+        start: usize,
+    ) -> Result<Outcome, Error> {
         let plan = self.session.plan.clone();
         let total = plan.steps.len();
         for (index, step) in plan.steps.iter().enumerate().skip(start) {
             self.stop_if_log_lost(&mut state, &step.name)?;
             if self.session.interrupt.is_set() {
                 return self.interrupted(state, Some(&step.name));
+            }
+            // Reached in this invocation, after its preflight: a gate that opens at once
+            // goes on without another.
+            let gate = match &step.kind {
+                StepKind::Bake(spec) => Some(
+                    self.bake(&mut state, step, spec, (index + 1, total), false)
+                        .await?,
+                ),
+                StepKind::Window(spec) if !self.session.flags.emergency => Some(
+                    self.window(&mut state, step, spec, (index + 1, total), false)
+                        .await?,
+                ),
+                _ => None,
+            };
+            match gate {
+                None => {}
+                Some(Gate::Ready {
+                    since,
+                    said,
+                    observed,
+                }) => {
+                    self.opened(&mut state, step, (since, said, observed))?;
+                    continue;
+                }
+                Some(Gate::Open) => {
+                    self.going_on(&mut state, step)?;
+                    continue;
+                }
+                Some(Gate::Stop(outcome)) => return Ok(outcome),
+                Some(Gate::Failed(error)) => {
+                    return self.failed(state, &step.name, error, true).await;
+                }
+                Some(Gate::Interrupted) => return self.interrupted(state, Some(&step.name)),
             }
             if let StepKind::Pause { reason } = &step.kind
                 && !self.options.full
@@ -197,11 +252,14 @@ impl Engine {
                     attempts: 0,
                     error: Some(error.clone()),
                     tail: Vec::new(),
+                    observed: Vec::new(),
                 });
                 // Declining changes nothing, so it does not roll back what came before.
                 return self.failed(state, &step.name, error, false).await;
             }
-            let outcome = run_step(&self.session, step, index + 1, total).await;
+            let outcome = self
+                .run_main_step(&mut state, step, index + 1, total)
+                .await?;
             if outcome.is_interrupted() {
                 return self.interrupted(state, Some(&step.name));
             }
@@ -237,6 +295,7 @@ impl Engine {
         }
         state.status = RunStatus::Completed;
         state.at_step = None;
+        state.parked = None;
         self.save(&mut state)?;
         self.report_releases();
         // The whole run, pauses included, not just this invocation.
@@ -280,7 +339,7 @@ impl Engine {
     }
 
     /// A step failed: record it, and roll back if something had changed.
-    async fn failed(
+    pub(super) async fn failed(
         &self,
         mut state: RunState,
         step: &str,
@@ -291,12 +350,26 @@ impl Engine {
         state.at_step = Some(step.to_string());
         state.error = Some(error.clone());
         self.save(&mut state)?;
+        let plan = self.session.plan.clone();
+        let rolls_back = may_roll_back && state.changed && plan.auto_rollback;
+        let name = &plan.name;
+        let next = if rolls_back && !plan.rollback.is_empty() {
+            None
+        } else if !state.changed {
+            Some(format!(
+                "nothing was changed, so the run is over: fix the cause and `rollout promote {name}` starts a new run"
+            ))
+        } else {
+            Some(format!(
+                "`rollout resume {name}` tries `{step}` again; `rollout rollback {name}` undoes what the run changed; `rollout abandon {name} --force` leaves it as it is"
+            ))
+        };
         self.session.emit(EventKind::RunFailed {
             step: step.to_string(),
             error: error.clone(),
+            next,
         });
-        let plan = self.session.plan.clone();
-        if !(may_roll_back && state.changed && plan.auto_rollback) {
+        if !rolls_back {
             return Ok(Outcome::Failed);
         }
         if plan.rollback.is_empty() {
@@ -354,12 +427,20 @@ impl Engine {
         if report.ok() {
             return None;
         }
+        let name = &self.session.plan.name;
+        let next = if consequence.is_empty() {
+            "fix what it names and run the same command again; preflight changed nothing"
+                .to_string()
+        } else {
+            format!("fix what it names; the next `rollout promote {name}` checks again")
+        };
         self.session.emit(EventKind::RunFailed {
             step: "preflight".to_string(),
             error: format!(
                 "preflight failed: {}{consequence}",
                 report.failed().join(", ")
             ),
+            next: Some(next),
         });
         Some(Outcome::Failed)
     }
@@ -368,7 +449,7 @@ impl Engine {
     pub(super) fn answers(&self) -> confirm::Answers {
         confirm::Answers {
             yes: self.options.yes,
-            approved_by: self.session.flags.approved_by.is_some(),
+            approvers: self.session.flags.approvers.clone(),
             interactive: self.session.flags.interactive,
         }
     }

@@ -18,7 +18,21 @@ pub fn promote_start(plan: &Plan, previous: Option<&RunState>) -> Result<usize, 
         status => status,
     };
     match status {
-        status if status.is_over() => Ok(0),
+        _ if state.is_over() => Ok(0),
+        // A parked run is visited at its bake or window again (SPEC §4.3).
+        RunStatus::Baking | RunStatus::Waiting => {
+            let at = state.at_step.as_deref().unwrap_or_default();
+            plan.step_index(at).ok_or_else(|| {
+                Error::usage(format!(
+                    "run {} of `{}` is parked at `{at}`, which is no longer in the runbook",
+                    state.run_id, plan.name
+                ))
+                .with_hint(format!(
+                    "end it with `rollout abandon {0}` (or `rollout rollback {0}`), then `rollout promote {0}` starts afresh",
+                    plan.name
+                ))
+            })
+        }
         RunStatus::Paused => {
             let at = state.at_step.as_deref().unwrap_or_default();
             plan.step_index(at).map(|i| i + 1).ok_or_else(|| {
@@ -27,7 +41,7 @@ pub fn promote_start(plan: &Plan, previous: Option<&RunState>) -> Result<usize, 
                     state.run_id, plan.name
                 ))
                 .with_hint(format!(
-                    "choose where to go on with `rollout resume {0} --from STEP`, or end it with `rollout rollback {0}`",
+                    "end it with `rollout abandon {0}` (or `rollout rollback {0}` if it changed something), then `rollout promote {0}` starts afresh",
                     plan.name
                 ))
             })
@@ -48,7 +62,7 @@ pub fn promote_start(plan: &Plan, previous: Option<&RunState>) -> Result<usize, 
             state.at_step.as_deref().unwrap_or("its start")
         ))
         .with_hint(format!(
-            "continue it with `rollout resume {0}`, or end it with `rollout rollback {0}`",
+            "continue it with `rollout resume {0}`; or end it: `rollout rollback {0}` undoes what it changed, `rollout abandon {0} --force` leaves it as it is",
             plan.name
         ))),
     }
@@ -68,6 +82,19 @@ pub fn resume_start(
     };
     match state.status {
         RunStatus::Failed | RunStatus::Interrupted | RunStatus::Running => {}
+        RunStatus::Baking | RunStatus::Waiting => {
+            return Err(Error::usage(format!(
+                "run {} of `{}` is {} at `{}`, not failed",
+                state.run_id,
+                plan.name,
+                shown_status(state.status),
+                state.at_step.as_deref().unwrap_or("a bake")
+            ))
+            .with_hint(format!(
+                "`rollout promote {0}` checks it again and goes on when it may (`rollout status {0}` says what it waits for)",
+                plan.name
+            )));
+        }
         RunStatus::Paused => {
             return Err(Error::usage(format!(
                 "run {} of `{}` is paused at `{}`, not failed",
@@ -94,7 +121,7 @@ pub fn resume_start(
         }
     }
     if let Some(from) = from {
-        return plan.step_index(from).ok_or_else(|| {
+        let index = plan.step_index(from).ok_or_else(|| {
             let names: Vec<&str> = plan.steps.iter().map(|s| s.name.as_str()).collect();
             let mut err = Error::usage(format!("`{}` has no step `{from}`", plan.name));
             if let Some(near) = closest(from, &names) {
@@ -106,7 +133,9 @@ pub fn resume_start(
                 err = err.with_hint(format!("`rollout show {}` lists the steps", plan.name));
             }
             err
-        });
+        })?;
+        refuse_past_unfinished_bake(plan, state, index)?;
+        return Ok(index);
     }
     let first_not_done = plan
         .steps
@@ -118,6 +147,33 @@ pub fn resume_start(
         .as_deref()
         .and_then(|at| plan.step_index(at))
         .unwrap_or(first_not_done))
+}
+
+/// SPEC §4.3: `resume --from` never passes a bake that has not finished (exit 2, naming
+/// the bake and when it ends).
+fn refuse_past_unfinished_bake(plan: &Plan, state: &RunState, from: usize) -> Result<(), Error> {
+    let unfinished = plan.steps[..from]
+        .iter()
+        .find(|s| matches!(s.kind, StepKind::Bake(_)) && !state.is_done(&s.name));
+    let Some(bake) = unfinished else {
+        return Ok(());
+    };
+    let when = match state.parked.as_ref().filter(|p| p.step == bake.name) {
+        Some(parked) => match parked.until {
+            Some(until) => format!("it ends {}", until.format("%Y-%m-%d %H:%M:%SZ")),
+            None => "it has not ended".to_string(),
+        },
+        None => "it has not started".to_string(),
+    };
+    Err(Error::usage(format!(
+        "`{}` comes after the bake `{}`, which has not finished ({when})",
+        plan.steps[from].name, bake.name
+    ))
+    .with_detail("resume --from never passes an unfinished bake; nothing was run")
+    .with_hint(format!(
+        "resume from the bake or before it (`rollout resume {0} --from \"{1}\"`), or once it has baked `rollout promote {0}` goes on",
+        plan.name, bake.name
+    )))
 }
 
 /// The main steps one invocation may run from `start`: up to and including the next
@@ -139,6 +195,8 @@ pub fn steps_to_run(plan: &Plan, start: usize, full: bool) -> &[Step] {
 /// A run status in words, as `status` and error messages show it.
 pub fn shown_status(status: RunStatus) -> &'static str {
     match status {
+        RunStatus::Baking => "baking",
+        RunStatus::Waiting => "waiting",
         RunStatus::RolledBack => "rolled back",
         RunStatus::RollbackFailed => "rollback failed",
         other => other.as_str(),

@@ -24,6 +24,12 @@ pub enum RunStatus {
     Completed,
     RolledBack,
     RollbackFailed,
+    /// Parked in a `bake` until its end (SPEC §4.3).
+    Baking,
+    /// Parked behind a closed `window` until it opens.
+    Waiting,
+    /// Ended by `rollout abandon` without running any step.
+    Abandoned,
 }
 
 impl RunStatus {
@@ -36,12 +42,24 @@ impl RunStatus {
             RunStatus::Completed => "completed",
             RunStatus::RolledBack => "rolled_back",
             RunStatus::RollbackFailed => "rollback_failed",
+            RunStatus::Baking => "baking",
+            RunStatus::Waiting => "waiting",
+            RunStatus::Abandoned => "abandoned",
         }
     }
 
-    /// A finished run: the next `promote` starts a new one.
+    /// A finished run: the next `promote` starts a new one. (A failed run that
+    /// changed nothing is over too: see [`RunState::is_over`].)
     pub fn is_over(self) -> bool {
-        matches!(self, RunStatus::Completed | RunStatus::RolledBack)
+        matches!(
+            self,
+            RunStatus::Completed | RunStatus::RolledBack | RunStatus::Abandoned
+        )
+    }
+
+    /// Parked in a bake or behind a window: the next `promote` visits it.
+    pub fn is_parked(self) -> bool {
+        matches!(self, RunStatus::Baking | RunStatus::Waiting)
     }
 }
 
@@ -109,6 +127,64 @@ pub struct RunState {
     /// to run of the runbook.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub releases: Releases,
+    /// What a parked run waits for: a bake's end and last check, a window's opening.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parked: Option<Parked>,
+    /// Per soak step, how long it had waited when it was interrupted (ms): a resumed
+    /// soak waits only for what was left.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub soaked: BTreeMap<String, u64>,
+    /// Why the run was abandoned (`rollout abandon --reason`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub abandoned: Option<String>,
+}
+
+/// Why a parked run waits, and until when (SPEC §4.3).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Parked {
+    /// The bake or window step.
+    pub step: String,
+    /// `bake` or `window`.
+    pub kind: String,
+    /// When the run first reached the step (a bake's clock starts here and never stops).
+    pub since: DateTime<Utc>,
+    /// A bake's end.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until: Option<DateTime<Utc>>,
+    /// A window's next opening.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub opens_at: Option<DateTime<Utc>>,
+    /// The window's time zone (IANA), to show `opens_at` in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tz: Option<String>,
+    /// Why it waits, in words (a window's "outside the deployment window (…)").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// The last visit's check of each watch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_check: Option<Check>,
+    /// Consecutive bad checks per watch, counted across invocations.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub failures: BTreeMap<String, u32>,
+}
+
+/// One visit's check of a bake's watches.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Check {
+    pub at: DateTime<Utc>,
+    pub watches: Vec<WatchValue>,
+}
+
+/// What one watch showed at a check.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WatchValue {
+    pub watch: String,
+    pub ok: bool,
+    pub value: String,
+    pub threshold: String,
+    /// Bad checks in a row so far, and how many fail it.
+    pub failures: u32,
+    pub failures_allowed: u32,
 }
 
 impl RunState {
@@ -132,7 +208,16 @@ impl RunState {
             error: None,
             rollback: None,
             releases: BTreeMap::new(),
+            parked: None,
+            soaked: BTreeMap::new(),
+            abandoned: None,
         }
+    }
+
+    /// Over: the next `promote` starts a new run. SPEC §4: a run that failed having
+    /// changed nothing is over too.
+    pub fn is_over(&self) -> bool {
+        self.status.is_over() || (self.status == RunStatus::Failed && !self.changed)
     }
 
     /// Whether a main step already finished (ok or warned) in this run.

@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 
 use super::state::{RunState, StepRecord};
 use crate::error::Error;
-use crate::store::{FileStore, Record, RunStore, diff, fields, file::unreadable};
+use crate::store::{Backend, FileStore, Record, RunStore, diff, fields, file::unreadable};
 
 /// The one field of a run state that only grows: appended, never rewritten.
 const STEPS: &str = "steps";
@@ -37,6 +37,11 @@ impl StateStore {
     /// `state_dir` is the project's `.rollout/`.
     pub fn new(state_dir: &Path) -> StateStore {
         StateStore::with_store(Arc::new(FileStore::new(state_dir)))
+    }
+
+    /// On `backend`: the team's database, or `.rollout/` (`state_dir`) without one.
+    pub fn in_backend(backend: &Backend, state_dir: &Path) -> StateStore {
+        StateStore::with_store(backend.run_store(state_dir))
     }
 
     pub fn with_store(store: Arc<dyn RunStore>) -> StateStore {

@@ -28,6 +28,9 @@ pub const EVENTS: &[&str] = &[
     "EMERGENCY ROLLBACK COMPLETE",
     "EMERGENCY ROLLBACK FAILED",
     "NOTE",
+    "BAKING",
+    "WAITING",
+    "RUN ABANDONED",
 ];
 
 /// One entry: when, what, which runbook, and logfmt fields in the order they were added.

@@ -65,6 +65,7 @@ impl LogRecorder {
                 attempts,
                 error,
                 tail,
+                observed,
             } => {
                 let name = if *status == StepStatus::Ok {
                     "STEP OK"
@@ -80,6 +81,9 @@ impl LogRecorder {
                     .field("duration", seconds(*duration_ms));
                 if *attempts > 1 {
                     e = e.field("attempts", attempts);
+                }
+                for (key, value) in observed {
+                    e = e.field(key, value);
                 }
                 if let Some(error) = error {
                     e = e.field("error", error);
@@ -104,7 +108,7 @@ impl LogRecorder {
             EventKind::RunComplete { duration_ms } => Entry::new("RUN COMPLETE", rb)
                 .field("run", &event.run_id)
                 .field("duration", seconds(*duration_ms)),
-            EventKind::RunFailed { step, error } => Entry::new("RUN FAILED", rb)
+            EventKind::RunFailed { step, error, .. } => Entry::new("RUN FAILED", rb)
                 .field("step", step)
                 .field("run", &event.run_id)
                 .field("error", error),
@@ -146,6 +150,39 @@ impl LogRecorder {
                 }
                 e
             }
+            EventKind::Parked {
+                step,
+                kind,
+                until,
+                opens_at,
+                message,
+                observed,
+            } => {
+                let name = if kind == "window" {
+                    "WAITING"
+                } else {
+                    "BAKING"
+                };
+                let mut e = Entry::new(name, rb)
+                    .field("step", step)
+                    .field("run", &event.run_id);
+                if let Some(until) = until {
+                    e = e.field(
+                        "until",
+                        until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                    );
+                }
+                if let Some(opens_at) = opens_at {
+                    e = e.field(
+                        "opens_at",
+                        opens_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                    );
+                }
+                for (key, value) in observed {
+                    e = e.field(key, value);
+                }
+                e.field("message", message)
+            }
             EventKind::Note { step, message } => Entry::new("NOTE", rb)
                 .field("step", step)
                 .field("run", &event.run_id)
@@ -156,6 +193,7 @@ impl LogRecorder {
             | EventKind::StepProgress { .. }
             | EventKind::StepHeartbeat { .. }
             | EventKind::StepRetry { .. }
+            | EventKind::StepObserved { .. }
             | EventKind::Releases { .. }
             | EventKind::Finished { .. }
             | EventKind::Warning { .. } => return None,

@@ -7,18 +7,32 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use super::line::Entry;
+
+/// Somewhere else every entry also goes (the team backend's log table, SPEC §9). The
+/// file stays the record of this machine; a mirror that fails says so itself.
+pub trait LogMirror: std::fmt::Debug + Send + Sync {
+    fn append(&self, entry: &Entry);
+}
 
 /// Appends entries to the log file at one path.
 #[derive(Debug, Clone)]
 pub struct LogWriter {
     path: PathBuf,
+    mirror: Option<Arc<dyn LogMirror>>,
 }
 
 impl LogWriter {
     pub fn new(path: PathBuf) -> LogWriter {
-        LogWriter { path }
+        LogWriter { path, mirror: None }
+    }
+
+    /// Also sends every entry to `mirror`.
+    pub fn with_mirror(mut self, mirror: Option<Arc<dyn LogMirror>>) -> LogWriter {
+        self.mirror = mirror;
+        self
     }
 
     pub fn path(&self) -> &Path {
@@ -33,6 +47,9 @@ impl LogWriter {
 
     /// Appends one entry as one line, whole or not at all.
     pub fn append(&self, entry: &Entry) -> io::Result<()> {
+        if let Some(mirror) = &self.mirror {
+            mirror.append(entry);
+        }
         let mut file = self.open()?;
         // flock: released by the kernel if we die, so a crash leaves no stale lock.
         file.lock()?;

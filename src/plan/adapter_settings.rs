@@ -24,9 +24,13 @@ pub struct AdapterSettings {
     pub current: Option<PathBuf>,
     /// systemctl: where feature-flag drop-ins are written.
     pub dropin_dir: Option<PathBuf>,
-    /// compose: the compose file(s), `-f` each, in order (resolved against the root).
-    pub file: Option<Vec<PathBuf>>,
-    /// compose: the project name (`-p`).
+    /// exec: a command (argv; `{{target}}` in an argument is the target) whose last
+    /// output line names the release a target runs (SPEC §2 adapters, [v2]).
+    pub current_cmd: Option<Vec<String>>,
+    /// compose: the compose files (`-f`), relative paths already joined to the project
+    /// root; the loader fills in compose's own defaults when none are named.
+    pub files: Option<Vec<PathBuf>>,
+    /// compose: the project name (`-p`); the loader fills in compose's own default.
     pub project: Option<String>,
 }
 
@@ -41,7 +45,8 @@ impl AdapterSettings {
             sudo: self.sudo.or(base.sudo),
             current: self.current.or_else(|| base.current.clone()),
             dropin_dir: self.dropin_dir.or_else(|| base.dropin_dir.clone()),
-            file: self.file.or_else(|| base.file.clone()),
+            current_cmd: self.current_cmd.or_else(|| base.current_cmd.clone()),
+            files: self.files.or_else(|| base.files.clone()),
             project: self.project.or_else(|| base.project.clone()),
         }
     }

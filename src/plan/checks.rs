@@ -65,12 +65,56 @@ pub struct HealthSpec {
     pub latency_p95: Option<Duration>,
 }
 
-/// `soak`'s `watch`: fails the wait after `failures` failed probes in a row.
+/// One watch of a `soak` or `bake`: checked every `interval`; `failures` bad checks in
+/// a row fail it (and the step).
 #[derive(Clone, Debug)]
 pub struct WatchSpec {
-    pub probe: ProbeSpec,
+    pub check: WatchCheck,
     pub interval: Duration,
     pub failures: u32,
+}
+
+/// What a watch checks: an HTTP probe, or a Prometheus query against its bounds.
+#[derive(Clone, Debug)]
+pub enum WatchCheck {
+    Http(ProbeSpec),
+    Prometheus(PromCheck),
+}
+
+impl WatchSpec {
+    /// How messages, the log and `status` name the watch: its URL or its query (masked).
+    pub fn name(&self) -> String {
+        match &self.check {
+            WatchCheck::Http(probe) => format!("{} {}", probe.method, probe.url.shown()),
+            WatchCheck::Prometheus(check) => check.query.shown().to_string(),
+        }
+    }
+
+    /// What makes it fail, in words: "expects 2xx", "max 0.05".
+    pub fn threshold(&self) -> String {
+        match &self.check {
+            WatchCheck::Http(probe) => {
+                let mut text = format!("expects {}", probe.expect_status.describe());
+                if let Some(re) = &probe.expect_body {
+                    text.push_str(&format!(" and a body matching /{}/", re.as_str()));
+                }
+                text
+            }
+            WatchCheck::Prometheus(check) => {
+                let mut parts = Vec::new();
+                if let Some(min) = check.min {
+                    parts.push(format!("min {min}"));
+                }
+                if let Some(max) = check.max {
+                    parts.push(format!("max {max}"));
+                }
+                if check.no_data == NoData::Pass {
+                    parts.push("no data passes".to_string());
+                }
+                parts.join(", ")
+            }
+        }
+    }
 }
 
 /// What an empty Prometheus result (no series at all) means.

@@ -4,6 +4,7 @@
 mod adapter_settings;
 mod checks;
 mod command;
+pub mod late;
 pub mod limits;
 mod platform;
 mod redactor;
@@ -16,12 +17,13 @@ use std::path::PathBuf;
 pub use adapter_settings::{ADAPTERS, AdapterSettings};
 pub use checks::{
     ExpectStatus, GitSpec, HealthSpec, MetricsSpec, NoData, NotifySpec, ProbeSpec, PromCheck,
-    WatchSpec, WindowSpec,
+    WatchCheck, WatchSpec, WindowSpec,
 };
 pub use command::{CommandLine, CommandSpec};
+pub use late::LateValues;
 pub use platform::{Deploy, PlatformStep, Verb};
 pub use redactor::{MASK, Redactor};
-pub use step::{Section, Step, StepKind};
+pub use step::{BakeSpec, Section, Step, StepKind};
 pub use text::Text;
 
 /// A runbook ready to run.

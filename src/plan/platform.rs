@@ -51,8 +51,16 @@ pub struct Deploy {
     pub container: Option<Text>,
     /// systemctl: the directory to make current.
     pub release: Option<Text>,
-    /// compose: build the service's image (`up --build`) instead of setting `image`.
+    /// compose: build the service's image from its `build:` section instead of `image`.
     pub build: bool,
+}
+
+impl Deploy {
+    /// What the deploy ships, as a person names it (`{{release}}`): its `release`, else
+    /// its `image`.
+    pub fn shipped(&self) -> Option<&Text> {
+        self.release.as_ref().or(self.image.as_ref())
+    }
 }
 
 impl Verb {

@@ -13,6 +13,9 @@ use std::sync::Arc;
 #[derive(Clone, Debug, Default)]
 pub struct Redactor {
     secrets: Arc<Vec<String>>,
+    /// `(value, NAME)` of each `{{secret.NAME}}`, longest value first: what state stores
+    /// in place of a secret that is part of a release (SPEC §4.1).
+    named: Arc<Vec<(String, String)>>,
 }
 
 /// What stands in for a secret everywhere.
@@ -30,7 +33,50 @@ impl Redactor {
         secrets.dedup();
         Redactor {
             secrets: Arc::new(secrets),
+            named: Arc::default(),
         }
+    }
+
+    /// A redactor that also knows each secret's name, from `(NAME, value)` pairs.
+    pub fn named(secrets: Vec<(String, String)>) -> Self {
+        let mut named: Vec<(String, String)> = secrets
+            .iter()
+            .filter(|(_, value)| !value.is_empty())
+            .map(|(name, value)| (value.clone(), name.clone()))
+            .collect();
+        named.sort_by_key(|(value, _)| std::cmp::Reverse(value.len()));
+        named.dedup_by(|a, b| a.0 == b.0);
+        Redactor {
+            named: Arc::new(named),
+            ..Redactor::new(secrets.into_iter().map(|(_, value)| value))
+        }
+    }
+
+    /// `text` as state may keep it: each whole secret as its `{{secret.NAME}}`
+    /// reference, anything else secret as `***`.
+    pub fn to_refs(&self, text: &str) -> String {
+        let mut out = text.to_string();
+        for (value, name) in self.named.iter() {
+            if out.contains(value.as_str()) {
+                out = out.replace(value.as_str(), &format!("{{{{secret.{name}}}}}"));
+            }
+        }
+        self.redact(&out).into_owned()
+    }
+
+    /// A text kept with [`Redactor::to_refs`], its references filled in again: the real
+    /// value to use, and `***` where it is shown. A reference to a secret this plan did
+    /// not read stays as it is.
+    pub fn from_refs(&self, text: &str) -> super::Text {
+        let (mut value, mut shown) = (text.to_string(), text.to_string());
+        for (secret, name) in self.named.iter() {
+            let reference = format!("{{{{secret.{name}}}}}");
+            if value.contains(&reference) {
+                value = value.replace(&reference, secret);
+                shown = shown.replace(&reference, MASK);
+            }
+        }
+        super::Text::with_shown(value, shown)
     }
 
     /// `text` with every secret value replaced by `***`.
@@ -77,6 +123,22 @@ fn with_lines(secret: String) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_secret_inside_a_release_is_kept_as_its_reference_and_filled_in_again() {
+        let r = Redactor::named(vec![("REGISTRY".into(), "reg.internal:5000".into())]);
+        let kept = r.to_refs("reg.internal:5000/web:1");
+        assert_eq!(kept, "{{secret.REGISTRY}}/web:1");
+        let back = r.from_refs(&kept);
+        assert_eq!(back.value(), "reg.internal:5000/web:1");
+        assert_eq!(back.shown(), "***/web:1");
+        assert_eq!(r.redact("reg.internal:5000/web:1"), "***/web:1");
+        // A reference to a secret this plan never read stays, value and all.
+        assert_eq!(
+            r.from_refs("{{secret.OTHER}}/x").value(),
+            "{{secret.OTHER}}/x"
+        );
+    }
 
     #[test]
     fn masks_every_occurrence_longest_first() {

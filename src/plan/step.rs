@@ -38,6 +38,15 @@ impl fmt::Display for Section {
     }
 }
 
+/// `bake`: a wait of hours or days that survives across invocations.
+#[derive(Clone, Debug)]
+pub struct BakeSpec {
+    pub duration: Duration,
+    pub watches: Vec<WatchSpec>,
+    /// How often `promote --wait` checks while it holds the process.
+    pub interval: Duration,
+}
+
 /// A validated step, with every template resolved.
 #[derive(Clone, Debug)]
 pub struct Step {
@@ -78,8 +87,11 @@ pub enum StepKind {
     /// Waits for `duration`, failing early if its `watch` fails.
     Soak {
         duration: Duration,
-        watch: Option<Box<WatchSpec>>,
+        watches: Vec<WatchSpec>,
     },
+    /// A durable wait across invocations (SPEC §4.3): parks the run until `duration`
+    /// has passed since it was reached, its watches checked on every visit.
+    Bake(Box<BakeSpec>),
     /// A manual gate: the run stops here until the next `rollout promote`.
     Pause { reason: Option<Text> },
     /// Appends a line of the runbook's own to the reliability log.
@@ -93,7 +105,11 @@ pub enum StepKind {
     /// Passes only inside a deployment window and outside freezes.
     Window(Box<WindowSpec>),
     /// Records who approved.
-    Approval { from: Option<Text> },
+    Approval {
+        from: Option<Text>,
+        /// `role = "manager"`: answered only by `--approved-by manager=NAME`.
+        role: Option<String>,
+    },
     /// Working-tree checks.
     Git(Box<GitSpec>),
     /// POSTs `{"text": …}` to a webhook.
@@ -107,6 +123,7 @@ impl StepKind {
             StepKind::Run(_) => "run",
             StepKind::Smoke(_) => "smoke",
             StepKind::Soak { .. } => "soak",
+            StepKind::Bake(_) => "bake",
             StepKind::Pause { .. } => "pause",
             StepKind::Log { .. } => "log",
             StepKind::Platform(p) => p.verb.name(),
@@ -126,7 +143,7 @@ impl StepKind {
     pub fn is_check(&self) -> bool {
         matches!(
             self,
-            StepKind::Health(_) | StepKind::Metrics(_) | StepKind::Soak { .. }
+            StepKind::Health(_) | StepKind::Metrics(_) | StepKind::Soak { .. } | StepKind::Bake(_)
         )
     }
 
@@ -147,6 +164,8 @@ impl StepKind {
     pub fn default_timeout(&self) -> Duration {
         match self {
             StepKind::Soak { duration, .. } => limits::sum(*duration, Duration::from_secs(60)),
+            // One visit checks each watch once; `--wait` holds the process past it.
+            StepKind::Bake(spec) => limits::sum(spec.duration, Duration::from_secs(600)),
             StepKind::Health(spec) => spec.within,
             StepKind::Metrics(spec) => {
                 let samples = spec.count.saturating_sub(1);

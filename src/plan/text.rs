@@ -39,6 +39,17 @@ impl Text {
         &self.shown
     }
 
+    /// This text with every `marker` replaced by `with`, in both forms.
+    pub fn substitute(&self, marker: &str, with: &Text) -> Text {
+        if !self.value.contains(marker) && !self.shown.contains(marker) {
+            return self.clone();
+        }
+        Text {
+            value: self.value.replace(marker, &with.value),
+            shown: self.shown.replace(marker, &with.shown),
+        }
+    }
+
     /// Whether a secret is masked in the shown form.
     pub fn has_secret(&self) -> bool {
         self.value != self.shown

@@ -14,12 +14,13 @@ pub(crate) fn keys(adapter: &str) -> &'static [&'static str] {
     match adapter {
         "kubectl" => &["bin", "context", "namespace"],
         "systemctl" => &["bin", "user", "sudo", "current", "dropin_dir"],
+        "exec" => &["bin", "current_cmd"],
         "compose" => &["bin", "file", "project"],
         _ => &["bin"],
     }
 }
 
-/// An adapter name at `key`, one of fly, kubectl, systemctl, compose, exec.
+/// An adapter name at `key`, one of fly, kubectl, systemctl, exec.
 pub(crate) fn adapter_name(
     t: &Table<'_, '_>,
     key: &str,
@@ -95,7 +96,8 @@ pub(crate) fn parse(
             sudo: table.bool("sudo", d),
             current: path("current", d),
             dropin_dir: path("dropin_dir", d),
-            file: files(&table, root, home, d),
+            current_cmd: current_cmd(&table, d),
+            files: compose_files(&table, root, home, d),
             project: table.string("project", d).map(|s| s.text.to_string()),
         };
         if let (Some(dir), Some(value)) = (&settings.dropin_dir, table.get("dropin_dir"))
@@ -108,37 +110,82 @@ pub(crate) fn parse(
     out
 }
 
-/// compose `file`: one path or a list of them, each resolved like any path.
-fn files(
-    table: &Table<'_, '_>,
+/// `[adapters.exec] current_cmd`: a command line (split as a shell would, never run by
+/// one) or an array of arguments.
+fn current_cmd(t: &Table<'_, '_>, d: &mut Vec<Diagnostic>) -> Option<Vec<String>> {
+    let value = t.get("current_cmd")?;
+    let argv = match value.get_ref() {
+        toml::de::DeValue::String(text) => match shell_words::split(text) {
+            Ok(words) => words,
+            Err(e) => {
+                d.push(t.error(
+                    value.span(),
+                    format!("`current_cmd` cannot be split into arguments: {e}"),
+                ));
+                return None;
+            }
+        },
+        toml::de::DeValue::Array(items) => {
+            let mut argv = Vec::new();
+            for item in items {
+                match item.get_ref().as_str() {
+                    Some(arg) => argv.push(arg.to_string()),
+                    None => {
+                        d.push(t.error(item.span(), "`current_cmd` arguments must be strings"));
+                        return None;
+                    }
+                }
+            }
+            argv
+        }
+        _ => {
+            d.push(t.wrong_type(
+                "current_cmd",
+                value,
+                "a command (a string or an array of strings)",
+            ));
+            return None;
+        }
+    };
+    if argv.is_empty() {
+        d.push(t.error(
+            value.span(),
+            "`current_cmd` is empty: give the command that prints the release a target runs",
+        ));
+        return None;
+    }
+    Some(argv)
+}
+
+/// `[adapters.compose] file`: one compose file or a list, relative to the project root.
+fn compose_files(
+    t: &Table<'_, '_>,
     root: &Path,
     home: Option<&str>,
     d: &mut Vec<Diagnostic>,
 ) -> Option<Vec<PathBuf>> {
-    let value = table.get("file")?;
-    let texts: Option<Vec<&str>> = match value.get_ref() {
-        toml::de::DeValue::String(s) => Some(vec![s.as_ref()]),
-        toml::de::DeValue::Array(items) if !items.is_empty() => items
-            .iter()
-            .map(|item| match item.get_ref() {
-                toml::de::DeValue::String(s) => Some(s.as_ref()),
-                _ => None,
-            })
-            .collect(),
-        _ => None,
-    };
-    match texts.filter(|t| t.iter().all(|s| !s.trim().is_empty())) {
-        Some(texts) => Some(
-            texts
-                .into_iter()
-                .map(|t| resolve_path(t, root, home))
-                .collect(),
-        ),
-        None => {
-            d.push(table.wrong_type("file", value, "a compose file path or a list of them"));
-            None
+    let value = t.get("file")?;
+    let names: Vec<&str> = match value.get_ref() {
+        toml::de::DeValue::String(text) => vec![text.as_ref()],
+        toml::de::DeValue::Array(items) if !items.is_empty() => {
+            let names: Vec<&str> = items.iter().filter_map(|i| i.get_ref().as_str()).collect();
+            if names.len() != items.len() {
+                d.push(t.error(value.span(), "`file` must list compose files as strings"));
+                return None;
+            }
+            names
         }
-    }
+        _ => {
+            d.push(t.wrong_type("file", value, "a compose file, or a list of them"));
+            return None;
+        }
+    };
+    Some(
+        names
+            .into_iter()
+            .map(|n| resolve_path(n, root, home))
+            .collect(),
+    )
 }
 
 /// Folders systemd reads unit files (and their `UNIT.d/` drop-ins) from: systemd.unit(5)

@@ -8,7 +8,7 @@ use crate::plan::Text;
 
 use super::diagnostic::Diagnostic;
 use super::source::Source;
-use super::table::{Str, Table};
+use super::table::{Str, Table, Wait};
 use super::vars::Resolver;
 
 pub(crate) struct Build<'a> {
@@ -27,6 +27,37 @@ impl Build<'_> {
     /// A templated string field: `{{…}}` substituted, secrets masked in its shown form.
     pub fn text(&mut self, s: &Str<'_>) -> Option<Text> {
         self.resolver.text(&self.source, s, &mut self.diagnostics)
+    }
+
+    /// A duration that may be a template (SPEC §2: `duration = "{{bake}}"`, so a runbook
+    /// is rehearsed with `--set bake=10s`): validated after substitution, at the field.
+    pub fn duration(
+        &mut self,
+        t: &Table<'_, '_>,
+        key: &str,
+        wait: Wait,
+    ) -> Option<std::time::Duration> {
+        let raw = t.get(key)?;
+        let Some(text) = raw.get_ref().as_str().filter(|s| s.contains("{{")) else {
+            return t.duration(key, wait, &mut self.diagnostics);
+        };
+        let s = Str {
+            text,
+            span: raw.span(),
+        };
+        let resolved = self.text(&s)?;
+        if resolved.has_secret() {
+            self.diagnostics
+                .push(t.error(raw.span(), format!("`{key}` cannot come from a secret")));
+            return None;
+        }
+        t.duration_text(
+            key,
+            resolved.value(),
+            raw.span(),
+            wait,
+            &mut self.diagnostics,
+        )
     }
 
     /// A `shell = true` script: values are shell-quoted as they are substituted.

@@ -22,7 +22,7 @@ pub(crate) const METRICS_FIELDS: &[&str] = &[
     "headers",
     "no_data",
 ];
-pub(crate) const APPROVAL_FIELDS: &[&str] = &["from"];
+pub(crate) const APPROVAL_FIELDS: &[&str] = &["from", "role"];
 pub(crate) const GIT_FIELDS: &[&str] = &["clean", "branch", "tag_pattern"];
 pub(crate) const NOTIFY_FIELDS: &[&str] = &["webhook", "message"];
 
@@ -90,12 +90,35 @@ pub(crate) fn metrics(t: &Table<'_, '_>, b: &mut Build<'_>) -> Option<MetricsSpe
     })
 }
 
-pub(crate) fn approval(t: &Table<'_, '_>, b: &mut Build<'_>) -> Option<Option<Text>> {
-    match t.string("from", &mut b.diagnostics) {
+/// `from` (a hint of who may approve) and `role` (who must: `--approved-by ROLE=NAME`).
+pub(crate) fn approval(
+    t: &Table<'_, '_>,
+    b: &mut Build<'_>,
+) -> Option<(Option<Text>, Option<String>)> {
+    let from = match t.string("from", &mut b.diagnostics) {
         Some(s) => b.text(&s).map(Some),
         None if t.contains("from") => None,
         None => Some(None),
-    }
+    };
+    let role = match t.string("role", &mut b.diagnostics) {
+        Some(s) if valid_role(s.text) => Some(Some(s.text.to_string())),
+        Some(s) => {
+            b.diagnostics.push(
+                t.error(
+                    s.span.clone(),
+                    format!(
+                        "`role` must be a word of letters, digits, `-` or `_`, not {:?}",
+                        s.text
+                    ),
+                )
+                .with_help(Some("e.g. role = \"manager\"".into())),
+            );
+            None
+        }
+        None if t.contains("role") => None,
+        None => Some(None),
+    };
+    Some((from?, role?))
 }
 
 pub(crate) fn git(t: &Table<'_, '_>, b: &mut Build<'_>) -> Option<GitSpec> {
@@ -178,7 +201,7 @@ fn count_zero_ok(t: &Table<'_, '_>, key: &str, b: &mut Build<'_>) -> Option<u32>
 }
 
 /// An integer or a float; `Some(None)` when absent.
-fn number(t: &Table<'_, '_>, key: &str, b: &mut Build<'_>) -> Option<Option<f64>> {
+pub(crate) fn number(t: &Table<'_, '_>, key: &str, b: &mut Build<'_>) -> Option<Option<f64>> {
     let Some(value) = t.get(key) else {
         return Some(None);
     };
@@ -195,4 +218,12 @@ fn number(t: &Table<'_, '_>, key: &str, b: &mut Build<'_>) -> Option<Option<f64>
             None
         }
     }
+}
+
+/// A role is one word, so `--approved-by ROLE=NAME` can never be read two ways.
+fn valid_role(role: &str) -> bool {
+    !role.is_empty()
+        && role
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }

@@ -122,6 +122,8 @@ pub(crate) fn build(
 
     let (secrets, warnings, unused_sets) = b.resolver.finish_up();
     let mut d = b.diagnostics;
+    let mut adapter_settings = adapter_settings;
+    compose_project(&parsed, &mut adapter_settings, root, &source, env, &mut d);
     if !d.is_empty() {
         // rollout.toml's problems (its vars) sort before the runbook's; each file in order.
         d.sort_by(|a, b| (&a.file, a.line, a.col).cmp(&(&b.file, b.line, b.col)));
@@ -150,13 +152,85 @@ pub(crate) fn build(
             steps: take(Section::Steps),
             rollback: take(Section::Rollback),
             emergency: take(Section::Emergency),
-            redactor: Redactor::new(secrets),
+            redactor: Redactor::named(secrets),
             adapters: adapter_settings,
             vars: plan_vars,
         },
         warnings,
         unused_sets,
     })
+}
+
+/// For a runbook with `compose` steps: the compose files and project name as compose
+/// itself would find them (kept in the settings, so the adapter runs exactly those), and
+/// each step's target checked against the services in them.
+fn compose_project(
+    parsed: &[step::Parsed],
+    settings: &mut BTreeMap<String, crate::plan::AdapterSettings>,
+    root: &Path,
+    source: &Arc<Source>,
+    env: &dyn Fn(&str) -> Option<String>,
+    d: &mut Vec<Diagnostic>,
+) {
+    let compose_steps: Vec<&step::Parsed> = parsed
+        .iter()
+        .filter(|p| p.step.adapter.as_deref() == Some("compose"))
+        .filter(|p| matches!(p.step.kind, crate::plan::StepKind::Platform(_)))
+        .collect();
+    if compose_steps.is_empty() {
+        return;
+    }
+    let entry = settings.entry("compose".to_string()).or_default();
+    let project = match super::compose_file::resolve(entry, root, env) {
+        Ok(project) => project,
+        Err(problems) => {
+            d.extend(problems);
+            return;
+        }
+    };
+    for p in compose_steps {
+        let Some(service) = p.step.target.as_ref() else {
+            continue;
+        };
+        if service.has_secret() || project.services.iter().any(|s| s == service.value()) {
+            continue;
+        }
+        let files: Vec<String> = project
+            .files
+            .iter()
+            .map(|f| f.strip_prefix(root).unwrap_or(f).display().to_string())
+            .collect();
+        d.push(
+            Diagnostic::at(
+                source,
+                p.span.clone(),
+                format!(
+                    "service `{}` is not in {} (its services: {})",
+                    service.shown(),
+                    files.join(", "),
+                    if project.services.is_empty() {
+                        "none".to_string()
+                    } else {
+                        project.services.join(", ")
+                    }
+                ),
+            )
+            .with_help(super::suggest::did_you_mean(
+                service.value(),
+                project.services.iter().map(String::as_str),
+            )),
+        );
+    }
+    // Adapters run in the project root: files there are named relative to it, as a
+    // person would type them (and as `show` prints them).
+    entry.files = Some(
+        project
+            .files
+            .into_iter()
+            .map(|f| f.strip_prefix(root).map(Path::to_path_buf).unwrap_or(f))
+            .collect(),
+    );
+    entry.project = Some(project.name);
 }
 
 /// The runbook's `[adapters.NAME]`, each merged over rollout.toml's.

@@ -25,7 +25,8 @@ pub(crate) struct Missing {
 pub(crate) struct Environment<'a> {
     read: &'a dyn Fn(&str) -> Option<String>,
     strictness: Strictness,
-    secrets: Vec<String>,
+    /// `(NAME, value)` of every secret read.
+    secrets: Vec<(String, String)>,
     /// Missing names already reported, so each is reported once per runbook.
     reported: BTreeSet<String>,
     warnings: Vec<String>,
@@ -53,7 +54,7 @@ impl<'a> Environment<'a> {
     ) -> (Text, Option<Missing>) {
         match (self.read)(name) {
             Some(value) if secret => {
-                self.secrets.push(value.clone());
+                self.secrets.push((name.to_string(), value.clone()));
                 (Text::with_shown(value, MASK), None)
             }
             Some(value) => (Text::plain(value), None),
@@ -119,8 +120,8 @@ impl<'a> Environment<'a> {
         ok.then_some(text)
     }
 
-    /// The secret values read, and the warnings raised.
-    pub fn into_parts(self) -> (Vec<String>, Vec<String>) {
+    /// The secrets read (`(NAME, value)`), and the warnings raised.
+    pub fn into_parts(self) -> (Vec<(String, String)>, Vec<String>) {
         (self.secrets, self.warnings)
     }
 }
@@ -143,7 +144,10 @@ mod tests {
         let (text, missing) = env.lookup(true, "T", &source(), 11..23);
         assert_eq!((text.value(), text.shown()), ("tok", "***"));
         assert!(missing.is_none());
-        assert_eq!(env.into_parts().0, vec!["tok"]);
+        assert_eq!(
+            env.into_parts().0,
+            vec![("T".to_string(), "tok".to_string())]
+        );
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The step kinds this build knows, the fields of each, and the parsers of the simple
 //! ones (`soak`, `pause`, `log`); `run` and `smoke` live in `command.rs`.
 
-use crate::plan::StepKind;
+use crate::plan::{BakeSpec, StepKind};
 
 use super::build::Build;
 use super::checks;
@@ -9,6 +9,7 @@ use super::command;
 use super::platform;
 use super::probe_fields;
 use super::table::{Table, Wait};
+use super::watch_fields;
 use super::window_fields;
 
 /// Fields every step has, whatever its kind.
@@ -43,6 +44,7 @@ pub(crate) const KINDS: &[(&str, &[&str])] = &[
     ("approval", checks::APPROVAL_FIELDS),
     ("git", checks::GIT_FIELDS),
     ("notify", checks::NOTIFY_FIELDS),
+    ("bake", &["duration", "watch", "interval"]),
 ];
 
 /// The own fields of `kind`, if this build knows it.
@@ -74,12 +76,30 @@ pub(crate) fn parse(kind: &str, t: &Table<'_, '_>, b: &mut Build<'_>) -> Option<
         "soak" => {
             let example = "\"30m\"";
             t.required_string("duration", example, &mut b.diagnostics)?;
-            let duration = t.duration("duration", Wait::Positive, &mut b.diagnostics);
-            let watch = probe_fields::watch(t, b)?;
+            let duration = b.duration(t, "duration", Wait::Positive);
+            let watches = watch_fields::watches(t, b)?;
             Some(StepKind::Soak {
                 duration: duration?,
-                watch,
+                watches,
             })
+        }
+        "bake" => {
+            t.required_string(
+                "duration",
+                "\"48h\" (or \"{{bake}}\", to rehearse with --set bake=30s)",
+                &mut b.diagnostics,
+            )?;
+            let duration = b.duration(t, "duration", Wait::Positive);
+            let interval = b.duration(t, "interval", Wait::Positive);
+            let watches = watch_fields::watches(t, b)?;
+            if t.contains("interval") && interval.is_none() {
+                return None;
+            }
+            Some(StepKind::Bake(Box::new(BakeSpec {
+                duration: duration?,
+                watches,
+                interval: interval.unwrap_or(std::time::Duration::from_secs(60)),
+            })))
         }
         "pause" => {
             let reason = match t.string("reason", &mut b.diagnostics) {
@@ -101,7 +121,7 @@ pub(crate) fn parse(kind: &str, t: &Table<'_, '_>, b: &mut Build<'_>) -> Option<
         "health" => probe_fields::health(t, b).map(|s| StepKind::Health(Box::new(s))),
         "metrics" => checks::metrics(t, b).map(|s| StepKind::Metrics(Box::new(s))),
         "window" => window_fields::parse(t, b).map(|s| StepKind::Window(Box::new(s))),
-        "approval" => checks::approval(t, b).map(|from| StepKind::Approval { from }),
+        "approval" => checks::approval(t, b).map(|(from, role)| StepKind::Approval { from, role }),
         "git" => checks::git(t, b).map(|s| StepKind::Git(Box::new(s))),
         "notify" => checks::notify(t, b).map(|s| StepKind::Notify(Box::new(s))),
         _ => None,
@@ -127,7 +147,7 @@ mod tests {
     fn owner_help_names_the_kinds_that_have_the_field() {
         assert_eq!(
             owner_help("duration").as_deref(),
-            Some("`duration` is a field of soak steps")
+            Some("`duration` is a field of soak/bake steps")
         );
         assert_eq!(
             owner_help("cmd").as_deref(),

@@ -5,6 +5,7 @@ mod adapters;
 mod build;
 mod checks;
 mod command;
+mod compose_file;
 mod diagnostic;
 mod document;
 mod environment;
@@ -20,6 +21,7 @@ pub(crate) mod suggest;
 mod table;
 mod template;
 mod vars;
+mod watch_fields;
 mod window_fields;
 
 #[cfg(test)]

@@ -150,7 +150,7 @@ fn cmd(t: &Table<'_, '_>, b: &mut Build<'_>) -> Option<Option<CommandSpec>> {
 fn adapter_ready(t: &Table<'_, '_>, b: &mut Build<'_>, adapter: Option<&str>, kind: &str) -> bool {
     let problem = match adapter {
         None => Some(format!(
-            "{} needs an adapter: set adapter = \"fly\" (or kubectl, systemctl, compose) at the top of the runbook or on the step, or give a `cmd`",
+            "{} needs an adapter: set adapter = \"fly\" (or kubectl, systemctl) at the top of the runbook or on the step, or give a `cmd`",
             t.what()
         )),
         Some("exec") => Some(format!(
@@ -219,10 +219,6 @@ fn deploy(
             ok = false;
         }
     }
-    let build = match t.get("build") {
-        Some(_) => t.bool("build", &mut b.diagnostics)?,
-        None => false,
-    };
     let deploy = Deploy {
         config: optional_text(t, b, "config")?,
         strategy: optional_text(t, b, "strategy")?,
@@ -230,7 +226,10 @@ fn deploy(
         manifest: optional_text(t, b, "manifest")?,
         container: optional_text(t, b, "container")?,
         release: optional_text(t, b, "release")?,
-        build,
+        build: match t.get("build") {
+            Some(_) => t.bool("build", &mut b.diagnostics)?,
+            None => false,
+        },
     };
     if !ok {
         return None;
@@ -251,13 +250,11 @@ fn deploy(
             ),
         },
         Some("compose") => match (&deploy.image, deploy.build) {
-            (Some(_), false) | (None, true) => None,
-            (Some(_), true) => Some(
-                "either `image` or `build = true`, not both: a built image is tagged by compose itself",
-            ),
+            (Some(_), true) => Some("either `image` or `build = true`, not both"),
             (None, false) => Some(
-                "`image` (the image the service runs, e.g. image = \"registry/app:{{env.VERSION}}\"), or `build = true` to build it from the compose file",
+                "`image` (the image the service runs, e.g. image = \"reg/app:{{version}}\"), or build = true to build it from the compose file's `build:`",
             ),
+            _ => None,
         },
         Some("systemctl") if deploy.release.is_none() => Some(
             "`release`: the directory to make current, e.g. release = \"/srv/app/releases/{{env.VERSION}}\"",

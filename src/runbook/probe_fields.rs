@@ -8,7 +8,7 @@ use regex::Regex;
 use reqwest::Url;
 use toml::de::DeValue;
 
-use crate::plan::{ExpectStatus, HealthSpec, ProbeSpec, Text, WatchSpec};
+use crate::plan::{ExpectStatus, HealthSpec, ProbeSpec, Text};
 
 use super::build::Build;
 use super::table::{Str, Table, Wait, article, integer};
@@ -26,18 +26,6 @@ pub(crate) const HEALTH_FIELDS: &[&str] = &[
     "latency_p95",
 ];
 
-/// The keys of `soak`'s `watch = { … }`.
-pub(crate) const WATCH_FIELDS: &[&str] = &[
-    "url",
-    "method",
-    "headers",
-    "expect_status",
-    "expect_body",
-    "interval",
-    "request_timeout",
-    "failures",
-];
-
 const METHODS: &[&str] = &["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
 
 fn secs(n: u64) -> Duration {
@@ -45,10 +33,10 @@ fn secs(n: u64) -> Duration {
 }
 
 pub(crate) fn health(t: &Table<'_, '_>, b: &mut Build<'_>) -> Option<HealthSpec> {
-    let d = &mut b.diagnostics;
-    let interval = t.duration("interval", Wait::Positive, d);
-    let within = t.duration("within", Wait::Positive, d);
-    let latency = t.duration("latency_p95", Wait::Positive, d);
+    // Waits may be templates (SPEC §2), so a runbook is rehearsed with short ones.
+    let interval = b.duration(t, "interval", Wait::Positive);
+    let within = b.duration(t, "within", Wait::Positive);
+    let latency = t.duration("latency_p95", Wait::Positive, &mut b.diagnostics);
     let successes = count(t, "successes", 3, 1, b);
     let urls = urls(t, b);
     let template = probe_template(t, b);
@@ -76,34 +64,8 @@ pub(crate) fn health(t: &Table<'_, '_>, b: &mut Build<'_>) -> Option<HealthSpec>
     })
 }
 
-/// `watch = { url = "…", interval = "15s", failures = 3 }` of a soak step.
-pub(crate) fn watch(t: &Table<'_, '_>, b: &mut Build<'_>) -> Option<Option<Box<WatchSpec>>> {
-    if !t.contains("watch") {
-        return Some(None);
-    }
-    let what = format!("`watch` of {}", t.what());
-    let w = t.table("watch", &what, &mut b.diagnostics)?;
-    w.reject_unknown(WATCH_FIELDS, |_| None, &mut b.diagnostics);
-    let interval = w.duration("interval", Wait::Positive, &mut b.diagnostics);
-    let failures = count(&w, "failures", 3, 1, b);
-    let url = url(&w, "url", b);
-    let template = probe_template(&w, b);
-    if w.contains("interval") && interval.is_none() {
-        return None;
-    }
-    let probe = ProbeSpec {
-        url: url?,
-        ..template?
-    };
-    Some(Some(Box::new(WatchSpec {
-        probe,
-        interval: interval.unwrap_or(secs(5)),
-        failures: failures?,
-    })))
-}
-
 /// Everything of a probe but its URL.
-fn probe_template(t: &Table<'_, '_>, b: &mut Build<'_>) -> Option<ProbeSpec> {
+pub(crate) fn probe_template(t: &Table<'_, '_>, b: &mut Build<'_>) -> Option<ProbeSpec> {
     let method = method(t, b);
     let headers = headers(t, b);
     let expect_status = expect_status(t, b);

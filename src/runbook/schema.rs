@@ -12,7 +12,7 @@ use serde_json::{Map, Value, json};
 use super::adapters;
 use super::document::TOP_KEYS;
 use super::kinds::{COMMON_FIELDS, KINDS};
-use super::probe_fields::WATCH_FIELDS;
+use super::watch_fields::ALL_FIELDS as WATCH_FIELDS;
 use crate::plan::ADAPTERS;
 
 /// The shape of a value, as JSON Schema says it.
@@ -151,7 +151,7 @@ const FIELD_TYPES: &[(&str, &str, Shape, &str)] = &[
         "",
         "watch",
         Shape::Watch,
-        "HTTP checks beside the wait: one table or a list",
+        "HTTP (url) or Prometheus (query) checks beside the wait: one table or a list",
     ),
     ("", "reason", Shape::Text, "Why the run stops here"),
     ("", "message", Shape::Text, "The text (templates allowed)"),
@@ -169,12 +169,6 @@ const FIELD_TYPES: &[(&str, &str, Shape, &str)] = &[
         "fly: deploy strategy (rolling, canary, bluegreen, immediate)",
     ),
     ("", "image", Shape::Text, "The image to deploy"),
-    (
-        "",
-        "build",
-        Shape::Bool,
-        "compose: build the service's image (up --build) instead of setting `image`",
-    ),
     (
         "",
         "manifest",
@@ -324,6 +318,18 @@ const FIELD_TYPES: &[(&str, &str, Shape, &str)] = &[
         "Frozen date ranges, \"YYYY-MM-DD..YYYY-MM-DD\"",
     ),
     ("approval", "from", Shape::Text, "A hint of who may approve"),
+    (
+        "approval",
+        "role",
+        Shape::Text,
+        "Who must approve, e.g. \"manager\": answered by --approved-by manager=NAME",
+    ),
+    (
+        "bake",
+        "interval",
+        Shape::Duration,
+        "How often `promote --wait` checks the watches (default 1m)",
+    ),
     ("", "clean", Shape::Bool, "The working tree has no changes"),
     ("", "branch", Shape::Text, "HEAD is this branch"),
     (
@@ -360,9 +366,26 @@ const FIELD_TYPES: &[(&str, &str, Shape, &str)] = &[
         "",
         "file",
         Shape::TextOrList,
-        "compose: the compose file(s), -f each (default: what compose finds)",
+        "compose: the compose file(s), -f (default: as compose finds them)",
     ),
-    ("", "project", Shape::Text, "compose: the project name (-p)"),
+    (
+        "",
+        "project",
+        Shape::Text,
+        "compose: the project name, -p (default: as compose derives it)",
+    ),
+    (
+        "deploy",
+        "build",
+        Shape::Bool,
+        "compose: build the service's image from its build: section",
+    ),
+    (
+        "",
+        "current_cmd",
+        Shape::Cmd,
+        "exec: a command whose last output line is the release a target runs ({{target}} is the target)",
+    ),
 ];
 
 /// The type row of `key` in a step of `kind` (or at the top level for `""`).
@@ -383,6 +406,7 @@ const REQUIRED: &[(&str, &[&str])] = &[
     ("run", &["cmd"]),
     ("smoke", &["cmd"]),
     ("soak", &["duration"]),
+    ("bake", &["duration"]),
     ("log", &["message"]),
     ("health", &["url"]),
     ("metrics", &["prometheus", "query"]),

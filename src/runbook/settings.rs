@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use toml::de::{DeTable, DeValue};
 
-use crate::project::Settings;
+use crate::project::{BackendSettings, Settings};
 
 use super::adapters;
 use super::diagnostic::Diagnostic;
@@ -15,7 +15,16 @@ use super::table::{Table, article};
 use super::vars::VarDef;
 
 /// The top-level keys of rollout.toml.
-const PROJECT_KEYS: &[&str] = &["log", "adapter", "auto_rollback", "vars", "adapters"];
+const PROJECT_KEYS: &[&str] = &[
+    "log",
+    "adapter",
+    "auto_rollback",
+    "vars",
+    "adapters",
+    "backend",
+];
+/// The keys of `[backend]` (SPEC §9).
+const BACKEND_KEYS: &[&str] = &["url", "project", "schema"];
 
 /// Every `[vars]` entry; values must be strings (templates themselves).
 pub(crate) fn vars(
@@ -100,6 +109,13 @@ pub(crate) fn project(
         },
         false => Default::default(),
     };
+    let backend = match top.contains("backend") {
+        true => match top.table("backend", "[backend]", &mut d) {
+            Some(t) => backend(&t, &mut d),
+            None => Default::default(),
+        },
+        false => Default::default(),
+    };
     top.reject_unknown(
         PROJECT_KEYS,
         |key| {
@@ -121,7 +137,46 @@ pub(crate) fn project(
         auto_rollback,
         vars,
         adapters,
+        backend,
     })
+}
+
+/// `[backend]`: `url`, `project`, `schema`, each a non-empty string.
+fn backend(table: &Table<'_, '_>, d: &mut Vec<Diagnostic>) -> BackendSettings {
+    let url = non_empty(table, "url", d);
+    let project = non_empty(table, "project", d);
+    let schema = non_empty(table, "schema", d).and_then(|s| {
+        if crate::store::postgres::is_identifier(s.text) {
+            return Some(s);
+        }
+        d.push(
+            table
+                .error(s.span.clone(), format!("`{}` is not a schema name", s.text))
+                .with_help(Some(
+                    "use lowercase letters, digits and `_`, starting with a letter".into(),
+                )),
+        );
+        None
+    });
+    table.reject_unknown(BACKEND_KEYS, |_| None, d);
+    BackendSettings {
+        url: url.map(|s| s.text.to_string()),
+        project: project.map(|s| s.text.to_string()),
+        schema: schema.map(|s| s.text.to_string()),
+    }
+}
+
+fn non_empty<'a>(
+    table: &Table<'a, '_>,
+    key: &str,
+    d: &mut Vec<Diagnostic>,
+) -> Option<super::table::Str<'a>> {
+    let s = table.string(key, d)?;
+    if s.text.trim().is_empty() {
+        d.push(table.error(s.span.clone(), format!("`{key}` is empty")));
+        return None;
+    }
+    Some(s)
 }
 
 /// A TOML syntax error as a diagnostic.
@@ -180,6 +235,38 @@ mod tests {
         assert_eq!(s.vars[0].name, "region");
         assert_eq!(s.vars[0].template, "ams");
         assert_eq!(s.adapters["fly"].bin.as_deref(), Some("/opt/fly"));
+    }
+
+    #[test]
+    fn reads_the_backend_and_checks_it() {
+        let s = settings(
+            "[backend]\nurl = \"postgres://ops@db/deploys\"\nproject = \"shop\"\nschema = \"team_rollout\"\n",
+        )
+        .expect("valid");
+        assert_eq!(
+            s.backend,
+            BackendSettings {
+                url: Some("postgres://ops@db/deploys".into()),
+                project: Some("shop".into()),
+                schema: Some("team_rollout".into()),
+            }
+        );
+        assert_eq!(
+            settings("").expect("valid").backend,
+            BackendSettings::default()
+        );
+        let d =
+            settings("[backend]\nurl = \"\"\nschema = \"Bad-Name\"\nprojet = \"x\"\n").unwrap_err();
+        let messages: Vec<&str> = d.iter().map(|d| d.message.as_str()).collect();
+        assert_eq!(
+            messages,
+            vec![
+                "`url` is empty",
+                "`Bad-Name` is not a schema name",
+                "unknown key `projet` in [backend]"
+            ]
+        );
+        assert_eq!(d[2].help.as_deref(), Some("did you mean `project`?"));
     }
 
     #[test]

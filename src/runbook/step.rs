@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use toml::de::DeValue;
 
-use crate::plan::{Section, Step, StepKind};
+use crate::plan::{LateValues, Section, Step, StepKind, Verb, late};
 
 use super::Diagnostic;
 use super::build::Build;
@@ -20,6 +20,8 @@ pub(crate) struct Parsed {
     pub step: Step,
     /// The explicit `name` and its span.
     pub explicit: Option<(String, Range<usize>)>,
+    /// Where the step's table is, for problems found once every step is known.
+    pub span: Range<usize>,
 }
 
 /// The default pause between tries (SPEC §2).
@@ -77,7 +79,47 @@ pub(crate) fn parse(
     let own = kinds::fields(kind_name).unwrap_or_default();
     let known: Vec<&str> = kinds::COMMON_FIELDS.iter().chain(own).copied().collect();
     t.reject_unknown(&known, kinds::owner_help, &mut b.diagnostics);
-    let step_kind = kinds::parse(kind_name, &t, b)?;
+    // The late built-ins this step may use resolve to themselves here; the engine binds
+    // them when the step runs (plan::late). `{{release}}` is the deploy's own, bound now.
+    let late = late_names(section, kind_name);
+    for name in late {
+        b.resolver.scoped_builtin(name, Some(late::marker(name)));
+    }
+    let step_kind = kinds::parse(kind_name, &t, b);
+    for name in late {
+        b.resolver.scoped_builtin(name, None);
+    }
+    let step_kind = bind_release(step_kind?);
+    if let (StepKind::Bake(_), Some(value)) = (&step_kind, t.get("timeout")) {
+        b.diagnostics.push(
+            t.error(
+                value.span(),
+                "a `bake` has no `timeout`: it parks the run, and its `duration` is how long it waits",
+            )
+            .with_help(Some("remove `timeout`; `duration` says when the bake may end".into())),
+        );
+        return None;
+    }
+    if matches!(step_kind, StepKind::Bake(_)) && section != Section::Steps {
+        b.diagnostics.push(
+            t.error(
+                value.span(),
+                format!("a `bake` parks the run between invocations: it belongs in [[steps]], not [[{section}]]"),
+            )
+            .with_help(Some("to wait in this process, use kind = \"soak\"".into())),
+        );
+        return None;
+    }
+    if step_kind.uses_late("release") {
+        b.diagnostics.push(t.error(
+            t.span(),
+            format!(
+                "{} uses `{{{{release}}}}` but names no release: add release = \"…\" (what it ships)",
+                t.what()
+            ),
+        ));
+        return None;
+    }
     if let (StepKind::Soak { duration, .. }, Some(timeout), Some(value)) =
         (&step_kind, timeout, t.get("timeout"))
         && timeout < *duration
@@ -120,6 +162,48 @@ pub(crate) fn parse(
             location: source.location(value.span()),
         },
         explicit,
+        span: value.span(),
+    })
+}
+
+/// The late built-ins (SPEC §2) a step of `kind` in `section` may use.
+fn late_names(section: Section, kind: &str) -> &'static [&'static str] {
+    const ROLLBACK: &[&str] = &["stable", "to", "reason"];
+    const ROLLBACK_DEPLOY: &[&str] = &["stable", "to", "reason", "release"];
+    let undoing = matches!(section, Section::Rollback | Section::Emergency);
+    let texts = matches!(
+        kind,
+        "run"
+            | "smoke"
+            | "log"
+            | "notify"
+            | "pause"
+            | "auth"
+            | "rollback"
+            | "restart"
+            | "scale"
+            | "promote"
+    );
+    match (undoing, kind) {
+        (true, "deploy") => ROLLBACK_DEPLOY,
+        (false, "deploy") => &["release"],
+        (true, _) if texts => ROLLBACK,
+        _ => &[],
+    }
+}
+
+/// A deploy's `{{release}}` is what it ships (its `release`, else its `image`).
+fn bind_release(kind: StepKind) -> StepKind {
+    let shipped = match &kind {
+        StepKind::Platform(p) => match &p.verb {
+            Verb::Deploy(d) => d.shipped().cloned(),
+            _ => return kind,
+        },
+        _ => return kind,
+    };
+    kind.bind_late(&LateValues {
+        release: shipped,
+        ..Default::default()
     })
 }
 

@@ -29,6 +29,9 @@ pub(crate) fn derive(kind: &StepKind) -> String {
         StepKind::Soak { duration, .. } => {
             format!("soak {}", humantime::format_duration(*duration))
         }
+        StepKind::Bake(spec) => {
+            format!("bake {}", humantime::format_duration(spec.duration))
+        }
         StepKind::Pause { .. } | StepKind::Log { .. } => kind.name().to_string(),
         StepKind::Platform(p) => match (&p.cmd, &p.verb) {
             (Some(spec), _) => {
@@ -148,7 +151,7 @@ mod tests {
     fn soak_names_read_like_the_duration() {
         let kind = StepKind::Soak {
             duration: std::time::Duration::from_secs(5400),
-            watch: None,
+            watches: Vec::new(),
         };
         assert_eq!(derive(&kind), "soak 1h 30m");
     }

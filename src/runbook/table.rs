@@ -165,21 +165,34 @@ impl<'a, 'i> Table<'a, 'i> {
             );
             return None;
         };
+        self.duration_text(key, text, value.span(), wait, d)
+    }
+
+    /// `text` (the value of `key`, written at `span`, after any substitution) as a
+    /// duration, with the rules of [`Table::duration`].
+    pub fn duration_text(
+        &self,
+        key: &str,
+        text: &str,
+        span: Range<usize>,
+        wait: Wait,
+        d: &mut Vec<Diagnostic>,
+    ) -> Option<Duration> {
         match humantime::parse_duration(text.trim()) {
             Ok(duration) if duration.is_zero() && wait == Wait::Positive => {
-                d.push(self.error(value.span(), format!("`{key}` must be more than zero")));
+                d.push(self.error(span, format!("`{key}` must be more than zero")));
                 None
             }
             Ok(duration) => match limits::check_duration(duration) {
                 Ok(duration) => Some(duration),
                 Err(why) => {
-                    d.push(self.error(value.span(), format!("`{key}`: {why}")));
+                    d.push(self.error(span, format!("`{key}`: {why}")));
                     None
                 }
             },
             Err(err) => {
                 d.push(self.error(
-                    value.span(),
+                    span,
                     format!(
                         "`{key}` must be a duration like \"30s\", \"5m\" or \"1h 30m\", not `{text}` ({err})"
                     ),

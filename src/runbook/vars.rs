@@ -49,6 +49,10 @@ enum Splice {
     Regex,
 }
 
+/// What a finished resolver hands back: secrets `(NAME, value)`, warnings, and unused
+/// `--set` keys with their did-you-mean.
+pub(crate) type Finished = (Vec<(String, String)>, Vec<String>, Vec<(String, String)>);
+
 /// A resolved template, and the env vars and secrets it needed but did not find.
 #[derive(Clone, Debug)]
 struct Resolved {
@@ -191,9 +195,10 @@ impl<'a> Resolver<'a> {
         out
     }
 
-    /// The secret values met, the warnings (Describe mode) raised, and the `--set`
-    /// keys nothing uses, each with its did-you-mean (or "") — also among the warnings.
-    pub fn finish_up(self) -> (Vec<String>, Vec<String>, Vec<(String, String)>) {
+    /// The secrets met (`(NAME, value)`), the warnings (Describe mode) raised, and the
+    /// `--set` keys nothing uses, each with its did-you-mean (or "") — also among the
+    /// warnings.
+    pub fn finish_up(self) -> Finished {
         let (secrets, mut warnings) = self.environment.into_parts();
         let mut known: Vec<&str> = self.scope.vars.keys().map(String::as_str).collect();
         known.extend(self.used.iter().map(String::as_str));
@@ -352,8 +357,14 @@ impl<'a> Resolver<'a> {
         known.extend(self.scope.vars.keys().map(String::as_str));
         known.extend(self.scope.builtins.iter().map(|(b, _)| *b));
         known.push("target");
-        let help = suggest::did_you_mean(name, known)
-            .unwrap_or_else(|| format!("define it under [vars], or pass --set {name}=VALUE"));
+        let help = match name {
+            "stable" | "to" | "reason" => format!(
+                "`{{{{{name}}}}}` is known in the steps of [[rollback]] and [[emergency]] (commands, messages, `to`), when the rollback runs"
+            ),
+            "release" => "`{{release}}` is known inside a `deploy` step: what it ships (its `release` or `image`)".to_string(),
+            _ => suggest::did_you_mean(name, known)
+                .unwrap_or_else(|| format!("define it under [vars], or pass --set {name}=VALUE")),
+        };
         d.push(
             Diagnostic::at(source, at.clone(), format!("unknown variable `{name}`"))
                 .with_help(Some(help)),

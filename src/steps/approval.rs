@@ -7,18 +7,25 @@ use super::{Effect, StepEnv, StepError};
 use crate::event::EventKind;
 use crate::plan::Text;
 
-pub async fn execute(env: &StepEnv<'_>, from: Option<&Text>) -> Result<Effect, StepError> {
+pub async fn execute(
+    env: &StepEnv<'_>,
+    from: Option<&Text>,
+    role: Option<&str>,
+) -> Result<Effect, StepError> {
     if env.flags.emergency {
         env.say("skipped: --emergency needs no approval".to_string());
         return Ok(Effect::Continue);
     }
-    let name = match &env.flags.approved_by {
+    let name = match env.flags.approvers.for_role(role) {
         Some(name) => name.trim().to_string(),
-        None if env.flags.interactive => ask(env, from).await?,
+        None if env.flags.interactive => ask(env, from, role).await?,
         None => {
+            let flag = match role {
+                Some(role) => format!("--approved-by {role}=NAME"),
+                None => "--approved-by NAME".to_string(),
+            };
             return Err(StepError::Failed {
-                message: "no approver: pass --approved-by NAME, or run it from a terminal"
-                    .to_string(),
+                message: format!("no approver: pass {flag}, or run it from a terminal"),
                 tail: Vec::new(),
             });
         }
@@ -31,6 +38,9 @@ pub async fn execute(env: &StepEnv<'_>, from: Option<&Text>) -> Result<Effect, S
     }
     let name = env.plan.redactor.redact(&name).into_owned();
     let mut message = format!("approved by {name}");
+    if let Some(role) = role {
+        message.push_str(&format!(" as {role}"));
+    }
     if let Some(from) = from {
         message.push_str(&format!(" (approval from {})", from.shown()));
     }
@@ -42,19 +52,31 @@ pub async fn execute(env: &StepEnv<'_>, from: Option<&Text>) -> Result<Effect, S
     Ok(Effect::Continue)
 }
 
-pub fn describe(from: Option<&Text>) -> String {
-    match from {
-        Some(from) => format!("record an approval from {from} (--approved-by NAME, or asked)"),
-        None => "record who approves (--approved-by NAME, or asked)".to_string(),
+pub fn describe(from: Option<&Text>, role: Option<&str>) -> String {
+    let flag = match role {
+        Some(role) => format!("--approved-by {role}=NAME"),
+        None => "--approved-by NAME".to_string(),
+    };
+    match (from, role) {
+        (Some(from), _) => format!("record an approval from {from} ({flag}, or asked)"),
+        (None, Some(role)) => format!("record the {role}'s approval ({flag}, or asked)"),
+        (None, None) => format!("record who approves ({flag}, or asked)"),
     }
 }
 
 /// Asks on the terminal. The prompt blocks a thread of its own, so Ctrl-C and the
 /// step's timeout still end the step.
-async fn ask(env: &StepEnv<'_>, from: Option<&Text>) -> Result<String, StepError> {
+async fn ask(
+    env: &StepEnv<'_>,
+    from: Option<&Text>,
+    role: Option<&str>,
+) -> Result<String, StepError> {
+    let who = role
+        .map(|r| format!("{r}'s name"))
+        .unwrap_or_else(|| "Approver's name".to_string());
     let prompt = match from {
-        Some(from) => format!("Approver's name for `{}` ({from})", env.step.name),
-        None => format!("Approver's name for `{}`", env.step.name),
+        Some(from) => format!("{who} for `{}` ({from})", env.step.name),
+        None => format!("{who} for `{}`", env.step.name),
     };
     // The live display holds still while the person types (it would redraw over them).
     let asking = tokio::task::spawn_blocking(move || {
@@ -87,7 +109,7 @@ mod tests {
     #[test]
     fn describe_names_the_hint() {
         assert_eq!(
-            describe(Some(&Text::plain("release managers"))),
+            describe(Some(&Text::plain("release managers")), None),
             "record an approval from release managers (--approved-by NAME, or asked)"
         );
     }

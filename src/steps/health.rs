@@ -35,6 +35,20 @@ pub async fn execute(env: &StepEnv<'_>, spec: &HealthSpec) -> Result<Effect, Ste
             _ = env.interrupt.wait() => return Err(StepError::Interrupted),
             _ = sleep_until(until) => break,
         };
+        // SPEC §4.4: the log line carries the last status seen and the p95 so far.
+        if let Some(status) = round.iter().rev().find_map(|r| last_status(&r.line)) {
+            env.observe("status", status);
+        }
+        if let Some(p95) = super::probe::percentile(
+            &latencies
+                .iter()
+                .chain(round.iter().filter_map(|r| r.latency.as_ref()))
+                .copied()
+                .collect::<Vec<_>>(),
+            95.0,
+        ) {
+            env.observe("p95", millis(p95));
+        }
         for result in &round {
             env.say(&result.line);
             latencies.extend(result.latency);
@@ -94,6 +108,13 @@ pub async fn execute(env: &StepEnv<'_>, spec: &HealthSpec) -> Result<Effect, Ste
         ),
         tail: history.into(),
     })
+}
+
+/// The HTTP status of a probe line (`GET … → 200 in 41ms`), if it got an answer.
+fn last_status(line: &str) -> Option<String> {
+    let after = line.rsplit(" → ").next()?;
+    let code = after.split_whitespace().next()?;
+    code.parse::<u16>().ok().map(|c| c.to_string())
 }
 
 pub fn describe(spec: &HealthSpec) -> String {

@@ -42,6 +42,10 @@ pub async fn execute(env: &StepEnv<'_>, spec: &MetricsSpec) -> Result<Effect, St
         if let Some(series) = &seen.worst {
             worst = Some(worse(worst, series.clone(), spec));
         }
+        // SPEC §4.4: the log line carries the worst value seen so far.
+        if let Some(w) = &worst {
+            env.observe("value", super::watch::format_value(w.value));
+        }
         let n = format!("sample {}/{}", i + 1, spec.count);
         let line = if seen.passed() {
             format!("{n}: {} — ok", seen.line)

@@ -3,6 +3,7 @@
 //! the whole step, state and the log are the engine's business.
 
 mod approval;
+pub mod approvers;
 mod auth;
 mod deploy;
 mod git;
@@ -22,8 +23,9 @@ mod rollback;
 mod run;
 mod scale;
 mod smoke;
-mod soak;
-mod window;
+pub mod soak;
+pub mod watch;
+pub mod window;
 
 use std::time::Duration;
 
@@ -39,8 +41,8 @@ use crate::signal::Interrupt;
 pub struct RunFlags {
     /// `rollback --emergency`: no prompts, no gates.
     pub emergency: bool,
-    /// `--approved-by NAME`.
-    pub approved_by: Option<String>,
+    /// `--approved-by NAME` and `--approved-by ROLE=NAME`.
+    pub approvers: approvers::Approvers,
     /// A terminal is there to ask on.
     pub interactive: bool,
     /// `rollback --to RELEASE`: where rollback steps return the target.
@@ -73,6 +75,16 @@ impl StepEnv<'_> {
     /// Time left before the step's deadline.
     pub fn remaining(&self) -> Duration {
         self.deadline.saturating_duration_since(Instant::now())
+    }
+
+    /// Reports a value the step saw (SPEC §4.4), for its log line and JSON event.
+    pub fn observe(&self, key: &str, value: impl Into<String>) {
+        (self.emit)(EventKind::StepObserved {
+            section: self.step.section,
+            step: self.step.name.clone(),
+            key: key.to_string(),
+            value: value.into(),
+        })
     }
 
     /// Reports one line of the step's output.
@@ -128,10 +140,16 @@ impl StepError {
 
 /// Runs one try of a step.
 pub async fn execute(env: &StepEnv<'_>) -> Result<Effect, StepError> {
+    if let Some(name) = env.step.unbound_late() {
+        return Err(unbound(env, name));
+    }
     match &env.step.kind {
         StepKind::Run(spec) => run::execute(env, spec).await,
         StepKind::Smoke(spec) => smoke::execute(env, spec).await,
-        StepKind::Soak { duration, watch } => soak::execute(env, *duration, watch.as_deref()).await,
+        StepKind::Soak { duration, watches } => soak::execute(env, *duration, watches).await,
+        // Outside the engine's parking (which checks a bake once per visit), a bake is
+        // an in-process wait over its whole duration, its watches on their schedules.
+        StepKind::Bake(spec) => soak::execute(env, spec.duration, &spec.watches).await,
         StepKind::Pause { reason } => Ok(pause::execute(reason.as_ref())),
         StepKind::Log { message } => log::execute(env, message),
         StepKind::Platform(p) => match p.verb {
@@ -145,9 +163,36 @@ pub async fn execute(env: &StepEnv<'_>) -> Result<Effect, StepError> {
         StepKind::Health(spec) => health::execute(env, spec).await,
         StepKind::Metrics(spec) => metrics::execute(env, spec).await,
         StepKind::Window(spec) => window::execute(env, spec),
-        StepKind::Approval { from } => approval::execute(env, from.as_ref()).await,
+        StepKind::Approval { from, role } => {
+            approval::execute(env, from.as_ref(), role.as_deref()).await
+        }
         StepKind::Git(spec) => git::execute(env, spec).await,
         StepKind::Notify(spec) => notify::execute(env, spec).await,
+    }
+}
+
+/// A step that still holds a late built-in has nothing to put there: it never runs
+/// with the hole (SPEC §4.1: a target with no stable release needs `--to`).
+fn unbound(env: &StepEnv<'_>, name: &str) -> StepError {
+    let target = env
+        .step
+        .target
+        .as_ref()
+        .map(|t| t.shown().to_string())
+        .unwrap_or_else(|| env.plan.name.clone());
+    let message = match name {
+        "stable" | "to" => format!(
+            "{target} has no stable release to return to (nothing was pinned: a first deploy, or no run changed it), so `{{{{{name}}}}}` in `{}` is unknown and nothing was run; name the release with `rollout rollback {} --to RELEASE`",
+            env.step.name, env.plan.name
+        ),
+        _ => format!(
+            "`{{{{{name}}}}}` in `{}` has no value here, so nothing was run",
+            env.step.name
+        ),
+    };
+    StepError::Failed {
+        message,
+        tail: Vec::new(),
     }
 }
 
@@ -156,14 +201,19 @@ pub async fn execute(env: &StepEnv<'_>) -> Result<Effect, StepError> {
 pub fn describe(step: &Step) -> String {
     match &step.kind {
         StepKind::Run(spec) | StepKind::Smoke(spec) => run::describe(spec),
-        StepKind::Soak { duration, watch } => soak::describe(*duration, watch.as_deref()),
+        StepKind::Soak { duration, watches } => soak::describe(*duration, watches),
+        StepKind::Bake(spec) => format!(
+            "bake {} (parks the run; every `promote` checks the watches){}",
+            humantime::format_duration(spec.duration),
+            soak::describe_watches(&spec.watches)
+        ),
         StepKind::Pause { reason } => pause::describe(reason.as_ref()),
         StepKind::Log { message } => log::describe(message),
         StepKind::Platform(p) => platform::describe(step, p),
         StepKind::Health(spec) => health::describe(spec),
         StepKind::Metrics(spec) => metrics::describe(spec),
         StepKind::Window(spec) => window::describe(spec),
-        StepKind::Approval { from } => approval::describe(from.as_ref()),
+        StepKind::Approval { from, role } => approval::describe(from.as_ref(), role.as_deref()),
         StepKind::Git(spec) => git::describe(spec),
         StepKind::Notify(spec) => notify::describe(spec),
     }

@@ -8,22 +8,11 @@ use crate::plan::{PlatformStep, Step, Verb};
 
 /// Carries out the step and says what it changed.
 pub async fn carry_out(env: &StepEnv<'_>, p: &PlatformStep) -> Result<Change, StepError> {
-    if let Some(spec) = &p.cmd {
-        if p.verb.changes_things() {
-            env.releases.change_started(&target_key(env));
-        }
-        let finished = run::run_command(env, spec).await?;
-        run::judge(spec, finished)?;
-        return Ok(Change::None);
-    }
     let step = env.step;
-    let (Some(name), Some(target)) = (step.adapter.as_deref(), step.target.as_ref()) else {
-        return Err(failed(format!(
-            "`{}` needs an adapter and a target, or a `cmd` ({})",
-            step.name, step.location
-        )));
-    };
-    let adapter = Adapter::new(name, &p.settings, &adapters::process_env);
+    let adapter = step
+        .adapter
+        .as_deref()
+        .map(|name| Adapter::new(name, &p.settings, &adapters::process_env));
     let on_line = |line: &str| env.say(line);
     let runner = Runner {
         root: &env.plan.root,
@@ -32,17 +21,39 @@ pub async fn carry_out(env: &StepEnv<'_>, p: &PlatformStep) -> Result<Change, St
         deadline: env.deadline,
         on_line: &on_line,
     };
-    let key = target.shown().to_string();
+    let key = target_key(env);
     let changes = p.verb.changes_things();
     // Only the run's own steps pin: a rollback or emergency step must never take the
-    // release it is undoing for the stable one.
-    if changes
+    // release it is undoing for the stable one. A `cmd` of the runbook's own pins only
+    // for exec, whose stable release is what `current_cmd` prints or rollout recorded.
+    if let (Some(adapter), Some(target)) = (&adapter, step.target.as_ref())
+        && changes
         && step.section == crate::plan::Section::Steps
         && !matches!(p.verb, Verb::Rollback { .. })
+        && (p.cmd.is_none() || matches!(adapter, Adapter::Exec(_)))
         && !env.releases.is_pinned_by(&key, env.run_id)
     {
-        pin_stable(env, &adapter, target, &key, &runner).await?;
+        pin_stable(env, adapter, target, &key, &runner).await?;
     }
+    if let Some(spec) = &p.cmd {
+        if changes {
+            env.releases.change_started(&key);
+        }
+        let finished = run::run_command(env, spec).await?;
+        run::judge(spec, finished)?;
+        // A rollback `cmd` bound with `{{to}}` keeps the release it returned to as its
+        // `to` (engine::late); any other `cmd` says nothing rollout could vouch for.
+        return Ok(match &p.verb {
+            Verb::Rollback { to: Some(to) } => Change::RolledBack(to.value().to_string()),
+            _ => Change::None,
+        });
+    }
+    let (Some(adapter), Some(target)) = (adapter, step.target.as_ref()) else {
+        return Err(failed(format!(
+            "`{}` needs an adapter and a target, or a `cmd` ({})",
+            step.name, step.location
+        )));
+    };
     if let Verb::Deploy(d) = &p.verb {
         env.releases
             .used_config(&key, d.config.as_ref().map(|c| c.shown().to_string()));
@@ -80,8 +91,8 @@ pub async fn carry_out(env: &StepEnv<'_>, p: &PlatformStep) -> Result<Change, St
 }
 
 /// SPEC §4.1: just before this run first changes `target`, what the platform runs now
-/// is pinned as its stable release (masked: a secret part stays `***` in state; fly
-/// finds the real image again by its release version).
+/// is pinned as its stable release (a secret part as its `{{secret.NAME}}` reference,
+/// filled in again from the environment when a rollback uses it).
 async fn pin_stable(
     env: &StepEnv<'_>,
     adapter: &Adapter,
@@ -90,8 +101,8 @@ async fn pin_stable(
     runner: &Runner<'_>,
 ) -> Result<(), StepError> {
     let running = match adapter {
-        // exec: the release rollout last recorded for the target.
-        Adapter::Exec => env.releases.get(key).current.map(|release| adapters::Running {
+        // exec without `current_cmd`: the release rollout last recorded for the target.
+        Adapter::Exec(None) => env.releases.get(key).current.map(|release| adapters::Running {
             release,
             revision: None,
         }),
@@ -112,7 +123,9 @@ async fn pin_stable(
                 },
             })?,
     };
-    let redact = |text: &str| env.plan.redactor.redact(text).into_owned();
+    // SPEC §4.1: a secret part of the release is kept as its `{{secret.NAME}}`
+    // reference, never as the value.
+    let redact = |text: &str| env.plan.redactor.to_refs(text);
     let shown = running.map(|r| (redact(&r.release), r.revision.map(|v| redact(&v))));
     if let Some((release, _)) = &shown {
         env.say(format!("stable release of {key}: {release}"));

@@ -6,12 +6,16 @@ use crate::plan::{PlatformStep, Verb};
 
 pub async fn execute(env: &StepEnv<'_>, p: &PlatformStep) -> Result<Effect, StepError> {
     platform::carry_out(env, p).await?;
-    if let Verb::Promote {
-        percent: Some(percent),
-        ..
-    } = &p.verb
-    {
-        env.releases.promoted(&platform::target_key(env), *percent);
+    env.observe("target", platform::target_key(env));
+    if let Verb::Promote { percent, label, .. } = &p.verb {
+        // SPEC §4.4: the log line says the stage it moved to.
+        if let Some(percent) = percent {
+            env.observe("percent", percent.to_string());
+            env.releases.promoted(&platform::target_key(env), *percent);
+        }
+        if let Some(label) = label {
+            env.observe("label", label.clone());
+        }
     }
     Ok(Effect::Continue)
 }

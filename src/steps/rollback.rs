@@ -17,10 +17,15 @@ pub async fn execute(env: &StepEnv<'_>, p: &PlatformStep) -> Result<Effect, Step
             None
         }
     };
+    env.observe("target", key.clone());
+    if let Some(release) = &release {
+        // SPEC §4.4: the log line names the release the target returned to (masked).
+        env.observe("release", env.plan.redactor.redact(release).into_owned());
+    }
     if let Some(release) = release {
         // An adapter reports the release it ran with, secrets and all; state and the
-        // summary only ever see the masked form.
-        let release = env.plan.redactor.redact(&release);
+        // summary only ever see each secret as its `{{secret.NAME}}` reference.
+        let release = env.plan.redactor.to_refs(&release);
         env.releases.rolled_back(&key, &release);
     }
     Ok(Effect::Continue)

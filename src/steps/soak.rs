@@ -1,14 +1,14 @@
 //! `soak`: a wait that sleeps until exact instants (no busy loop), reporting progress
-//! once a second. With a `watch`, it probes on its own schedule beside the wait and
-//! fails early after `failures` failed probes in a row; a probe in flight never
-//! delays the end of the wait.
+//! once a second. Each watch is checked on its own schedule beside the wait; the first
+//! to fail (`failures` bad checks in a row) fails the step, naming itself, its last
+//! observation and its threshold. A check in flight never delays the end of the wait.
 
 use std::time::Duration;
 
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, sleep_until};
 
-use super::probe::{self, ProbeResult};
+use super::watch::{self, Reading};
 use super::{Effect, StepEnv, StepError};
 use crate::event::EventKind;
 use crate::plan::{WatchSpec, limits};
@@ -18,7 +18,7 @@ const TICK: Duration = Duration::from_secs(1);
 /// The watch's state: the probe in flight, when the next one starts, the streak.
 struct Watcher<'a> {
     spec: &'a WatchSpec,
-    in_flight: Option<JoinHandle<ProbeResult>>,
+    in_flight: Option<JoinHandle<Reading>>,
     next: Instant,
     failed_in_a_row: u32,
     recent: Vec<String>,
@@ -28,33 +28,36 @@ struct Watcher<'a> {
 pub async fn execute(
     env: &StepEnv<'_>,
     duration: Duration,
-    watch: Option<&WatchSpec>,
+    watches: &[WatchSpec],
 ) -> Result<Effect, StepError> {
     let start = Instant::now();
     let end = start + duration;
     let mut next_tick = start + TICK;
-    let mut watcher = watch.map(|spec| Watcher {
-        spec,
-        in_flight: None,
-        next: start,
-        failed_in_a_row: 0,
-        recent: Vec::new(),
-        last: None,
-    });
+    let mut watchers: Vec<Watcher<'_>> = watches
+        .iter()
+        .map(|spec| Watcher {
+            spec,
+            in_flight: None,
+            next: start,
+            failed_in_a_row: 0,
+            recent: Vec::new(),
+            last: None,
+        })
+        .collect();
     loop {
-        if let Some(w) = watcher.as_mut()
-            && w.in_flight.is_none()
-            && Instant::now() >= w.next
-        {
-            let (spec, redactor) = (w.spec.probe.clone(), env.plan.redactor.clone());
-            w.in_flight = Some(tokio::spawn(probe::probe(spec, redactor)));
-            // Spaced from the start of each probe, so a slow one never causes a burst.
-            w.next = Instant::now() + limits::capped(w.spec.interval);
+        for w in watchers.iter_mut() {
+            if w.in_flight.is_none() && Instant::now() >= w.next {
+                let (spec, redactor) = (w.spec.clone(), env.plan.redactor.clone());
+                w.in_flight = Some(tokio::spawn(watch::check(spec, redactor)));
+                // Spaced from the start of each check, so a slow one never causes a burst.
+                w.next = Instant::now() + limits::capped(w.spec.interval);
+            }
         }
-        let probe_at = watcher
-            .as_ref()
+        let probe_at = watchers
+            .iter()
             .filter(|w| w.in_flight.is_none())
-            .map(|w| w.next);
+            .map(|w| w.next)
+            .min();
         let wake = [Some(next_tick), Some(end), probe_at]
             .into_iter()
             .flatten()
@@ -63,13 +66,14 @@ pub async fn execute(
         tokio::select! {
             _ = sleep_until(wake) => {}
             _ = env.interrupt.wait() => {
-                abort(&mut watcher);
+                abort(&mut watchers);
                 return Err(StepError::Interrupted);
             }
-            joined = in_flight(&mut watcher) => {
-                if let Some(w) = watcher.as_mut() {
+            (i, joined) = in_flight(&mut watchers) => {
+                if let Some(w) = watchers.get_mut(i) {
                     w.in_flight = None;
-                    if let Some(err) = w.record(env, joined, start, duration) {
+                    if let Some(err) = w.record(env, joined, start, duration, watches.len() > 1) {
+                        abort(&mut watchers);
                         return Err(err);
                     }
                 }
@@ -77,11 +81,11 @@ pub async fn execute(
         }
         let now = Instant::now();
         if now >= end {
-            abort(&mut watcher);
+            abort(&mut watchers);
             return Ok(Effect::Continue);
         }
         if now >= env.deadline {
-            abort(&mut watcher);
+            abort(&mut watchers);
             return Err(StepError::TimedOut {
                 after: env.step.timeout,
                 tail: Vec::new(),
@@ -89,11 +93,12 @@ pub async fn execute(
         }
         if now >= next_tick {
             let elapsed = now - start;
-            let last = watcher
-                .as_ref()
-                .and_then(|w| w.last.as_ref())
-                .map(|l| format!("; watch: {l}"))
-                .unwrap_or_default();
+            let seen: Vec<String> = watchers.iter().filter_map(|w| w.last.clone()).collect();
+            let last = if seen.is_empty() {
+                String::new()
+            } else {
+                format!("; watch: {}", seen.join(", "))
+            };
             (env.emit)(EventKind::StepProgress {
                 section: env.step.section,
                 step: env.step.name.clone(),
@@ -113,21 +118,27 @@ pub async fn execute(
 }
 
 impl Watcher<'_> {
-    /// Takes in a finished probe; the step's error once the watch has failed.
+    /// Takes in a finished check; the step's error once the watch has failed.
     fn record(
         &mut self,
         env: &StepEnv<'_>,
-        joined: Result<ProbeResult, tokio::task::JoinError>,
+        joined: Result<Reading, tokio::task::JoinError>,
         start: Instant,
         duration: Duration,
+        several: bool,
     ) -> Option<StepError> {
-        let result = joined.unwrap_or_else(|err| ProbeResult {
+        let result = joined.unwrap_or_else(|err| Reading {
             ok: false,
-            latency: None,
-            line: format!("the probe stopped unexpectedly: {err}"),
+            value: "error".to_string(),
+            line: format!("the check stopped unexpectedly: {err}"),
+            rejected: false,
         });
         env.say(result.line.clone());
-        self.last = Some(result.line.rsplit(" → ").next().unwrap_or("").to_string());
+        self.last = Some(if several {
+            format!("{} {}", self.spec.name(), result.value)
+        } else {
+            result.line.rsplit(" → ").next().unwrap_or("").to_string()
+        });
         self.recent.push(result.line.clone());
         if self.recent.len() > 12 {
             self.recent.remove(0);
@@ -137,50 +148,90 @@ impl Watcher<'_> {
             return None;
         }
         self.failed_in_a_row += 1;
-        if self.failed_in_a_row < self.spec.failures {
+        if self.failed_in_a_row < self.spec.failures && !result.rejected {
             return None;
         }
         Some(StepError::Failed {
             message: format!(
-                "the watch failed {} times in a row, {} into the {} soak; last: {}",
-                self.failed_in_a_row,
+                "the watch `{}` failed {} in a row, {} into the {} soak; last: {} (threshold: {})",
+                self.spec.name(),
+                times(self.failed_in_a_row),
                 humantime::format_duration(round_secs(start.elapsed())),
                 humantime::format_duration(duration),
-                result.line
+                result.line,
+                self.spec.threshold()
             ),
             tail: std::mem::take(&mut self.recent),
         })
     }
 }
 
-/// The probe in flight, or never.
+/// The first check in flight to finish (its watch's index), or never.
 async fn in_flight(
-    watcher: &mut Option<Watcher<'_>>,
-) -> Result<ProbeResult, tokio::task::JoinError> {
-    match watcher.as_mut().and_then(|w| w.in_flight.as_mut()) {
-        Some(handle) => handle.await,
-        None => std::future::pending().await,
+    watchers: &mut [Watcher<'_>],
+) -> (usize, Result<Reading, tokio::task::JoinError>) {
+    use std::future::Future;
+    use std::task::Poll;
+    std::future::poll_fn(|cx| {
+        for (i, w) in watchers.iter_mut().enumerate() {
+            if let Some(handle) = w.in_flight.as_mut()
+                && let Poll::Ready(result) = std::pin::Pin::new(handle).poll(cx)
+            {
+                return Poll::Ready((i, result));
+            }
+        }
+        Poll::Pending
+    })
+    .await
+}
+
+fn abort(watchers: &mut [Watcher<'_>]) {
+    for w in watchers.iter_mut() {
+        if let Some(handle) = w.in_flight.take() {
+            handle.abort();
+        }
     }
 }
 
-fn abort(watcher: &mut Option<Watcher<'_>>) {
-    if let Some(handle) = watcher.as_mut().and_then(|w| w.in_flight.take()) {
-        handle.abort();
+pub fn describe(duration: Duration, watches: &[WatchSpec]) -> String {
+    format!(
+        "wait {}{}",
+        humantime::format_duration(duration),
+        describe_watches(watches)
+    )
+}
+
+/// ", watching GET https://app/health every 15s (fails after 3 failed in a row)".
+pub fn describe_watches(watches: &[WatchSpec]) -> String {
+    let each: Vec<String> = watches
+        .iter()
+        .map(|w| {
+            let bounds = match &w.check {
+                crate::plan::WatchCheck::Http(_) => String::new(),
+                crate::plan::WatchCheck::Prometheus(_) => format!(" ({})", w.threshold()),
+            };
+            format!(
+                "{}{bounds} every {} (fails after {} failed in a row)",
+                w.name(),
+                humantime::format_duration(w.interval),
+                w.failures
+            )
+        })
+        .collect();
+    if each.is_empty() {
+        String::new()
+    } else {
+        format!(", watching {}", each.join("; "))
     }
 }
 
-pub fn describe(duration: Duration, watch: Option<&WatchSpec>) -> String {
-    let mut text = format!("wait {}", humantime::format_duration(duration));
-    if let Some(w) = watch {
-        text.push_str(&format!(
-            ", watching {} {} every {} (fails after {} failed in a row)",
-            w.probe.method,
-            w.probe.url.shown(),
-            humantime::format_duration(w.interval),
-            w.failures
-        ));
+/// "1 time", "3 times".
+pub fn times(n: u32) -> String {
+    if n == 1 {
+        "1 time".to_string()
+    } else {
+        format!("{n} times")
     }
-    text
 }
 
 fn round_secs(d: Duration) -> Duration {
@@ -193,7 +244,7 @@ mod tests {
 
     #[test]
     fn describe_uses_humantime() {
-        assert_eq!(describe(Duration::from_secs(90), None), "wait 1m 30s");
+        assert_eq!(describe(Duration::from_secs(90), &[]), "wait 1m 30s");
     }
 
     #[test]

@@ -8,10 +8,6 @@ use chrono::{DateTime, Datelike, Duration as Span, NaiveDate, TimeZone, Utc};
 use super::{Effect, StepEnv, StepError};
 use crate::plan::WindowSpec;
 
-/// A testing hook: `ROLLOUT_NOW=2026-11-24T16:00:00Z` makes windows see that instant.
-/// Read here and nowhere else.
-const NOW_VAR: &str = "ROLLOUT_NOW";
-
 /// How far ahead the next opening is looked for (a year of freezes is plenty).
 const LOOKAHEAD_DAYS: i64 = 400;
 
@@ -146,12 +142,31 @@ fn in_words(minutes: i64) -> String {
 
 /// The time windows judge: now, or `ROLLOUT_NOW` when a test set it.
 fn clock() -> Result<DateTime<Utc>, String> {
-    match std::env::var(NOW_VAR) {
-        Ok(text) => DateTime::parse_from_rfc3339(&text)
-            .map(|t| t.with_timezone(&Utc))
-            .map_err(|e| format!("{NOW_VAR}=`{text}` is not an RFC 3339 time ({e})")),
-        Err(_) => Ok(Utc::now()),
-    }
+    crate::clock::now()
+}
+
+/// Whether the window is open at `now`.
+pub fn is_open(spec: &WindowSpec, now: DateTime<Utc>) -> bool {
+    check(spec, now).is_ok()
+}
+
+/// When the window next opens after `now` (UTC), if within the look-ahead.
+pub fn next_open(spec: &WindowSpec, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    next_opening(spec, now).map(|t| t.with_timezone(&Utc))
+}
+
+/// "Tue 2026-12-08 10:00 America/Chicago, in 1d 22h": an opening, absolute in its time
+/// zone and relative to `now` (SPEC §4.3).
+pub fn opening_in_words(open: DateTime<Utc>, tz: &str, now: DateTime<Utc>) -> String {
+    let local = match tz.parse::<chrono_tz::Tz>() {
+        Ok(zone) => open
+            .with_timezone(&zone)
+            .format("%a %Y-%m-%d %H:%M")
+            .to_string(),
+        Err(_) => open.format("%a %Y-%m-%d %H:%M UTC").to_string(),
+    };
+    let wait = (open - now).num_minutes().max(1);
+    format!("{local} {tz}, {}", in_words(wait))
 }
 
 #[cfg(test)]

@@ -13,9 +13,12 @@ use serde_json::{Map, Value};
 
 use crate::error::Error;
 
+pub mod backend;
 pub mod fields;
 pub mod file;
+pub mod postgres;
 
+pub use backend::Backend;
 pub use file::FileStore;
 
 /// One entry of a run's journal.
@@ -127,7 +130,8 @@ pub struct Folded {
     pub location: String,
 }
 
-/// Keeps runs. Local files today ([`FileStore`]); a table tomorrow.
+/// Keeps runs: on local files ([`FileStore`]) or in the team's database
+/// ([`postgres::PostgresStore`]).
 pub trait RunStore: std::fmt::Debug + Send + Sync {
     /// The latest run of `runbook`, folded; `None` when it has never run.
     fn latest(&self, runbook: &str) -> Result<Option<Folded>, Error>;

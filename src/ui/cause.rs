@@ -20,7 +20,7 @@ impl Causes {
                 error: Some(error),
                 ..
             } => self.said = Some(error.clone()),
-            EventKind::RunFailed { step, error } => {
+            EventKind::RunFailed { step, error, .. } => {
                 if self.said.as_deref() == Some(error.as_str()) {
                     message.text = format!("run failed at `{step}` (the cause is above)");
                 }
@@ -78,6 +78,7 @@ mod tests {
         let step = said(
             &mut c,
             EventKind::StepFinished {
+                observed: Vec::new(),
                 section: Section::Steps,
                 step: "smoke".into(),
                 kind: "smoke".into(),
@@ -94,6 +95,7 @@ mod tests {
             EventKind::RunFailed {
                 step: "smoke".into(),
                 error: "`./smoke.sh` exited with 1".into(),
+                next: None,
             },
         );
         assert_eq!(run, "run failed at `smoke` (the cause is above)");
@@ -112,6 +114,7 @@ mod tests {
             EventKind::RunFailed {
                 step: "preflight".into(),
                 error: "preflight failed: tests".into(),
+                next: None,
             },
         );
         assert!(run.contains("preflight failed: tests"), "{run}");

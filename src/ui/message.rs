@@ -126,13 +126,21 @@ pub fn message(event: &Event, verbosity: Verbosity) -> Option<Message> {
             attempts,
             error,
             tail,
+            observed,
             ..
         } => {
-            let tries = if *attempts > 1 {
+            let mut tries = if *attempts > 1 {
                 format!(", {attempts} tries")
             } else {
                 String::new()
             };
+            // What the step saw, e.g. `release=reg/web:1.5 target=web` (SPEC §4.4).
+            for (key, value) in observed {
+                tries.push_str(&format!(
+                    ", {key}={}",
+                    crate::log::logfmt::encode_value(value)
+                ));
+            }
             let label = match section {
                 Section::Steps => step.clone(),
                 other => format!("{other}: {step}"),
@@ -168,12 +176,35 @@ pub fn message(event: &Event, verbosity: Verbosity) -> Option<Message> {
             Message::new(Mark::Pause, format!("paused at `{step}`{why}"))
                 .with_detail([format!("continue with: rollout promote {runbook}")])
         }
+        EventKind::Parked {
+            step,
+            kind,
+            message,
+            observed,
+            ..
+        } => {
+            let what = if kind == "window" {
+                format!("waiting at `{step}`: {message}")
+            } else {
+                format!("baking at `{step}`: {message}")
+            };
+            let mut detail: Vec<String> = observed
+                .iter()
+                .map(|(key, value)| format!("{key}: {value}"))
+                .collect();
+            detail.push(format!(
+                "parked (exit 0); the next `rollout promote {runbook}` checks again and goes on when it may (`rollout status {runbook}` says what it waits for)"
+            ));
+            Message::new(Mark::Pause, what).with_detail(detail)
+        }
+        EventKind::StepObserved { .. } => return None,
         EventKind::RunComplete { duration_ms } => Message::new(
             Mark::Ok,
             format!("{runbook} complete in {}", ms(*duration_ms)),
         ),
-        EventKind::RunFailed { step, error } => {
+        EventKind::RunFailed { step, error, next } => {
             Message::new(Mark::Fail, format!("run failed at `{step}`: {error}"))
+                .with_detail(next.iter().map(|n| format!("next: {n}")))
         }
         EventKind::Interrupted { step } => {
             let at = step
@@ -181,7 +212,7 @@ pub fn message(event: &Event, verbosity: Verbosity) -> Option<Message> {
                 .map(|s| format!(" at `{s}`"))
                 .unwrap_or_default();
             Message::new(Mark::Fail, format!("interrupted{at}")).with_detail([format!(
-                "go on with `rollout resume {runbook}` or undo with `rollout rollback {runbook}`"
+                "go on with `rollout resume {runbook}`, undo with `rollout rollback {runbook}`, or end it as it is with `rollout abandon {runbook}`"
             )])
         }
         EventKind::RollbackStarted { emergency, reason } => {
@@ -250,6 +281,7 @@ mod tests {
     fn a_failed_step_carries_its_output_tail() {
         let m = message(
             &event(EventKind::StepFinished {
+                observed: Vec::new(),
                 section: Section::Steps,
                 step: "smoke".into(),
                 kind: "smoke".into(),

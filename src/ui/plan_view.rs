@@ -8,10 +8,15 @@ use crate::steps;
 
 /// One step as `show` lists it: `  2. deploy staging  [run]  $ fly deploy …  (timeout 10m)`.
 pub fn step_line(plan: &Plan, number: usize, step: &Step) -> String {
-    let mut extras = vec![format!(
-        "timeout {}",
-        humantime::format_duration(step.timeout)
-    )];
+    // A bake parks the run between invocations: no process waits out a timeout for it.
+    let mut extras = if matches!(step.kind, crate::plan::StepKind::Bake(_)) {
+        Vec::new()
+    } else {
+        vec![format!(
+            "timeout {}",
+            humantime::format_duration(step.timeout)
+        )]
+    };
     if step.retries > 0 {
         extras.push(format!(
             "retries {} every {}",
@@ -30,12 +35,16 @@ pub fn step_line(plan: &Plan, number: usize, step: &Step) -> String {
     {
         extras.push(format!("target {target}"));
     }
+    let extras = if extras.is_empty() {
+        String::new()
+    } else {
+        format!("  ({})", extras.join(", "))
+    };
     format!(
-        "  {number:>2}. {}  [{}]  {}  ({})",
+        "  {number:>2}. {}  [{}]  {}{extras}",
         step.name,
         step.kind.name(),
         steps::describe(step),
-        extras.join(", ")
     )
 }
 

@@ -521,6 +521,7 @@ mod tests {
 
     fn finished(step: &str, status: StepStatus) -> EventKind {
         EventKind::StepFinished {
+            observed: Vec::new(),
             section: Section::Steps,
             step: step.into(),
             kind: "run".into(),

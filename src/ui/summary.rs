@@ -121,6 +121,7 @@ mod tests {
 
     fn finished(step: &str, kind: &str, status: StepStatus) -> EventKind {
         EventKind::StepFinished {
+            observed: Vec::new(),
             section: Section::Steps,
             step: step.into(),
             kind: kind.into(),

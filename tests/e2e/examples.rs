@@ -140,7 +140,8 @@ fn canary_outside_the_window_stops_before_production() {
     ];
     bench
         .run_with(&["promote", "canary", "--yes"], &env)
-        .status(1)
+        // SPEC §4.3 (v2): the closed window parks the run before production.
+        .status(0)
         .stderr_has("opens Tue");
     assert!(
         !bench
@@ -172,8 +173,19 @@ fn k8s_canary_promotes_through_its_stages_and_undoes() {
     assert!(
         calls
             .iter()
-            .any(|c| c.starts_with("kubectl [rollout] [undo] [deployment/web]")),
+            .any(|c| c.starts_with("kubectl [rollout] [undo] [deployment/web] [--to-revision=1]")),
         "{calls:?}"
+    );
+    // What the cluster serves: the image and the env of before the run, in one revision.
+    let (_, image, env) = fakes::kubectl_serves(&bench, "deployment/web");
+    assert_eq!(image, "reg/web:1");
+    assert!(env.get("CANARY_PERCENT").is_none(), "{env}");
+    assert!(
+        bench
+            .log()
+            .contains("web back on reg/web:1: manual rollback"),
+        "{}",
+        bench.log()
     );
 }
 

@@ -153,3 +153,97 @@ pub fn kubectl_serves(bench: &Bench, workload: &str) -> (u64, String, serde_json
         newest["env"].clone(),
     )
 }
+
+/// Installs the systemctl simulator (`tests/sim/systemctl.py`, which cites systemd's
+/// source for each behaviour) with `units` (name, `current` symlink, drop-in folder,
+/// relative to the project root), each active and serving what `current` points at now.
+pub fn systemctl(bench: &Bench, units: &[(&str, &str, &str)]) {
+    let sim = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/sim/systemctl.py");
+    bench.executable(
+        "bin/systemctl",
+        &format!("{FAKE_PRELUDE}exec python3 '{sim}' \"$@\"\n"),
+    );
+    let config: serde_json::Map<String, serde_json::Value> = units
+        .iter()
+        .map(|(unit, current, dropins)| {
+            (
+                unit.to_string(),
+                serde_json::json!({"current": current, "dropin_dir": dropins}),
+            )
+        })
+        .collect();
+    bench.file(
+        "fake/systemctl.units.json",
+        &serde_json::Value::Object(config).to_string(),
+    );
+    let state: serde_json::Map<String, serde_json::Value> = units
+        .iter()
+        .map(|(unit, current, _)| {
+            let serving = std::fs::canonicalize(bench.path(current))
+                .ok()
+                .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()));
+            (
+                unit.to_string(),
+                serde_json::json!({"active": "active", "serving": serving, "env": {}}),
+            )
+        })
+        .collect();
+    bench.file(
+        "fake/systemctl.json",
+        &serde_json::Value::Object(state).to_string(),
+    );
+}
+
+/// What `unit` serves now: its ActiveState, the release its process runs, and the
+/// environment it started with.
+pub fn systemd_serves(bench: &Bench, unit: &str) -> (String, String, serde_json::Value) {
+    let text = std::fs::read_to_string(bench.path("fake/systemctl.json")).unwrap_or_default();
+    let state: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+    (
+        state[unit]["active"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
+        state[unit]["serving"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
+        state[unit]["env"].clone(),
+    )
+}
+
+/// Installs the `docker` simulator with `docker compose` v2 (`tests/sim/docker.py`, which
+/// cites docker/compose's source) and a project `shop` whose `services` (name, image)
+/// each run one container of that image already.
+pub fn docker(bench: &Bench, services: &[(&str, &str)]) {
+    let sim = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/sim/docker.py");
+    bench.executable(
+        "bin/docker",
+        &format!("{FAKE_PRELUDE}exec python3 '{sim}' \"$@\"\n"),
+    );
+    let mut base = serde_json::Map::new();
+    let mut containers = serde_json::Map::new();
+    for (n, (service, image)) in services.iter().enumerate() {
+        base.insert(service.to_string(), serde_json::json!({"image": image}));
+        containers.insert(
+            service.to_string(),
+            serde_json::json!([{"id": format!("c{:012}", n + 1), "image": image, "env": {},
+                                "started": 1, "project": "shop", "status": "running"}]),
+        );
+    }
+    let state = serde_json::json!({"services": base, "containers": containers, "next_id": 100});
+    bench.file("fake/docker.json", &state.to_string());
+}
+
+/// What `service`'s first container runs: (id, image, env, starts).
+pub fn docker_serves(bench: &Bench, service: &str) -> (String, String, serde_json::Value, u64) {
+    let text = std::fs::read_to_string(bench.path("fake/docker.json")).unwrap_or_default();
+    let state: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+    let c = &state["containers"][service][0];
+    (
+        c["id"].as_str().unwrap_or_default().to_string(),
+        c["image"].as_str().unwrap_or_default().to_string(),
+        c["env"].clone(),
+        c["started"].as_u64().unwrap_or(0),
+    )
+}

@@ -58,10 +58,12 @@ fn outside_the_window_nothing_ships_and_the_next_opening_is_named() {
             &["promote", "app"],
             &[("ROLLOUT_NOW", "2026-11-23T15:12:00Z")],
         )
-        .status(1)
+        // SPEC §4.3 (v2): a closed window in [[steps]] parks the run, it does not fail it.
+        .status(0)
         .stderr_has("outside the deployment window (Tue, Wed, Thu 10:00–14:00 America/Chicago)")
-        .stderr_has("the next window opens Tue 2026-11-24 10:00 CST (in 1d 48m)");
+        .stderr_has("it opens Tue 2026-11-24 10:00 America/Chicago, in 1d 48m");
     assert!(bench.calls().is_empty());
+    assert_eq!(bench.state("app")["status"], "waiting");
 }
 
 #[test]
@@ -73,9 +75,9 @@ fn a_freeze_closes_the_window() {
             &["promote", "app"],
             &[("ROLLOUT_NOW", "2026-11-25T17:00:00Z")],
         )
-        .status(1)
+        .status(0)
         .stderr_has("inside the freeze 2026-11-25..2026-11-27")
-        .stderr_has("opens Tue 2026-12-01 10:00 CST");
+        .stderr_has("opens Tue 2026-12-01 10:00 America/Chicago");
     assert!(bench.calls().is_empty());
 }
 

@@ -175,7 +175,7 @@ fn a_soak_with_a_failing_watch_fails_early() {
     bench
         .run(&["promote", "app"])
         .status(1)
-        .stderr_has("the watch failed 3 times in a row")
+        .stderr_has("failed 3 times in a row")
         .stderr_has("into the 20s soak; last: GET");
     assert!(
         start.elapsed() < Duration::from_secs(5),

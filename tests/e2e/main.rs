@@ -1,20 +1,27 @@
 //! End-to-end tests: the real `rollout` binary in temporary projects, against fake
 //! platform executables that record their argv.
 
-mod dockerd;
+mod docker_engine;
 mod fakes;
 mod http;
 mod mounts;
+mod pg_server;
 mod support;
 
+mod abandon;
 mod adapters_fly;
 mod adapters_kubectl;
 mod adapters_systemctl;
+mod approvals_roles;
+mod bakes;
+mod bakes_example;
 mod cli;
 mod compose;
+mod compose_v2;
 mod demo;
 mod engine;
 mod examples;
+mod exec_rollback;
 mod faults;
 mod gates;
 mod generated;
@@ -30,6 +37,8 @@ mod journal;
 mod lock;
 mod log;
 mod metrics;
+mod observed;
+mod postgres;
 mod preflight;
 mod prometheus;
 mod promote_flags;
@@ -38,5 +47,7 @@ mod rollback_scenarios;
 mod run;
 mod secrets;
 mod settings;
+mod soak_resume;
 mod terminal;
 mod validate;
+mod windows_park;

@@ -119,6 +119,35 @@ fn a_deploy_that_fails_half_way_is_a_change_and_is_rolled_back() {
 }
 
 #[test]
+fn without_a_rollback_a_half_done_deploy_is_shown_as_unconfirmed_not_as_never_shipped() {
+    let bench = Bench::new();
+    bench.runbook(
+        "two",
+        &format!(
+            "auto_rollback = false
+{TWO_APPS}"
+        ),
+    );
+    two_apps_serving_release_1(&bench);
+    bench.file("fake/fly.deploy.partial", "");
+    let fly = fly_failing_deploy_of(&bench, "*'--app web --image reg/web:2'*");
+    bench
+        .run_with(&["promote", "two"], &[("ROLLOUT_FLY_BIN", &fly)])
+        .status(1);
+    // Some machines run the new image: state must not say web still runs reg/web:1.
+    assert_ne!(fakes::fly_serves(&bench, "web"), "reg/web:1");
+    bench
+        .run(&["status", "two"])
+        .status(0)
+        .stdout_has("web: stable reg/web:1, current reg/web:2 (unconfirmed");
+    assert_eq!(bench.state("two")["releases"]["web"]["unconfirmed"], true);
+    assert_eq!(
+        bench.state("two")["releases"]["web"]["previous"],
+        serde_json::Value::Null
+    );
+}
+
+#[test]
 fn when_one_target_fails_to_roll_back_the_others_still_are_and_exit_4_names_it() {
     let bench = Bench::new();
     bench.runbook("two", &TWO_APPS.replace("image  = \"reg/web:2\"", "image  = \"reg/web:2\"\n\n[[steps]]\nkind = \"smoke\"\nname = \"smoke\"\ncmd = \"checker\""));
@@ -249,9 +278,65 @@ fn a_secret_registry_host_reaches_the_rollback_deploy_unmasked_and_state_masked(
         fakes::fly_serves(&bench, "web"),
         "registry.internal.example:5000/web:1"
     );
+    let state = bench.state("app");
+    let text = state.to_string();
+    assert!(!text.contains("registry.internal.example"), "{text}");
+    // SPEC §4.1: the secret part of the pin is kept as its reference.
+    assert_eq!(
+        state["releases"]["web"]["stable"]["release"],
+        "{{secret.REGISTRY}}/web:1"
+    );
+    assert_eq!(
+        state["releases"]["web"]["current"],
+        "{{secret.REGISTRY}}/web:1"
+    );
+    assert!(!bench.log().contains("registry.internal.example"));
+}
+
+#[test]
+fn an_exec_stable_release_with_a_secret_reaches_the_rollback_command_and_never_state() {
+    let bench = Bench::new();
+    bench
+        .runbook(
+            "app",
+            r#"
+adapter = "exec"
+target  = "web"
+
+[adapters.exec]
+current_cmd = "current-of web"
+
+[[steps]]
+kind    = "deploy"
+release = "{{secret.REGISTRY}}/web:2"
+cmd     = "shipper {{release}}"
+
+[[steps]]
+kind = "smoke"
+cmd  = "checker"
+
+[[rollback]]
+kind = "rollback"
+cmd  = "shipper {{to}}"
+"#,
+        )
+        .fake("shipper")
+        .fake("checker")
+        .fake("current-of");
+    bench.tell("current-of", "web", "out", "reg.internal:5000/web:1\n");
+    bench.tell("checker", "none", "exit", "1");
+    bench
+        .run_with(&["promote", "app"], &[("REGISTRY", "reg.internal:5000")])
+        .status(1);
+    let calls = bench.calls();
+    assert_eq!(
+        calls.last().unwrap(),
+        "shipper [reg.internal:5000/web:1]",
+        "{calls:?}"
+    );
     let state = bench.state("app").to_string();
-    assert!(!state.contains("registry.internal.example"), "{state}");
-    assert!(state.contains("***/web:1"), "{state}");
+    assert!(!state.contains("reg.internal"), "{state}");
+    assert!(state.contains("{{secret.REGISTRY}}/web:1"), "{state}");
 }
 
 /// The ladder of SPEC §4.2: restart, a health check, scale to zero.
@@ -332,4 +417,79 @@ fn the_ladder_climbs_on_when_the_check_fails() {
     // fly destroys the machines: nothing is served.
     assert_eq!(fakes::fly_serves(&bench, "web"), "");
     assert!(bench.log().contains("EMERGENCY ROLLBACK COMPLETE - app"));
+}
+
+/// A systemd unit behind a `current` symlink, a flag in a drop-in.
+const SYSTEMD: &str = r#"
+adapter = "systemctl"
+target  = "web"
+
+[adapters.systemctl]
+current    = "srv/current"
+dropin_dir = "units/web.service.d"
+
+[[steps]]
+kind    = "deploy"
+name    = "release"
+release = "srv/releases/v2"
+
+[[steps]]
+kind    = "promote"
+name    = "flag 10"
+percent = 10
+flag    = "NEW_CHECKOUT"
+
+[[steps]]
+kind = "smoke"
+name = "smoke"
+cmd  = "checker"
+
+[[rollback]]
+kind = "rollback"
+name = "release back"
+
+[[rollback]]
+kind    = "promote"
+name    = "flag off"
+percent = 0
+flag    = "NEW_CHECKOUT"
+"#;
+
+fn systemd_bench() -> Bench {
+    let bench = Bench::new();
+    bench.runbook("app", SYSTEMD).fake("checker");
+    for v in ["v1", "v2"] {
+        std::fs::create_dir_all(bench.path(&format!("srv/releases/{v}"))).unwrap();
+    }
+    std::os::unix::fs::symlink(bench.path("srv/releases/v1"), bench.path("srv/current")).unwrap();
+    fakes::systemctl(&bench, &[("web", "srv/current", "units/web.service.d")]);
+    bench
+}
+
+#[test]
+fn a_systemd_restart_that_fails_after_the_switch_is_rolled_back_to_the_release_of_before() {
+    let bench = systemd_bench();
+    // The new release's process does not start: `current` was already switched.
+    bench.file("fake/systemctl.fail", "v2\n");
+    bench.run(&["promote", "app"]).status(1);
+    let (active, serving, _) = fakes::systemd_serves(&bench, "web");
+    assert_eq!((active.as_str(), serving.as_str()), ("active", "v1"));
+    assert!(
+        std::fs::read_link(bench.path("srv/current"))
+            .unwrap()
+            .ends_with("srv/releases/v1")
+    );
+    let log = bench.log();
+    assert!(log.contains("ROLLBACK COMPLETE - app"), "{log}");
+}
+
+#[test]
+fn a_systemd_flag_stays_in_its_drop_in_until_the_rollback_turns_it_off() {
+    let bench = systemd_bench();
+    bench.tell("checker", "none", "exit", "1");
+    bench.run(&["promote", "app"]).status(1);
+    let (active, serving, env) = fakes::systemd_serves(&bench, "web");
+    assert_eq!((active.as_str(), serving.as_str()), ("active", "v1"));
+    // Repointing `current` alone would have restarted v1 with the flag still at 10.
+    assert_eq!(env["NEW_CHECKOUT"], "0", "{env}");
 }

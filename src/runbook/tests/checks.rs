@@ -112,10 +112,11 @@ fn a_watch_is_a_table_with_known_keys() {
     let f = Fixture::new(
         "[[steps]]\nkind = \"soak\"\nduration = \"5m\"\nwatch = { url = \"http://a/h\" }\n",
     );
-    let StepKind::Soak { watch: Some(w), .. } = first(&f) else {
+    let StepKind::Soak { watches, .. } = first(&f) else {
         panic!()
     };
-    assert_eq!((w.failures, w.interval), (3, Duration::from_secs(5)));
+    let w = &watches[0];
+    assert_eq!((w.failures, w.interval), (3, Duration::from_secs(15)));
 }
 
 #[test]
@@ -215,7 +216,7 @@ fn git_must_check_something_and_approval_takes_a_hint() {
     let d = Fixture::new("[[steps]]\nkind = \"git\"\n").error();
     assert!(d.message.contains("checks nothing"), "{}", d.message);
     let f = Fixture::new("[[steps]]\nkind = \"approval\"\nfrom = \"release managers\"\n");
-    let StepKind::Approval { from } = first(&f) else {
+    let StepKind::Approval { from, .. } = first(&f) else {
         panic!()
     };
     assert_eq!(from.unwrap().shown(), "release managers");

@@ -24,7 +24,7 @@ fn a_field_of_another_kind_says_whose_it_is() {
     assert_eq!(d.message, "unknown key `duration` in [[steps]] #1");
     assert_eq!(
         d.help.as_deref(),
-        Some("`duration` is a field of soak steps")
+        Some("`duration` is a field of soak/bake steps")
     );
 }
 
