@@ -19,7 +19,9 @@ fn free_port() -> u16 {
 fn compose_file(web: u16, cache: u16) -> String {
     let service = |image: &str, port: u16| {
         format!(
-            "    image: {image}\n    network_mode: host\n    command: [\"/bin/busybox\", \"httpd\", \"-f\", \"-p\", \"127.0.0.1:{port}\", \"-h\", \"/www\"]\n"
+            // `stop_grace_period`: busybox httpd as pid 1 ignores SIGTERM, so each
+            // recreate would otherwise wait out compose's 10s default.
+            "    image: {image}\n    network_mode: host\n    stop_grace_period: 1s\n    command: [\"/bin/busybox\", \"httpd\", \"-f\", \"-p\", \"127.0.0.1:{port}\", \"-h\", \"/www\"]\n"
         )
     };
     format!(
@@ -225,4 +227,89 @@ fn an_engine_that_cannot_be_reached_is_named_before_anything_changes() {
         .status(1)
         .stderr_has(&sock);
     assert!(!bench.path(".rollout/compose/shop.override.yml").exists());
+}
+
+/// `web` with a healthcheck that passes only where the image's page says "healthy".
+fn compose_file_with_healthcheck(web: u16, cache: u16) -> String {
+    compose_file(web, cache).replacen(
+        "    stop_grace_period: 1s\n",
+        "    stop_grace_period: 1s\n    healthcheck:\n      test: [\"CMD\", \"/bin/busybox\", \"grep\", \"-q\", \"healthy\", \"/www/index.html\"]\n      interval: 1s\n      retries: 2\n",
+        1,
+    )
+}
+
+/// v1 has no `up --wait`: the deploy waits for the healthcheck, an image that never
+/// turns healthy fails its deploy (a change, rolled back), and a stable tag that moved
+/// during the run sends the rollback to the image id the service ran.
+#[test]
+fn v1_waits_for_health_and_a_moved_tag_returns_to_the_pinned_image_on_a_real_engine() {
+    let engine = match Engine::start() {
+        Ok(engine) => engine,
+        Err(why) => {
+            eprintln!("skipped: no Docker engine for the compose test: {why}");
+            return;
+        }
+    };
+    engine.image("app:v1", "web v1 healthy");
+    engine.image("app:v2", "web v2 healthy");
+    engine.image("app:v3", "web v3 broken");
+    engine.image("cache:v1", "cache v1");
+    let (web, cache) = (free_port(), free_port());
+    let bench = Bench::new();
+    bench
+        .runbook("app", RUNBOOK)
+        .file("compose.yaml", &compose_file_with_healthcheck(web, cache))
+        .fake("checker")
+        .fake("after-rollback");
+    let env = [("DOCKER_HOST", engine.host.as_str())];
+    let up = std::process::Command::new("docker-compose")
+        .args(["-p", "shop", "up", "-d"])
+        .current_dir(bench.root())
+        .env("DOCKER_HOST", &engine.host)
+        .output()
+        .unwrap();
+    assert!(
+        up.status.success(),
+        "{}",
+        String::from_utf8_lossy(&up.stderr)
+    );
+    let cache_id = container(&engine, "cache");
+    let inspect = |format: &str| {
+        engine
+            .docker(&["inspect", "--format", format, &container(&engine, "web")])
+            .unwrap()
+    };
+
+    // The deploy returns only once the new container is healthy.
+    bench.run_with(&["promote", "app"], &env).status(0);
+    assert_eq!(inspect("{{.State.Health.Status}}"), "healthy");
+    assert_eq!(page(web), "web v2 healthy");
+
+    // v3 never turns healthy: the deploy fails, and is rolled back to v2.
+    bench
+        .run_with(&["promote", "app", "--set", "version=v3"], &env)
+        .status(1)
+        .stderr_has("unhealthy");
+    assert_eq!(inspect("{{.Config.Image}}"), "app:v2");
+    assert_eq!(page(web), "web v2 healthy");
+
+    // `app:live` names v1 when the run pins it; then a new build takes the tag (v2)
+    // and its smoke test fails. The rollback serves v1 again, by its image id.
+    engine.docker(&["tag", "app:v1", "app:live"]).unwrap();
+    bench
+        .run_with(&["rollback", "app", "--to", "app:live", "--yes"], &env)
+        .status(0);
+    assert_eq!(page(web), "web v1 healthy");
+    let v1_id = engine
+        .docker(&["image", "inspect", "--format", "{{.Id}}", "app:v1"])
+        .unwrap();
+    engine.docker(&["tag", "app:v2", "app:live"]).unwrap();
+    bench.tell("checker", "none", "exit", "1");
+    bench
+        .run_with(&["promote", "app", "--set", "version=live"], &env)
+        .status(1);
+    assert_eq!(page(web), "web v1 healthy");
+    assert_eq!(inspect("{{.Image}}"), v1_id);
+
+    assert_eq!(container(&engine, "cache"), cache_id, "cache was recreated");
 }
