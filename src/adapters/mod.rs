@@ -279,6 +279,10 @@ impl Adapter {
             Adapter::Systemctl(s) => Ok(s.read_stable()),
             Adapter::Compose(c) => {
                 locate("compose", &c.bin)?;
+                if c.is_v1() {
+                    // v1 reads the engine through the `docker` CLI beside it.
+                    locate("compose", "docker")?;
+                }
                 c.read_stable(target, runner).await
             }
             Adapter::Exec(Some(current_cmd)) => {

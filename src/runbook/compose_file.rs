@@ -23,6 +23,13 @@ const DEFAULT_FILES: [&str; 4] = [
     "docker-compose.yml",
     "docker-compose.yaml",
 ];
+/// v1 (`compose/config/config.py` SUPPORTED_FILENAMES) prefers the older names.
+const DEFAULT_FILES_V1: [&str; 4] = [
+    "docker-compose.yml",
+    "docker-compose.yaml",
+    "compose.yml",
+    "compose.yaml",
+];
 const OVERRIDE_FILES: [&str; 4] = [
     "compose.override.yaml",
     "compose.override.yml",
@@ -46,7 +53,7 @@ pub(crate) fn resolve(
 ) -> Result<ComposeProject, Vec<Diagnostic>> {
     let files = match &settings.files {
         Some(files) => files.clone(),
-        None => default_files(root)?,
+        None => default_files(root, is_v1(settings))?,
     };
     let mut services = Vec::new();
     let mut declared_name = None;
@@ -115,18 +122,27 @@ pub(crate) fn resolve(
     })
 }
 
-fn default_files(root: &Path) -> Result<Vec<PathBuf>, Vec<Diagnostic>> {
-    let Some(main) = DEFAULT_FILES
-        .iter()
-        .map(|f| root.join(f))
-        .find(|p| p.is_file())
-    else {
+/// `bin = "docker-compose"`: the v1 tool.
+fn is_v1(settings: &AdapterSettings) -> bool {
+    settings
+        .bin
+        .as_deref()
+        .and_then(|b| Path::new(b).file_name())
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.starts_with("docker-compose"))
+}
+
+/// The first default file in `root` (rollout does not search parent folders, as compose
+/// does: it always passes the file it validated with `-f`).
+fn default_files(root: &Path, v1: bool) -> Result<Vec<PathBuf>, Vec<Diagnostic>> {
+    let names = if v1 { DEFAULT_FILES_V1 } else { DEFAULT_FILES };
+    let Some(main) = names.iter().map(|f| root.join(f)).find(|p| p.is_file()) else {
         return Err(vec![Diagnostic::file(
             "compose.yaml",
             format!(
                 "no compose file in {}: compose looks for {}; name yours with `[adapters.compose] file = \"…\"`",
                 root.display(),
-                DEFAULT_FILES.join(", ")
+                names.join(", ")
             ),
         )]);
     };
@@ -185,10 +201,22 @@ mod tests {
             "services:\n  worker:\n    image: w\n",
         )
         .unwrap();
-        let p = resolve(&AdapterSettings::default(), &root, &no_env).unwrap();
+        std::fs::write(
+            root.join("compose.yaml"),
+            "services:\n  api:\n    image: a\n",
+        )
+        .unwrap();
+        let v1 = AdapterSettings {
+            bin: Some("docker-compose".into()),
+            ..Default::default()
+        };
+        let p = resolve(&v1, &root, &no_env).unwrap();
+        assert!(p.files[0].ends_with("docker-compose.yml"), "{:?}", p.files);
         assert_eq!(p.files.len(), 2);
         assert_eq!(p.services, ["web", "redis", "worker"]);
         assert_eq!(p.name, "myshop");
+        let v2 = resolve(&AdapterSettings::default(), &root, &no_env).unwrap();
+        assert!(v2.files[0].ends_with("compose.yaml"), "{:?}", v2.files);
     }
 
     #[test]
