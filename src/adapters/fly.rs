@@ -125,6 +125,11 @@ impl Fly {
             .simple_argv(call.verb, app)
             .ok_or_else(|| Failure::failed("this promote step has no `flag` or `flags` to set"))?;
         runner.run(&argv).await?;
+        if let Verb::Deploy(d) = call.verb
+            && let Some(image) = &d.image
+        {
+            self.observe_version(app, image.value(), runner).await;
+        }
         Ok(match call.verb {
             Verb::Deploy(d) => Change::Deployed(match &d.image {
                 // Unmasked: the step keeps a secret part as its reference, not `***`.
@@ -209,7 +214,21 @@ impl Fly {
                 call.known.config.as_deref(),
             ))
             .await?;
+        self.observe_version(app, &image, runner).await;
         Ok(Change::RolledBack(image))
+    }
+
+    /// SPEC §4.4 "fly adds `version=`": flyctl's deploy does not print the release it
+    /// made (internal/command/deploy/machines.go keeps it in `releaseVersion`), so it is
+    /// read back from `fly releases --json` — the newest release of `image`. Only what is
+    /// seen is said: a listing that fails or lacks it leaves the version out.
+    async fn observe_version(&self, app: &Text, image: &str, runner: &Runner<'_>) {
+        let Ok(releases) = self.releases(app, runner).await else {
+            return;
+        };
+        if let Some(release) = releases.iter().find(|r| r.image == image) {
+            (runner.observe)("version", &format!("v{}", release.version));
+        }
     }
 }
 

@@ -169,6 +169,9 @@ pub struct Runner<'a> {
     pub interrupt: &'a Interrupt,
     pub deadline: Instant,
     pub on_line: &'a (dyn Fn(&str) + Send + Sync),
+    /// Reports what the adapter saw of the platform (SPEC §4.4), e.g. fly's
+    /// `version=` of the release a deploy made.
+    pub observe: &'a (dyn Fn(&str, &str) + Send + Sync),
 }
 
 impl Runner<'_> {

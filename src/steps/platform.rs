@@ -14,12 +14,14 @@ pub async fn carry_out(env: &StepEnv<'_>, p: &PlatformStep) -> Result<Change, St
         .as_deref()
         .map(|name| Adapter::new(name, &p.settings, &adapters::process_env));
     let on_line = |line: &str| env.say(line);
+    let observe = |key: &str, value: &str| env.observe(key, value);
     let runner = Runner {
         root: &env.plan.root,
         redactor: &env.plan.redactor,
         interrupt: env.interrupt,
         deadline: env.deadline,
         on_line: &on_line,
+        observe: &observe,
     };
     let key = target_key(env);
     let changes = p.verb.changes_things();

@@ -56,9 +56,25 @@ fn a_failed_check_after_a_deploy_returns_to_the_stable_image_pinned_before_it() 
             // SPEC §4.1: what runs is read (and pinned) just before the first change.
             "fly [releases] [--app] [web] [--json]",
             "fly [deploy] [--app] [web] [--image] [reg/web:2]",
+            // SPEC §4.4: the version the deploy made, read back (flyctl does not say).
+            "fly [releases] [--app] [web] [--json]",
             "checker",
             "fly [deploy] [--app] [web] [--image] [reg/web:1]",
+            "fly [releases] [--app] [web] [--json]",
         ]
+    );
+    let log = bench.log();
+    assert!(
+        log.lines().any(|l| l.contains("STEP OK")
+            && l.contains("release=reg/web:2")
+            && l.contains("version=v3")),
+        "{log}"
+    );
+    assert!(
+        log.lines().any(|l| l.contains("section=rollback")
+            && l.contains("release=reg/web:1")
+            && l.contains("version=v4")),
+        "{log}"
     );
     assert_eq!(fakes::fly_serves(&bench, "web"), "reg/web:1");
     let state = bench.state("app");
@@ -93,7 +109,7 @@ fn emergency_rollback_without_a_tty_or_a_runbook_uses_the_last_run() {
         .stderr_has("previous image");
     // Back to the stable image the run pinned: no guess from the release list.
     assert_eq!(
-        bench.calls().last().unwrap(),
+        last_deploy(&bench),
         "fly [deploy] [--app] [web] [--image] [reg/web:1]"
     );
     assert_eq!(fakes::fly_serves(&bench, "web"), "reg/web:1");
@@ -108,7 +124,7 @@ fn rollback_to_a_named_image() {
         .run(&["rollback", "app", "--to", "reg/web:0", "--yes"])
         .status(0);
     assert_eq!(
-        bench.calls().last().unwrap(),
+        last_deploy(&bench),
         "fly [deploy] [--app] [web] [--image] [reg/web:0]"
     );
     assert_eq!(
@@ -279,4 +295,14 @@ name = "production back"
     // … and `--all` reaches the rest, each to the release before the one it runs.
     bench.run(&["rollback", "two", "--yes", "--all"]).status(0);
     assert_eq!(fakes::fly_serves(&bench, "web"), "reg/web:0");
+}
+
+/// The last `fly deploy` the simulator saw (each is followed by a `fly releases`).
+fn last_deploy(bench: &Bench) -> String {
+    bench
+        .calls()
+        .into_iter()
+        .rev()
+        .find(|c| c.starts_with("fly [deploy]"))
+        .unwrap_or_default()
 }

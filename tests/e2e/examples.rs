@@ -99,7 +99,12 @@ fn canary_goes_staging_to_production_on_evidence_and_rolls_back() {
     // Each app goes back to the image it ran before the run, with the config its
     // deploy used (never a project-root fly.toml).
     assert_eq!(
-        bench.calls().last().unwrap(),
+        bench
+            .calls()
+            .into_iter()
+            .rev()
+            .find(|c| c.starts_with("fly [deploy]"))
+            .unwrap_or_default(),
         "fly [deploy] [--app] [hotdash-agent-service] [--config] [fly.production.toml] [--image] [reg/agent:1]",
     );
     assert_eq!(
