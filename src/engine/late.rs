@@ -23,12 +23,13 @@ impl Engine {
         let known = self.session.releases.get(&key);
         // A secret part is kept as `{{secret.NAME}}`: filled in from this run's secrets.
         let redactor = &self.session.plan.redactor;
-        let stable = known
-            .stable
-            .as_ref()
-            .and_then(|s| s.release.clone())
-            .or(known.previous)
-            .map(|release| redactor.from_refs(&release));
+        // A pin that found nothing (a first deploy) means no stable release; with no pin
+        // at all (`--all` on a target no run pinned), the release before the current one.
+        let stable = match &known.stable {
+            Some(pin) => pin.release.clone(),
+            None => known.previous.clone(),
+        }
+        .map(|release| redactor.from_refs(&release));
         let own_to = match &step.kind {
             StepKind::Platform(p) => match &p.verb {
                 Verb::Rollback { to } => to.clone(),
