@@ -59,28 +59,36 @@ impl Compose {
             .join(format!("{}.override.yml", self.project))
     }
 
-    /// `docker compose -p P -f F… [-f OVERRIDE] ARGS…`.
-    fn cmd(&self, root: Option<&Path>, args: &[&str], service: &Text) -> Argv {
+    /// `docker compose -p P -f F… [-f OWN]`: the project as validated, and rollout's own
+    /// override when given.
+    fn base(&self, own: Option<PathBuf>) -> Argv {
         let mut out = argv(&[self.bin.as_str()]);
         if !self.is_v1() {
             out.push(Text::plain("compose"));
         }
         out.extend(argv(&["-p", &self.project]));
-        for file in &self.files {
+        for file in self.files.iter().cloned().chain(own) {
             out.push(Text::plain("-f"));
             out.push(Text::plain(file.display().to_string()));
         }
-        let own = match root {
+        out
+    }
+
+    /// The override to pass: the file under `root` once it exists; for `show` (no root),
+    /// its name as it will be.
+    fn own_file(&self, root: Option<&Path>) -> Option<PathBuf> {
+        match root {
             Some(root) => Some(self.override_path(root)).filter(|p| p.is_file()),
             None => Some(PathBuf::from(format!(
                 ".rollout/compose/{}.override.yml",
                 self.project
             ))),
-        };
-        if let Some(own) = own {
-            out.push(Text::plain("-f"));
-            out.push(Text::plain(own.display().to_string()));
         }
+    }
+
+    /// `docker compose -p P -f F… [-f OVERRIDE] ARGS… SERVICE`.
+    fn cmd(&self, root: Option<&Path>, args: &[&str], service: &Text) -> Argv {
+        let mut out = self.base(self.own_file(root));
         out.extend(argv(args));
         out.push(service.clone());
         out
@@ -180,16 +188,10 @@ impl Compose {
         }
     }
 
+    /// `config --quiet` reads the compose files only: rollout's override may not exist.
     fn config_argv(&self) -> Argv {
-        let mut out = self.cmd(None, &["config", "--quiet"], &Text::plain(""));
-        out.pop();
-        // `config` reads the files only: rollout's override may not exist yet.
-        if let Some(at) = out
-            .iter()
-            .position(|a| a.value().contains(".rollout/compose/"))
-        {
-            out.drain(at - 1..=at);
-        }
+        let mut out = self.base(None);
+        out.extend(argv(&["config", "--quiet"]));
         out
     }
 
