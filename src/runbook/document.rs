@@ -104,6 +104,13 @@ pub(crate) fn build(
         adapter: adapter.clone(),
         target: plan_target.clone(),
     };
+    let mut adapter_settings = adapter_settings;
+    if let Some(argv) = templated_current_cmd(&top, &mut b) {
+        adapter_settings
+            .entry("exec".to_string())
+            .or_default()
+            .current_cmd = Some(argv);
+    }
     let mut parsed = Vec::new();
     let mut explicit = Vec::new();
     for section in SECTIONS {
@@ -122,7 +129,6 @@ pub(crate) fn build(
 
     let (secrets, warnings, unused_sets) = b.resolver.finish_up();
     let mut d = b.diagnostics;
-    let mut adapter_settings = adapter_settings;
     compose_project(&parsed, &mut adapter_settings, root, &source, env, &mut d);
     if !d.is_empty() {
         // rollout.toml's problems (its vars) sort before the runbook's; each file in order.
@@ -159,6 +165,46 @@ pub(crate) fn build(
         warnings,
         unused_sets,
     })
+}
+
+/// The runbook's own `[adapters.exec] current_cmd`, templated like a `cmd` (split, then
+/// substituted inside each argument); `{{target}}` stays, for the adapter to fill in with
+/// each step's own target. A secret is refused: what reads a release needs none, and its
+/// command line is shown.
+fn templated_current_cmd(top: &Table<'_, '_>, b: &mut Build<'_>) -> Option<Vec<String>> {
+    let mut ignored = Vec::new();
+    let adapters = top.table("adapters", "[adapters]", &mut ignored)?;
+    let exec = adapters.table("exec", "[adapters.exec]", &mut ignored)?;
+    let value = exec.get("current_cmd")?;
+    b.resolver
+        .scoped_builtin("target", Some(crate::plan::late::marker("target")));
+    let args = match value.get_ref() {
+        DeValue::String(text) => b.args(&super::table::Str {
+            text: text.as_ref(),
+            span: value.span(),
+        }),
+        DeValue::Array(items) => items
+            .iter()
+            .map(|item| match item.get_ref() {
+                DeValue::String(text) => b.text(&super::table::Str {
+                    text: text.as_ref(),
+                    span: item.span(),
+                }),
+                _ => None,
+            })
+            .collect(),
+        _ => None,
+    };
+    b.resolver.scoped_builtin("target", None);
+    let args = args.filter(|a| !a.is_empty())?;
+    if args.iter().any(|a| a.has_secret()) {
+        b.diagnostics.push(exec.error(
+            value.span(),
+            "`current_cmd` cannot use a secret: it only reads which release runs, and its command line is shown",
+        ));
+        return None;
+    }
+    Some(args.iter().map(|a| a.value().to_string()).collect())
 }
 
 /// For a runbook with `compose` steps: the compose files and project name as compose

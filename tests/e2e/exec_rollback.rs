@@ -24,9 +24,10 @@ target  = "web"
 
 [vars]
 version = "v2"
+ctl     = "appctl"
 
 [adapters.exec]
-current_cmd = "appctl current {{target}}"
+current_cmd = "{{ctl}} current {{target}}"     # templated like a cmd; {{target}}: the step's
 
 [[steps]]
 kind    = "deploy"
@@ -113,7 +114,7 @@ fn rollback_to_reaches_an_exec_cmd_through_its_to() {
 #[test]
 fn without_current_cmd_the_stable_release_is_the_one_rollout_recorded() {
     let bench = bench(None);
-    let without = RUNBOOK.replace("current_cmd = \"appctl current {{target}}\"", "");
+    let without = RUNBOOK.replace("current_cmd = \"{{ctl}} current {{target}}\"", "");
     bench.runbook("app", &without);
     bench
         .run(&["promote", "app", "--set", "version=v1"])
@@ -203,4 +204,29 @@ fn a_message_about_a_target_with_no_stable_release_says_none_and_does_not_fail()
         "{}",
         bench.log()
     );
+}
+
+#[test]
+fn current_cmd_is_templated_like_a_cmd_and_refuses_a_secret() {
+    let bench = bench(Some("v1"));
+    bench
+        .runbook(
+            "app",
+            &RUNBOOK.replace("{{ctl}} current", "{{ctll}} current"),
+        )
+        .run(&["validate", "app"])
+        .status(2)
+        .stderr_has("unknown variable `ctll`")
+        .stderr_has("did you mean `ctl`?");
+    bench
+        .runbook(
+            "app",
+            &RUNBOOK.replace(
+                "{{ctl}} current {{target}}",
+                "{{ctl}} current {{secret.TOKEN}}",
+            ),
+        )
+        .run_with(&["validate", "app"], &[("TOKEN", "t0ps3cret")])
+        .status(2)
+        .stderr_has("`current_cmd` cannot use a secret");
 }
