@@ -37,6 +37,12 @@ pub enum DemoAction {
         #[arg(long, value_name = "RELEASE")]
         release: String,
     },
+    /// Print the release the demo service runs (nothing when none runs): its "platform"
+    /// record, what `[adapters.exec] current_cmd` reads
+    Current {
+        #[command(flatten)]
+        at: DemoPort,
+    },
     /// Check only: pass when the port is free or the demo service answers on it
     Check {
         #[command(flatten)]

@@ -144,6 +144,18 @@ pub async fn ensure(at: &DemoPort, version: &str) -> Result<ExitCode, Error> {
     Ok(ExitCode::Ok)
 }
 
+/// The release the service runs, from its own record; nothing when none runs (a first
+/// deploy has no stable release to pin).
+pub fn current(at: &DemoPort) -> Result<ExitCode, Error> {
+    let place = Place::new(at);
+    if place.running().is_some()
+        && let Some(release) = place.releases().last()
+    {
+        print_stdout(release)?;
+    }
+    Ok(ExitCode::Ok)
+}
+
 /// A check that changes nothing: passes when this project's demo service runs on the
 /// port, or when the port is free (the first step starts it); fails when something else
 /// holds it.

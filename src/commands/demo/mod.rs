@@ -18,6 +18,7 @@ pub async fn run(action: &DemoAction) -> Result<ExitCode, Error> {
         DemoAction::Deploy { at, release } => daemon::deploy(at, release).await,
         DemoAction::Ensure { at, release } => daemon::ensure(at, release).await,
         DemoAction::Check { at } => daemon::check(at).await,
+        DemoAction::Current { at } => daemon::current(at),
         DemoAction::Rollback { at, to } => daemon::rollback(at, to.as_deref()).await,
         DemoAction::Promote { at, percent } => daemon::promote(at, *percent),
         DemoAction::Stop { at } => daemon::stop(at),
