@@ -27,30 +27,55 @@ pub(crate) const GIT_FIELDS: &[&str] = &["clean", "branch", "tag_pattern"];
 pub(crate) const NOTIFY_FIELDS: &[&str] = &["webhook", "message"];
 
 pub(crate) fn metrics(t: &Table<'_, '_>, b: &mut Build<'_>) -> Option<MetricsSpec> {
+    let interval = t.duration("interval", Wait::Positive, &mut b.diagnostics);
+    let count = count(t, "count", 1, 1, b);
+    let failure_limit = count_zero_ok(t, "failure_limit", b);
+    let check = prom_check(t, b, |what| {
+        format!("{what} has neither `max` nor `min`: add e.g. max = 0.01")
+    });
+    if t.contains("interval") && interval.is_none() {
+        return None;
+    }
+    let (check, count, failure_limit) = (check?, count?, failure_limit?);
+    if failure_limit >= count {
+        let span = t.get("failure_limit").map(|v| v.span()).unwrap_or(t.span());
+        b.diagnostics.push(t.error(
+            span,
+            format!("`failure_limit` ({failure_limit}) must be less than `count` ({count}), or the check could never fail"),
+        ));
+        return None;
+    }
+    Some(MetricsSpec {
+        check,
+        interval: interval.unwrap_or(Duration::from_secs(60)),
+        count,
+        failure_limit,
+    })
+}
+
+/// A Prometheus query and its thresholds, as a `metrics` step and a Prometheus watch
+/// both write it: `prometheus`, `query`, `max`/`min` (at least one, `min` ≤ `max`),
+/// `headers`, `no_data`. `missing` words the error for a check with no threshold.
+pub(crate) fn prom_check(
+    t: &Table<'_, '_>,
+    b: &mut Build<'_>,
+    missing: impl FnOnce(&str) -> String,
+) -> Option<PromCheck> {
     let prometheus = url(t, "prometheus", b);
     let query = t
         .required_string(
             "query",
-            "\"sum(rate(errors[5m])) / sum(rate(requests[5m]))\"",
+            "\"sum(rate(http_requests_total{code=~\\\"5..\\\"}[5m])) / sum(rate(http_requests_total[5m]))\"",
             &mut b.diagnostics,
         )
         .and_then(|s| b.text(&s));
     let max = number(t, "max", b);
     let min = number(t, "min", b);
-    let interval = t.duration("interval", Wait::Positive, &mut b.diagnostics);
-    let count = count(t, "count", 1, 1, b);
-    let failure_limit = count_zero_ok(t, "failure_limit", b);
     let headers = headers(t, b);
     let no_data = no_data(t, b);
     let (max, min) = (max?, min?);
     if max.is_none() && min.is_none() {
-        b.diagnostics.push(t.error(
-            t.span(),
-            format!(
-                "{} has neither `max` nor `min`: add e.g. max = 0.01",
-                t.what()
-            ),
-        ));
+        b.diagnostics.push(t.error(t.span(), missing(t.what())));
         return None;
     }
     if let (Some(lo), Some(hi)) = (min, max)
@@ -63,30 +88,13 @@ pub(crate) fn metrics(t: &Table<'_, '_>, b: &mut Build<'_>) -> Option<MetricsSpe
         ));
         return None;
     }
-    if t.contains("interval") && interval.is_none() {
-        return None;
-    }
-    let (count, failure_limit) = (count?, failure_limit?);
-    if failure_limit >= count {
-        let span = t.get("failure_limit").map(|v| v.span()).unwrap_or(t.span());
-        b.diagnostics.push(t.error(
-            span,
-            format!("`failure_limit` ({failure_limit}) must be less than `count` ({count}), or the check could never fail"),
-        ));
-        return None;
-    }
-    Some(MetricsSpec {
-        check: PromCheck {
-            prometheus: prometheus?,
-            query: query?,
-            headers: headers?,
-            max,
-            min,
-            no_data: no_data?,
-        },
-        interval: interval.unwrap_or(Duration::from_secs(60)),
-        count,
-        failure_limit,
+    Some(PromCheck {
+        prometheus: prometheus?,
+        query: query?,
+        headers: headers?,
+        max,
+        min,
+        no_data: no_data?,
     })
 }
 

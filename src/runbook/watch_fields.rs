@@ -5,11 +5,11 @@ use std::time::Duration;
 
 use toml::de::DeValue;
 
-use crate::plan::{ProbeSpec, PromCheck, WatchCheck, WatchSpec};
+use crate::plan::{ProbeSpec, WatchCheck, WatchSpec};
 
 use super::build::Build;
-use super::checks::{no_data, number};
-use super::probe_fields::{count, headers, probe_template, url};
+use super::checks::prom_check;
+use super::probe_fields::{count, probe_template, url};
 use super::table::{Table, Wait, article};
 
 /// The keys of an HTTP watch.
@@ -141,7 +141,11 @@ fn one(w: &Table<'_, '_>, b: &mut Build<'_>) -> Option<WatchSpec> {
     }
     if prometheus {
         let failures = count(w, "failures", 1, 1, b);
-        let check = prom_check(w, b)?;
+        let check = prom_check(w, b, |what| {
+            format!(
+                "{what} is a Prometheus watch without a threshold: add max = 0.05 (fails above) or min = 1 (fails below)"
+            )
+        })?;
         return Some(WatchSpec {
             check: WatchCheck::Prometheus(check),
             interval: interval.unwrap_or(Duration::from_secs(60)),
@@ -158,49 +162,5 @@ fn one(w: &Table<'_, '_>, b: &mut Build<'_>) -> Option<WatchSpec> {
         }),
         interval: interval.unwrap_or(Duration::from_secs(15)),
         failures: failures?,
-    })
-}
-
-fn prom_check(w: &Table<'_, '_>, b: &mut Build<'_>) -> Option<PromCheck> {
-    let prometheus = url(w, "prometheus", b);
-    let query = w
-        .required_string(
-            "query",
-            "\"sum(rate(http_requests_total{code=~\\\"5..\\\"}[5m])) / sum(rate(http_requests_total[5m]))\"",
-            &mut b.diagnostics,
-        )
-        .and_then(|s| b.text(&s));
-    let max = number(w, "max", b);
-    let min = number(w, "min", b);
-    let headers = headers(w, b);
-    let no_data = no_data(w, b);
-    let (max, min) = (max?, min?);
-    if max.is_none() && min.is_none() {
-        b.diagnostics.push(w.error(
-            w.span(),
-            format!(
-                "{} is a Prometheus watch without a threshold: add max = 0.05 (fails above) or min = 1 (fails below)",
-                w.what()
-            ),
-        ));
-        return None;
-    }
-    if let (Some(lo), Some(hi)) = (min, max)
-        && lo > hi
-    {
-        let span = w.get("min").map(|v| v.span()).unwrap_or(w.span());
-        b.diagnostics.push(w.error(
-            span,
-            format!("`min` ({lo}) is above `max` ({hi}): no value could pass"),
-        ));
-        return None;
-    }
-    Some(PromCheck {
-        prometheus: prometheus?,
-        query: query?,
-        headers: headers?,
-        max,
-        min,
-        no_data: no_data?,
     })
 }
