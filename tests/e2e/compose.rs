@@ -77,38 +77,74 @@ fn container(engine: &Engine, service: &str) -> String {
         .unwrap_or_default()
 }
 
+/// A throwaway engine with `images` (name, page), and the project `shop` of `compose`
+/// (given the web and cache ports) up at v1 in a bench, as production was before
+/// rollout; `None` (said) where no engine can start.
+struct Stack {
+    engine: Engine,
+    bench: Bench,
+    web: u16,
+    cache: u16,
+}
+
+impl Stack {
+    fn up(images: &[(&str, &str)], compose: fn(u16, u16) -> String) -> Option<Stack> {
+        let engine = match Engine::start() {
+            Ok(engine) => engine,
+            Err(why) => {
+                eprintln!("skipped: no Docker engine for the compose test: {why}");
+                return None;
+            }
+        };
+        for (name, page) in images {
+            engine.image(name, page);
+        }
+        let (web, cache) = (free_port(), free_port());
+        let bench = Bench::new();
+        bench
+            .runbook("app", RUNBOOK)
+            .file("compose.yaml", &compose(web, cache))
+            .fake("checker")
+            .fake("after-rollback");
+        let up = std::process::Command::new("docker-compose")
+            .args(["-p", "shop", "up", "-d"])
+            .current_dir(bench.root())
+            .env("DOCKER_HOST", &engine.host)
+            .output()
+            .unwrap();
+        assert!(
+            up.status.success(),
+            "{}",
+            String::from_utf8_lossy(&up.stderr)
+        );
+        Some(Stack {
+            engine,
+            bench,
+            web,
+            cache,
+        })
+    }
+}
+
 #[test]
 fn a_compose_service_is_rolled_out_rolled_back_and_flagged_on_a_real_engine() {
-    let engine = match Engine::start() {
-        Ok(engine) => engine,
-        Err(why) => {
-            eprintln!("skipped: no Docker engine for the compose test: {why}");
-            return;
-        }
+    let Some(Stack {
+        engine,
+        bench,
+        web,
+        cache,
+    }) = Stack::up(
+        &[
+            ("app:v1", "web v1"),
+            ("app:v2", "web v2"),
+            ("cache:v1", "cache v1"),
+        ],
+        compose_file,
+    )
+    else {
+        return;
     };
-    engine.image("app:v1", "web v1");
-    engine.image("app:v2", "web v2");
-    engine.image("cache:v1", "cache v1");
-    let (web, cache) = (free_port(), free_port());
-    let bench = Bench::new();
-    bench
-        .runbook("app", RUNBOOK)
-        .file("compose.yaml", &compose_file(web, cache))
-        .fake("checker")
-        .fake("after-rollback");
     let env = [("DOCKER_HOST", engine.host.as_str())];
-    // Production before rollout: the whole project up at v1.
-    let up = std::process::Command::new("docker-compose")
-        .args(["-p", "shop", "up", "-d"])
-        .current_dir(bench.root())
-        .env("DOCKER_HOST", &engine.host)
-        .output()
-        .unwrap();
-    assert!(
-        up.status.success(),
-        "{}",
-        String::from_utf8_lossy(&up.stderr)
-    );
     let wait = |port: u16, want: &str| {
         bench.wait_for(std::time::Duration::from_secs(20), |_| page(port) == want)
     };
@@ -243,36 +279,21 @@ fn compose_file_with_healthcheck(web: u16, cache: u16) -> String {
 /// during the run sends the rollback to the image id the service ran.
 #[test]
 fn v1_waits_for_health_and_a_moved_tag_returns_to_the_pinned_image_on_a_real_engine() {
-    let engine = match Engine::start() {
-        Ok(engine) => engine,
-        Err(why) => {
-            eprintln!("skipped: no Docker engine for the compose test: {why}");
-            return;
-        }
+    let Some(Stack {
+        engine, bench, web, ..
+    }) = Stack::up(
+        &[
+            ("app:v1", "web v1 healthy"),
+            ("app:v2", "web v2 healthy"),
+            ("app:v3", "web v3 broken"),
+            ("cache:v1", "cache v1"),
+        ],
+        compose_file_with_healthcheck,
+    )
+    else {
+        return;
     };
-    engine.image("app:v1", "web v1 healthy");
-    engine.image("app:v2", "web v2 healthy");
-    engine.image("app:v3", "web v3 broken");
-    engine.image("cache:v1", "cache v1");
-    let (web, cache) = (free_port(), free_port());
-    let bench = Bench::new();
-    bench
-        .runbook("app", RUNBOOK)
-        .file("compose.yaml", &compose_file_with_healthcheck(web, cache))
-        .fake("checker")
-        .fake("after-rollback");
     let env = [("DOCKER_HOST", engine.host.as_str())];
-    let up = std::process::Command::new("docker-compose")
-        .args(["-p", "shop", "up", "-d"])
-        .current_dir(bench.root())
-        .env("DOCKER_HOST", &engine.host)
-        .output()
-        .unwrap();
-    assert!(
-        up.status.success(),
-        "{}",
-        String::from_utf8_lossy(&up.stderr)
-    );
     let cache_id = container(&engine, "cache");
     let inspect = |format: &str| {
         engine
