@@ -102,6 +102,21 @@ fn finished(child: Child) -> (i32, String, String) {
     )
 }
 
+/// Two machines of project `shop`; alice's long run of `app` holds the lock, and bob
+/// sees it held.
+fn alice_holds_the_lock(server: &PgServer, db: &str) -> (Machine, Machine, Child) {
+    let a = Machine::new(server, db, "alice", "shop");
+    let b = Machine::new(server, db, "bob", "shop");
+    a.runbook("app", LONG);
+    b.runbook("app", LONG);
+    let first = a.spawn(&["promote", "app"]);
+    assert!(
+        b.wait_status("app", "locked by alice@"),
+        "B never saw A's lock"
+    );
+    (a, b, first)
+}
+
 fn kill(child: &mut Child) {
     let _ = child.kill();
     let _ = child.wait();
@@ -110,15 +125,7 @@ fn kill(child: &mut Child) {
 #[test]
 fn a_run_on_one_machine_locks_the_runbook_on_the_other_naming_the_holder() {
     let Some((server, db)) = start() else { return };
-    let a = Machine::new(&server, &db, "alice", "shop");
-    let b = Machine::new(&server, &db, "bob", "shop");
-    a.runbook("app", LONG);
-    b.runbook("app", LONG);
-    let mut first = a.spawn(&["promote", "app"]);
-    assert!(
-        b.wait_status("app", "locked by alice@"),
-        "B never saw A's lock"
-    );
+    let (_a, b, mut first) = alice_holds_the_lock(&server, &db);
     b.run(&["promote", "app"])
         .status(3)
         .stderr_has("locked by alice@")
@@ -146,12 +153,7 @@ fn a_run_on_one_machine_locks_the_runbook_on_the_other_naming_the_holder() {
 #[test]
 fn sigkill_of_the_holder_frees_the_lock_at_once() {
     let Some((server, db)) = start() else { return };
-    let a = Machine::new(&server, &db, "alice", "shop");
-    let b = Machine::new(&server, &db, "bob", "shop");
-    a.runbook("app", LONG);
-    b.runbook("app", LONG);
-    let mut first = a.spawn(&["promote", "app"]);
-    assert!(b.wait_status("app", "locked by alice@"));
+    let (_a, b, mut first) = alice_holds_the_lock(&server, &db);
     kill(&mut first);
     // The server ends the killed client's session as soon as its socket closes.
     assert!(
@@ -252,12 +254,7 @@ fn a_run_that_failed_on_one_machine_resumes_on_the_other() {
 #[test]
 fn an_emergency_rollback_on_one_machine_takes_over_a_run_on_the_other() {
     let Some((server, db)) = start() else { return };
-    let a = Machine::new(&server, &db, "alice", "shop");
-    let b = Machine::new(&server, &db, "bob", "shop");
-    a.runbook("app", LONG);
-    b.runbook("app", LONG);
-    let first = a.spawn(&["promote", "app"]);
-    assert!(b.wait_status("app", "locked by alice@"));
+    let (a, b, first) = alice_holds_the_lock(&server, &db);
     assert!(
         a.bench
             .wait_for(WAIT, |bench| bench.log().contains("STEP OK"))
@@ -293,12 +290,7 @@ fn an_emergency_rollback_on_one_machine_takes_over_a_run_on_the_other() {
 #[test]
 fn a_stale_holder_can_never_write_again() {
     let Some((server, db)) = start() else { return };
-    let a = Machine::new(&server, &db, "alice", "shop");
-    let b = Machine::new(&server, &db, "bob", "shop");
-    a.runbook("app", LONG);
-    b.runbook("app", LONG);
-    let first = a.spawn(&["promote", "app"]);
-    assert!(b.wait_status("app", "locked by alice@"));
+    let (a, b, first) = alice_holds_the_lock(&server, &db);
     // A freezes (a laptop lid closed): it cannot notice anything until it wakes up.
     let pid = nix::unistd::Pid::from_raw(first.id() as i32);
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGSTOP).expect("stop");
