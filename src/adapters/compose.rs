@@ -259,7 +259,17 @@ impl Compose {
                     .run(&self.up(Some(root), service, &["--build"]))
                     .await?;
                 self.wait_v1(service, runner).await?;
-                Ok(Change::Deployed(format!("built {}", service.shown())))
+                // A build names no image of its own: what runs now is read back, so state
+                // says the image compose built (and its ID), not a guess.
+                let built = self.read_stable(service, runner).await?;
+                Ok(Change::Deployed(match built {
+                    Some(running) => running.release,
+                    None => {
+                        return Err(Failure::failed(format!(
+                            "no container of {service} runs after `up --build`"
+                        )));
+                    }
+                }))
             }
             Verb::Deploy(d) => {
                 let image = d

@@ -169,3 +169,45 @@ fn the_shipped_compose_stack_example_validates_and_shows_each_compose_command() 
         .stdout_has("services.openhands.image = <the image the service ran before the run changed it>")
         .stdout_has("log: openhands back on {{stable}}: {{reason}}");
 }
+
+#[test]
+fn a_build_deploy_records_the_image_compose_built_as_read_from_the_engine() {
+    let bench = bench();
+    bench.runbook(
+        "build",
+        r#"
+adapter = "compose"
+target  = "web"
+
+[adapters.compose]
+project = "shop"
+
+[[steps]]
+kind  = "deploy"
+build = true
+
+[[rollback]]
+kind = "rollback"
+"#,
+    );
+    let (before, _, _, _) = fakes::docker_serves(&bench, "web");
+    bench.run(&["promote", "build"]).status(0);
+    let (after, image, _, _) = fakes::docker_serves(&bench, "web");
+    assert_ne!(before, after, "the built image recreated the container");
+    assert_eq!(image, "app:v1");
+    let web = &bench.state("build")["releases"]["web"];
+    assert_eq!(web["current"], "app:v1");
+    assert_eq!(web["stable"]["release"], "app:v1");
+    assert!(
+        bench
+            .calls()
+            .iter()
+            .any(|c| c.contains("[up] [-d] [--no-deps] [--build] [--wait] [web]")),
+        "{:?}",
+        bench.calls()
+    );
+    // The name now means the new build: a rollback goes back to the image ID that ran.
+    bench.run(&["rollback", "build", "--yes"]).status(0);
+    let (_, image, _, _) = fakes::docker_serves(&bench, "web");
+    assert!(image.starts_with("sha256:"), "{image}");
+}

@@ -20,6 +20,9 @@ Behaviour, from docker/compose's source (v2):
   it exited (pkg/compose/convergence.go isServiceHealthy). Knob `docker.crash`: images
   (one per line) whose process exits at once with code 1.
 - `--scale=SERVICE=N`: N containers (0 removes them).
+- `--build` builds the service's image first: a new image ID under the same name, whose
+  digest goes into the service's labels (`com.docker.compose.image`, pkg/compose/build.go),
+  so the config hash changes and the container is recreated.
 - `restart SERVICE` restarts its containers in place, same id (pkg/compose/restart.go).
 - `config --quiet` prints nothing and exits 0 (cmd/compose/config.go).
 - Containers carry `com.docker.compose.project`, `…service` and `…oneoff=False`
@@ -118,13 +121,19 @@ def compose(state, args):
     for o in opts:
         if o.startswith("--scale="):
             count = int(o.rsplit("=", 1)[1])
-    keep = [c for c in containers if c["image"] == config["image"] and c["env"] == config["env"]]
+    built = None
+    if "--build" in opts:
+        state["next_id"] += 1
+        built = "sha256:" + hashlib.sha256(f"{config['image']}#{state['next_id']}".encode()).hexdigest()
+        state.setdefault("built", {})[config["image"]] = built  # the name now means the build
+    keep = [c for c in containers
+            if c["image"] == config["image"] and c["env"] == config["env"] and built is None]
     if len(keep) != len(containers):
         keep = []  # the config hash changed: every container is recreated
     while len(keep) < count:
         state["next_id"] += 1
         keep.append({"id": f"c{state['next_id']:012d}", "image": config["image"],
-                     "image_id": image_id(config["image"]),
+                     "image_id": built or image_id(config["image"]),
                      "env": config["env"], "started": 1, "project": project,
                      "status": "exited" if config["image"] in crashing() else "running"})
     state["containers"][service] = keep[:count]
@@ -156,7 +165,7 @@ def main(argv):
                     print(c["id"])
         return 0
     if argv[:2] == ["image", "inspect"]:
-        print(image_id(argv[-1]))
+        print(state.get("built", {}).get(argv[-1]) or image_id(argv[-1]))
         return 0
     if argv[:1] == ["inspect"]:
         for containers in state["containers"].values():
